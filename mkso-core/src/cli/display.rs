@@ -1,0 +1,171 @@
+//! Shows engine events: a progress display on a terminal, plain lines
+//! otherwise, or newline-delimited JSON with `--json`.
+
+use std::io::{BufWriter, IsTerminal, Stdout, Write};
+use std::sync::Mutex;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::engine::{EngineEvent, EventSink, Level, Op};
+
+/// The event display of one command.
+pub struct Display {
+    json: bool,
+    out: Mutex<BufWriter<Stdout>>,
+    bar: Option<ProgressBar>,
+}
+
+impl Display {
+    /// A display; JSON when `json`, a progress bar when stdout is a terminal.
+    pub fn new(json: bool) -> Self {
+        let bar = (!json && std::io::stdout().is_terminal()).then(|| {
+            let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            b.set_style(
+                ProgressStyle::with_template("{spinner} {pos}/{len} steps  {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            b
+        });
+        Display {
+            json,
+            out: Mutex::new(BufWriter::new(std::io::stdout())),
+            bar,
+        }
+    }
+
+    /// Whether events are JSON.
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
+    /// Sets how many steps will run (for the progress bar).
+    pub fn set_total(&self, n: usize) {
+        if let Some(b) = &self.bar {
+            b.set_length(n as u64);
+            b.enable_steady_tick(std::time::Duration::from_millis(120));
+        }
+    }
+
+    /// Prints a line of human output (not in JSON mode).
+    pub fn line(&self, s: &str) {
+        if self.json {
+            return;
+        }
+        match &self.bar {
+            Some(b) => b.println(s),
+            None => {
+                let mut o = self.out.lock().unwrap_or_else(|e| e.into_inner());
+                let _ = writeln!(o, "{s}");
+            }
+        }
+    }
+
+    /// Prints a JSON document (JSON mode only).
+    pub fn json_value(&self, v: &serde_json::Value) {
+        if !self.json {
+            return;
+        }
+        let mut o = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = serde_json::to_writer(&mut *o, v);
+        let _ = writeln!(o);
+    }
+
+    /// Flushes and clears the progress display.
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+        let _ = self.out.lock().unwrap_or_else(|e| e.into_inner()).flush();
+    }
+}
+
+fn short(urn: &crate::names::Urn) -> String {
+    format!("{} {}", urn.type_token(), urn.name())
+}
+
+impl EventSink for Display {
+    fn emit(&self, event: &EngineEvent) {
+        if self.json {
+            let mut o = self.out.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = serde_json::to_writer(&mut *o, event);
+            let _ = writeln!(o);
+            return;
+        }
+        match event {
+            EngineEvent::StepStarted { urn, op } => {
+                if let Some(b) = &self.bar {
+                    b.set_message(format!("{op} {}", urn.name()));
+                }
+            }
+            EngineEvent::StepFinished {
+                urn,
+                op,
+                duration_ms,
+            } => {
+                if let Some(b) = &self.bar {
+                    b.inc(1);
+                }
+                if *op != Op::Refresh {
+                    let indent = "  ".repeat(urn.name().matches('/').count());
+                    self.line(
+                        &format!(
+                            "  {:<2} {indent}{}  {op}d ({:.2}s)",
+                            op.symbol(),
+                            short(urn),
+                            *duration_ms as f64 / 1000.0
+                        )
+                        .replace("deleted", "deleted")
+                        .replace("created", "created")
+                        .replace("samed", "same"),
+                    );
+                }
+            }
+            EngineEvent::StepFailed {
+                urn,
+                op,
+                attempt,
+                error,
+            } => {
+                if let Some(b) = &self.bar {
+                    b.inc(1);
+                }
+                self.line(&format!(
+                    "  !  {}  {op} failed (attempt {attempt}): {error}",
+                    short(urn)
+                ));
+            }
+            EngineEvent::StepSkipped { urn, op, reason } => {
+                self.line(&format!("  .  {}  {op} skipped: {reason}", short(urn)));
+            }
+            EngineEvent::RetryScheduled {
+                urn,
+                op,
+                attempt,
+                delay_ms,
+                error,
+            } => {
+                self.line(&format!(
+                    "  ?  {}  {op} attempt {attempt} failed, retrying in {:.1}s: {error}",
+                    short(urn),
+                    *delay_ms as f64 / 1000.0
+                ));
+            }
+            EngineEvent::Diagnostic {
+                level,
+                urn,
+                message,
+            } => {
+                let tag = match level {
+                    Level::Info => "info",
+                    Level::Warning => "warning",
+                    Level::Error => "error",
+                };
+                match urn {
+                    Some(u) => self.line(&format!("  {tag}: {}: {message}", short(u))),
+                    None => self.line(&format!("  {tag}: {message}")),
+                }
+            }
+            EngineEvent::PlanReady { .. } | EngineEvent::Summary { .. } => {}
+        }
+    }
+}

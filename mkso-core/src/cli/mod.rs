@@ -1,0 +1,267 @@
+//! The command line every stack binary gets: a [`Runner`] around the program.
+//!
+//! ```no_run
+//! fn program(stack: &mkso::Stack) -> Result<(), mkso::Error> { Ok(()) }
+//! fn main() {
+//!     mkso::Runner::new(program)
+//!         .project_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/my_stack"))
+//!         .main()
+//! }
+//! ```
+//!
+//! Exit codes: 0 success; 1 the operation failed (a step, a provider or the
+//! state backend); 2 invalid input (usage, stack name, config, program errors
+//! such as cycles or duplicate names); 3 `--expect-no-changes` found changes;
+//! 4 the stack is locked; 5 confirmation needed or declined; 130 cancelled.
+
+mod config_cmd;
+mod context;
+mod destroy;
+mod display;
+mod graph;
+mod history;
+mod outputs;
+mod preview;
+mod refresh;
+mod stack_cmd;
+mod state_cmd;
+mod unlock;
+mod up;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+pub use context::{CliContext, GlobalArgs};
+
+use crate::error::Error;
+use crate::provider::Provider;
+use crate::stack::Stack;
+use crate::state::StateError;
+
+/// Exit code: success.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: the operation failed.
+pub const EXIT_FAILED: i32 = 1;
+/// Exit code: invalid input.
+pub const EXIT_INVALID: i32 = 2;
+/// Exit code: `--expect-no-changes` found changes.
+pub const EXIT_CHANGES: i32 = 3;
+/// Exit code: the stack is locked.
+pub const EXIT_LOCKED: i32 = 4;
+/// Exit code: confirmation needed or declined.
+pub const EXIT_NOT_CONFIRMED: i32 = 5;
+/// Exit code: cancelled by Ctrl-C.
+pub const EXIT_CANCELLED: i32 = 130;
+
+/// An error that ends a command, with its exit code.
+#[derive(Debug)]
+pub struct CommandError {
+    /// The exit code.
+    pub code: i32,
+    /// What to tell the user (empty: already told).
+    pub message: String,
+}
+
+impl CommandError {
+    /// An error with a code and message.
+    pub fn new(code: i32, message: impl Into<String>) -> Self {
+        CommandError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Error> for CommandError {
+    fn from(e: Error) -> Self {
+        let code = match &e {
+            Error::State(StateError::Locked { .. }) => EXIT_LOCKED,
+            Error::State(_) | Error::Provider { .. } => EXIT_FAILED,
+            _ => EXIT_INVALID,
+        };
+        CommandError::new(code, e.to_string())
+    }
+}
+
+impl From<StateError> for CommandError {
+    fn from(e: StateError) -> Self {
+        Error::from(e).into()
+    }
+}
+
+impl From<crate::config::ConfigError> for CommandError {
+    fn from(e: crate::config::ConfigError) -> Self {
+        Error::from(e).into()
+    }
+}
+
+/// What a command returns.
+pub type CmdResult = Result<i32, CommandError>;
+
+#[derive(Parser, Debug)]
+#[command(
+    version,
+    about = "Manage this stack program's infrastructure (mkso: make it so)",
+    after_help = "Exit codes: 0 ok, 1 failed, 2 invalid input, 3 changes found with --expect-no-changes, 4 stack locked, 5 confirmation needed, 130 cancelled."
+)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show what `up` would change, without changing anything.
+    #[command(alias = "plan")]
+    Preview(preview::Args),
+    /// Create, update and delete resources to match the program.
+    Up(up::Args),
+    /// Delete every resource of the stack.
+    Destroy(destroy::Args),
+    /// Read every resource from its provider and record drift.
+    Refresh(refresh::Args),
+    /// Show the stack's outputs.
+    Outputs(outputs::Args),
+    /// Show the stack's past updates.
+    History(history::Args),
+    /// Read and edit the stack's configuration (`Mkso.<stack>.yaml`).
+    Config(config_cmd::Args),
+    /// List or remove stacks.
+    Stack(stack_cmd::Args),
+    /// Break a stale lock left by a process that is gone.
+    Unlock(unlock::Args),
+    /// Print the program's resource graph (Mermaid or Graphviz dot).
+    Graph(graph::Args),
+    /// Export or import the stack's state.
+    State(state_cmd::Args),
+}
+
+type ProgramFn = dyn Fn(&Stack) -> Result<(), Error> + Send + Sync;
+type ProviderFactory = dyn Fn(&Stack) -> Result<Arc<dyn Provider>, Error> + Send + Sync;
+
+/// Runs a stack program's command line; see the module docs.
+#[derive(Clone)]
+pub struct Runner {
+    pub(crate) program: Arc<ProgramFn>,
+    pub(crate) default_dir: Option<PathBuf>,
+    pub(crate) providers: Vec<(Option<String>, Arc<ProviderFactory>)>,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("default_dir", &self.default_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runner {
+    /// A runner for `program`.
+    pub fn new(program: impl Fn(&Stack) -> Result<(), Error> + Send + Sync + 'static) -> Self {
+        Runner {
+            program: Arc::new(program),
+            default_dir: None,
+            providers: Vec::new(),
+        }
+    }
+
+    /// The project directory used when neither `--project-dir` nor
+    /// `MKSO_PROJECT_DIR` is given (typically the program's own folder, from
+    /// `env!("CARGO_MANIFEST_DIR")`), so the binary works from any directory.
+    #[must_use]
+    pub fn project_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.default_dir = Some(dir.into());
+        self
+    }
+
+    /// Adds a provider built from the stack (its config) before the program runs.
+    #[must_use]
+    pub fn provider(
+        mut self,
+        name: Option<&str>,
+        factory: impl Fn(&Stack) -> Result<Arc<dyn Provider>, Error> + Send + Sync + 'static,
+    ) -> Self {
+        self.providers
+            .push((name.map(String::from), Arc::new(factory)));
+        self
+    }
+
+    /// Parses the process's arguments, runs the command and exits.
+    pub fn main(self) -> ! {
+        init_tracing();
+        let code = self.run(std::env::args_os());
+        std::process::exit(code)
+    }
+
+    /// Runs a command line; returns the exit code (errors are printed to stderr).
+    pub fn run<I, T>(&self, args: I) -> i32
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let cli = match Cli::try_parse_from(args) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = e.print();
+                return if e.use_stderr() {
+                    EXIT_INVALID
+                } else {
+                    EXIT_OK
+                };
+            }
+        };
+        let rt = match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("error: cannot start the async runtime: {e}");
+                return EXIT_FAILED;
+            }
+        };
+        let result = rt.block_on(async {
+            let ctx = CliContext::new(self.clone(), cli.global)?;
+            match cli.command {
+                Command::Preview(a) => preview::run(&ctx, a).await,
+                Command::Up(a) => up::run(&ctx, a).await,
+                Command::Destroy(a) => destroy::run(&ctx, a).await,
+                Command::Refresh(a) => refresh::run(&ctx, a).await,
+                Command::Outputs(a) => outputs::run(&ctx, a).await,
+                Command::History(a) => history::run(&ctx, a).await,
+                Command::Config(a) => config_cmd::run(&ctx, a).await,
+                Command::Stack(a) => stack_cmd::run(&ctx, a).await,
+                Command::Unlock(a) => unlock::run(&ctx, a).await,
+                Command::Graph(a) => graph::run(&ctx, a).await,
+                Command::State(a) => state_cmd::run(&ctx, a).await,
+            }
+        });
+        rt.shutdown_timeout(std::time::Duration::from_secs(1));
+        match result {
+            Ok(code) => code,
+            Err(e) => {
+                if !e.message.is_empty() {
+                    eprintln!("error: {}", e.message);
+                }
+                e.code
+            }
+        }
+    }
+}
+
+/// Logs to stderr, filtered by `MKSO_LOG` (or `RUST_LOG`); default: warnings.
+pub fn init_tracing() {
+    let filter = std::env::var("MKSO_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "warn".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

@@ -1,0 +1,67 @@
+//! `outputs`: the stack's outputs.
+
+use super::context::CliContext;
+use super::{CmdResult, CommandError, EXIT_INVALID, EXIT_OK};
+use crate::engine::render_value;
+
+/// Arguments of `outputs`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Print only this output's value.
+    pub name: Option<String>,
+    /// Show secret values.
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
+    let stack = ctx.stack_name()?;
+    let view = ctx.store(&stack).load().await?.view;
+    let shown = |k: &str, v: &serde_json::Value| -> serde_json::Value {
+        if view.secret_outputs.iter().any(|s| s == k) && !args.show_secrets {
+            serde_json::Value::String("[secret]".into())
+        } else {
+            v.clone()
+        }
+    };
+    if let Some(name) = &args.name {
+        let Some(v) = view.outputs.get(name) else {
+            return Err(CommandError::new(
+                EXIT_INVALID,
+                format!(
+                    "stack {stack} has no output `{name}` (it has: {})",
+                    view.outputs.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        };
+        let v = shown(name, v);
+        match (&v, ctx.global.json) {
+            (serde_json::Value::String(s), false) => println!("{s}"),
+            _ => println!("{v}"),
+        }
+        return Ok(EXIT_OK);
+    }
+    if ctx.global.json {
+        let obj: serde_json::Map<String, serde_json::Value> = view
+            .outputs
+            .iter()
+            .map(|(k, v)| (k.clone(), shown(k, v)))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&obj).unwrap_or_default());
+    } else if view.outputs.is_empty() {
+        println!("stack {stack} has no outputs");
+    } else {
+        for (k, v) in &view.outputs {
+            let secret = view.secret_outputs.contains(k) && !args.show_secrets;
+            println!(
+                "{k}: {}",
+                if secret {
+                    "[secret]".into()
+                } else {
+                    render_value(v, false)
+                }
+            );
+        }
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,104 @@
+//! `refresh`: read every resource through its provider; record drift.
+
+use std::collections::BTreeMap;
+
+use tokio_util::sync::CancellationToken;
+
+use super::context::{CliContext, handle_ctrl_c};
+use super::{CmdResult, CommandError, EXIT_CHANGES, EXIT_FAILED, EXIT_OK};
+use crate::engine::{DriftKind, EngineEvent, EventSink, Session};
+use crate::state::{UpdateKind, UpdateResult};
+
+/// Arguments of `refresh`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Accepted for symmetry with `up`; refresh changes only the recorded state.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Exit with code 3 when drift was found.
+    #[arg(long)]
+    pub expect_no_changes: bool,
+}
+
+pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
+    let stack = ctx.stack_name()?;
+    let display = ctx.display();
+    let cancel = CancellationToken::new();
+    let opts = ctx.engine_options(&display, cancel.clone());
+    let mut session = Session::open(ctx.store(&stack), "refresh").await?;
+    handle_ctrl_c(cancel, session.lock());
+    let graph = ctx.run_program(&stack)?;
+    session.resolve_pending(&graph.providers, &opts).await?;
+    let started = std::time::Instant::now();
+    let outcome = session.refresh(&graph.providers, &opts).await?;
+    let mut changes = BTreeMap::new();
+    changes.insert("refresh".to_string(), outcome.read);
+    display.emit(&EngineEvent::Summary {
+        kind: "refresh".into(),
+        result: if outcome.failures.is_empty() {
+            "succeeded"
+        } else {
+            "failed"
+        }
+        .into(),
+        changes: changes.clone(),
+        failed: outcome.failures.len(),
+        skipped: 0,
+        duration_ms: started.elapsed().as_millis() as u64,
+    });
+    if outcome.drift.is_empty() {
+        display.line(&format!(
+            "refresh: {} resources read, no drift",
+            outcome.read
+        ));
+    } else {
+        display.line(&format!(
+            "refresh: {} resources read, {} drifted:",
+            outcome.read,
+            outcome.drift.len()
+        ));
+        for d in &outcome.drift {
+            match &d.kind {
+                DriftKind::Deleted => display.line(&format!(
+                    "  -  {} {}: deleted outside mkso (forgotten; `up` recreates it)",
+                    d.urn.type_token(),
+                    d.urn.name()
+                )),
+                DriftKind::Changed(keys) => display.line(&format!(
+                    "  ~  {} {}: changed outside mkso: {} (`up` sets it back)",
+                    d.urn.type_token(),
+                    d.urn.name(),
+                    keys.join(", ")
+                )),
+            }
+        }
+    }
+    for (u, e) in &outcome.failures {
+        display.line(&format!("  failed: read {}: {e}", u.name()));
+    }
+    let result = if outcome.failures.is_empty() {
+        UpdateResult::Succeeded
+    } else {
+        UpdateResult::Failed
+    };
+    session
+        .finish(
+            UpdateKind::Refresh,
+            result,
+            changes,
+            outcome.failures.len(),
+            ctx.history_keep(),
+        )
+        .await?;
+    display.finish();
+    if !outcome.failures.is_empty() {
+        return Ok(EXIT_FAILED);
+    }
+    if args.expect_no_changes && !outcome.drift.is_empty() {
+        return Err(CommandError::new(
+            EXIT_CHANGES,
+            format!("stack {stack} has drifted, and --expect-no-changes was given"),
+        ));
+    }
+    Ok(EXIT_OK)
+}

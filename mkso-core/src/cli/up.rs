@@ -1,0 +1,147 @@
+//! `up`: create, update and delete resources to match the program.
+
+use tokio_util::sync::CancellationToken;
+
+use super::context::{CliContext, confirm, handle_ctrl_c};
+use super::display::Display;
+use super::{CmdResult, EXIT_CANCELLED, EXIT_FAILED, EXIT_OK};
+use crate::engine::{
+    EngineEvent, EventSink, Plan, RenderOptions, Session, UpdateOutcome, plan_update, render_plan,
+    render_value,
+};
+use crate::state::{UpdateKind, UpdateResult};
+
+/// Arguments of `up`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Show property-level detail in the preview.
+    #[arg(long)]
+    pub diff: bool,
+}
+
+pub(crate) fn show_plan(display: &Display, plan: &Plan, diff: bool) {
+    if display.is_json() {
+        display.emit(&EngineEvent::PlanReady {
+            stack: plan.stack.to_string(),
+            steps: plan.summaries(),
+            changes: plan.changes(),
+        });
+    } else {
+        display.line(&render_plan(
+            plan,
+            RenderOptions {
+                diff,
+                show_same: false,
+            },
+        ));
+    }
+}
+
+/// Reports the outcome; returns the exit code and the history result.
+pub(crate) fn report(
+    display: &Display,
+    kind: &str,
+    outcome: &UpdateOutcome,
+) -> (i32, UpdateResult) {
+    display.emit(&EngineEvent::Summary {
+        kind: kind.into(),
+        result: outcome.result().into(),
+        changes: outcome.changes.clone(),
+        failed: outcome.failures.len(),
+        skipped: outcome.skipped,
+        duration_ms: outcome.duration.as_millis() as u64,
+    });
+    let counts: Vec<String> = outcome
+        .changes
+        .iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect();
+    display.line(&format!(
+        "\n{kind} {} in {:.2}s: {}{}{}",
+        outcome.result(),
+        outcome.duration.as_secs_f64(),
+        if counts.is_empty() {
+            "nothing to do".to_string()
+        } else {
+            counts.join(", ")
+        },
+        if outcome.failures.is_empty() {
+            String::new()
+        } else {
+            format!(", {} failed", outcome.failures.len())
+        },
+        if outcome.skipped == 0 {
+            String::new()
+        } else {
+            format!(", {} not run", outcome.skipped)
+        },
+    ));
+    for f in &outcome.failures {
+        display.line(&format!(
+            "  failed: {} {} ({}): {}",
+            f.op,
+            f.urn.name(),
+            f.urn.type_token(),
+            f.error
+        ));
+    }
+    if outcome.cancelled {
+        (EXIT_CANCELLED, UpdateResult::Cancelled)
+    } else if !outcome.succeeded() {
+        (EXIT_FAILED, UpdateResult::Failed)
+    } else {
+        (EXIT_OK, UpdateResult::Succeeded)
+    }
+}
+
+pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
+    let stack = ctx.stack_name()?;
+    let display = ctx.display();
+    let cancel = CancellationToken::new();
+    let opts = ctx.engine_options(&display, cancel.clone());
+    let mut session = Session::open(ctx.store(&stack), "up").await?;
+    handle_ctrl_c(cancel, session.lock());
+    for n in &session.notes {
+        display.line(&format!("note: {n}"));
+    }
+    let graph = ctx.run_program(&stack)?;
+    session.resolve_pending(&graph.providers, &opts).await?;
+    let plan = plan_update(&graph, session.view(), &opts).await?;
+    show_plan(&display, &plan, args.diff);
+    if plan.has_changes() {
+        display.finish();
+        confirm(&format!("Update stack {stack}?"), args.yes, &stack)?;
+    }
+    display.set_total(
+        plan.all_steps()
+            .filter(|s| s.targeted && s.op.is_change())
+            .count(),
+    );
+    let outcome = session.apply(&graph, &plan, &opts).await?;
+    display.finish();
+    let (code, result) = report(&display, "up", &outcome);
+    let view = session.view().clone();
+    session
+        .finish(
+            UpdateKind::Up,
+            result,
+            outcome.changes.clone(),
+            outcome.failures.len(),
+            ctx.history_keep(),
+        )
+        .await?;
+    if !display.is_json() && !view.outputs.is_empty() {
+        display.line("Outputs:");
+        for (k, v) in &view.outputs {
+            display.line(&format!(
+                "  {k}: {}",
+                render_value(v, view.secret_outputs.contains(k))
+            ));
+        }
+    }
+    display.finish();
+    Ok(code)
+}

@@ -1,0 +1,1263 @@
+//! Execution: the plan's steps run along the graph, each made durable in the
+//! journal before its dependents start; then the clean-up deletes.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use serde_json::Value;
+use tracing::Instrument;
+
+use super::EngineOptions;
+use super::events::{EngineEvent, Level, Op};
+use super::plan::{
+    MapResolver, Plan, PlanKind, PlannedStep, apply_ignore_changes, decide, delete_deps,
+    delete_step, provider_for, provider_ref, resolved_from_state,
+};
+use super::walk::{Handler, NodeEnd, Start, walk};
+use crate::error::Error;
+use crate::names::{StackName, Urn};
+use crate::options::Tenacity;
+use crate::output::{Resolver, contains_unknown};
+use crate::provider::{
+    CreateRequest, DeleteRequest, ErrorClass, Provider, ProviderError, ProviderRef,
+    ProviderRegistry, ReadRequest, ResourceIdentity, UpdateRequest,
+};
+use crate::stack::{Declared, ProgramGraph, ResourceKind};
+use crate::state::{
+    JournalEntry, JournalWriter, PendingOp, PendingOperation, ResourceState, StateView,
+};
+
+/// A step that failed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StepFailure {
+    /// The resource.
+    pub urn: Urn,
+    /// What was tried.
+    pub op: Op,
+    /// The error.
+    pub error: String,
+}
+
+/// What an update (or destroy) did.
+#[derive(Debug)]
+pub struct UpdateOutcome {
+    /// The state afterwards (equal to what the journal replays to).
+    pub view: StateView,
+    /// Steps per operation that completed.
+    pub changes: BTreeMap<String, usize>,
+    /// Steps that failed.
+    pub failures: Vec<StepFailure>,
+    /// Steps that did not run.
+    pub skipped: usize,
+    /// Whether Ctrl-C stopped it.
+    pub cancelled: bool,
+    /// Wall time.
+    pub duration: Duration,
+}
+
+impl UpdateOutcome {
+    /// Whether everything succeeded.
+    pub fn succeeded(&self) -> bool {
+        self.failures.is_empty() && !self.cancelled && self.skipped == 0
+    }
+    /// `succeeded`, `failed` or `cancelled`.
+    pub fn result(&self) -> &'static str {
+        if self.cancelled {
+            "cancelled"
+        } else if self.failures.is_empty() && self.skipped == 0 {
+            "succeeded"
+        } else {
+            "failed"
+        }
+    }
+}
+
+struct StepError {
+    attempt: u32,
+    message: String,
+}
+
+impl StepError {
+    fn new(message: impl Into<String>) -> Self {
+        StepError {
+            attempt: 1,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Error> for StepError {
+    fn from(e: Error) -> Self {
+        StepError::new(e.to_string())
+    }
+}
+
+impl From<crate::state::StateError> for StepError {
+    fn from(e: crate::state::StateError) -> Self {
+        StepError::new(format!("recording the step failed: {e}"))
+    }
+}
+
+fn describe(e: &ProviderError) -> String {
+    match &e.code {
+        Some(c) => format!("{c}: {}", e.message),
+        None => e.message.clone(),
+    }
+}
+
+/// What every step shares.
+pub(crate) struct Ctx {
+    pub journal: Arc<JournalWriter>,
+    pub opts: EngineOptions,
+    pub resolver: Arc<MapResolver>,
+    pub stack: StackName,
+    pub op_ids: AtomicU64,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Ctx {
+    fn emit(&self, e: EngineEvent) {
+        self.opts.events.emit(&e);
+    }
+
+    fn next_op_id(&self) -> u64 {
+        self.op_ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn identity(&self, urn: &Urn, type_token: &str) -> ResourceIdentity {
+        ResourceIdentity {
+            urn: urn.clone(),
+            type_token: type_token.to_string(),
+            stack: self.stack.clone(),
+        }
+    }
+
+    /// Calls a provider with retries, backoff, tenacity and a timeout.
+    async fn call<T, F, Fut>(
+        &self,
+        urn: &Urn,
+        op: Op,
+        verb: &'static str,
+        timeout: Option<Duration>,
+        tenacity: Tenacity,
+        mut f: F,
+    ) -> Result<T, (StepError, Option<ProviderError>)>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ProviderError>>,
+    {
+        let clock = &self.opts.clock;
+        let started = clock.now();
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let span = tracing::info_span!("provider", verb, urn = %urn, attempt);
+            let call = f().instrument(span);
+            let result = match timeout {
+                Some(t) => {
+                    let remaining = t.saturating_sub(clock.now() - started);
+                    tokio::select! {
+                        r = call => Some(r),
+                        _ = clock.sleep(remaining) => None,
+                    }
+                }
+                None => Some(call.await),
+            };
+            let err = match result {
+                Some(Ok(v)) => return Ok(v),
+                None => {
+                    return Err((
+                        StepError {
+                            attempt,
+                            message: format!(
+                                "{verb} timed out after {} (the resource's {verb} timeout)",
+                                humantime::format_duration(timeout.unwrap_or_default())
+                            ),
+                        },
+                        None,
+                    ));
+                }
+                Some(Err(e)) => e,
+            };
+            if !err.is_retryable() {
+                return Err((
+                    StepError {
+                        attempt,
+                        message: describe(&err),
+                    },
+                    Some(err),
+                ));
+            }
+            let delay = self
+                .opts
+                .backoff
+                .delay(attempt)
+                .max(err.retry_after.unwrap_or_default());
+            let elapsed = clock.now() - started;
+            let why_stop = if tenacity.max_attempts.is_some_and(|m| attempt >= m) {
+                Some(format!("gave up after {attempt} attempts"))
+            } else if tenacity.deadline.is_some_and(|d| elapsed + delay > d) {
+                Some(format!(
+                    "gave up after {attempt} attempts: the retry deadline of {} has passed",
+                    humantime::format_duration(tenacity.deadline.unwrap_or_default())
+                ))
+            } else if timeout.is_some_and(|t| elapsed + delay >= t) {
+                Some(format!(
+                    "gave up after {attempt} attempts: the {verb} timeout of {} has passed",
+                    humantime::format_duration(timeout.unwrap_or_default())
+                ))
+            } else {
+                None
+            };
+            if let Some(why) = why_stop {
+                return Err((
+                    StepError {
+                        attempt,
+                        message: format!("{} ({why})", describe(&err)),
+                    },
+                    Some(err),
+                ));
+            }
+            self.emit(EngineEvent::RetryScheduled {
+                urn: urn.clone(),
+                op,
+                attempt,
+                delay_ms: delay.as_millis() as u64,
+                error: describe(&err),
+            });
+            tokio::select! {
+                _ = clock.sleep(delay) => {}
+                _ = self.opts.cancel.cancelled() => {
+                    return Err((
+                        StepError {
+                            attempt,
+                            message: format!("{} (not retried: the update was cancelled)", describe(&err)),
+                        },
+                        Some(err),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// The result of one step.
+pub(crate) struct StepDone {
+    op: Op,
+    entries: Vec<JournalEntry>,
+    record: Option<ResourceState>,
+    error: Option<StepError>,
+    started: bool,
+}
+
+fn build_record(
+    d: &Declared,
+    id: String,
+    inputs: Value,
+    outputs: Value,
+    secret: bool,
+) -> ResourceState {
+    ResourceState {
+        urn: d.urn.clone(),
+        type_token: d.type_token.clone(),
+        kind: d.kind,
+        id,
+        inputs,
+        outputs,
+        dependencies: d.dependencies(),
+        parent: d.options.parent.clone(),
+        provider: (d.kind == ResourceKind::Custom).then(|| provider_ref(d)),
+        protect: d.options.protect,
+        retain_on_delete: d.options.retain_on_delete,
+        secret,
+        pending_delete: false,
+    }
+}
+
+fn pending(op_id: u64, op: PendingOp, r: &ResourceState) -> PendingOperation {
+    PendingOperation {
+        op_id,
+        op,
+        urn: r.urn.clone(),
+        type_token: r.type_token.clone(),
+        id: r.id.clone(),
+        inputs: r.inputs.clone(),
+        dependencies: r.dependencies.clone(),
+        parent: r.parent.clone(),
+        provider: r.provider.clone(),
+    }
+}
+
+/// Runs one declared resource's step.
+async fn run_declared(
+    ctx: Arc<Ctx>,
+    d: Declared,
+    old: Option<ResourceState>,
+    renamed_from: Option<Urn>,
+    provider: Option<Arc<dyn Provider>>,
+) -> StepDone {
+    let mut done = StepDone {
+        op: Op::Same,
+        entries: Vec::new(),
+        record: None,
+        error: None,
+        started: false,
+    };
+    if let Err(e) = declared_inner(&ctx, &d, old, renamed_from, provider, &mut done).await {
+        done.error = Some(e);
+    }
+    done
+}
+
+async fn declared_inner(
+    ctx: &Arc<Ctx>,
+    d: &Declared,
+    old: Option<ResourceState>,
+    renamed_from: Option<Urn>,
+    provider: Option<Arc<dyn Provider>>,
+    done: &mut StepDone,
+) -> Result<(), StepError> {
+    let resolver: Arc<dyn Resolver> = ctx.resolver.clone();
+    let res = d.inputs.resolve(resolver).await.map_err(Error::from)?;
+    let secret = res.secret;
+    let Some(mut inputs) = res.value.filter(|v| !contains_unknown(v)) else {
+        return Err(StepError::new(
+            "its inputs are still unknown after its dependencies were applied",
+        ));
+    };
+    let old = old.map(|mut o| {
+        o.urn = d.urn.clone();
+        o
+    });
+    if let Some(from) = &renamed_from {
+        let e = vec![JournalEntry::Renamed {
+            from: from.clone(),
+            to: d.urn.clone(),
+        }];
+        ctx.journal.write(e.clone()).await?;
+        done.entries.extend(e);
+    }
+
+    if d.kind == ResourceKind::Component {
+        let rec = build_record(
+            d,
+            String::new(),
+            Value::Object(Default::default()),
+            inputs,
+            secret,
+        );
+        done.op = match &old {
+            None => Op::Create,
+            Some(o) if o.outputs == rec.outputs => Op::Same,
+            Some(_) => Op::Update,
+        };
+        if old.as_ref() != Some(&rec) {
+            let e = vec![JournalEntry::Upsert {
+                op_id: None,
+                resource: rec.clone(),
+            }];
+            ctx.journal.write(e.clone()).await?;
+            done.entries.extend(e);
+        }
+        done.record = Some(rec);
+        return Ok(());
+    }
+
+    let provider = provider.expect("custom resources have a provider");
+    if let Some(o) = &old {
+        apply_ignore_changes(&mut inputs, &o.inputs, &d.options.ignore_changes);
+    }
+    let identity = ctx.identity(&d.urn, &d.type_token);
+    let dec = decide(&provider, &identity, d, old.as_ref(), &inputs).await?;
+    done.op = dec.op;
+    if dec.op.is_change() {
+        done.started = true;
+        ctx.emit(EngineEvent::StepStarted {
+            urn: d.urn.clone(),
+            op: dec.op,
+        });
+    }
+    let tenacity = d.options.tenacity.unwrap_or_default();
+    let timeouts = d.options.timeouts;
+    match dec.op {
+        Op::Same => {
+            let o = old.expect("same has a recorded resource");
+            let rec = build_record(
+                d,
+                o.id.clone(),
+                inputs,
+                o.outputs.clone(),
+                secret || o.secret,
+            );
+            if rec != o {
+                let e = vec![JournalEntry::Upsert {
+                    op_id: None,
+                    resource: rec.clone(),
+                }];
+                ctx.journal.write(e.clone()).await?;
+                done.entries.extend(e);
+            }
+            done.record = Some(rec);
+        }
+        Op::Create => {
+            let rec = create(
+                ctx,
+                &provider,
+                d,
+                inputs,
+                secret,
+                tenacity,
+                timeouts.create,
+                false,
+                done,
+            )
+            .await?;
+            done.record = Some(rec);
+        }
+        Op::Import => {
+            let id = d.options.import.clone().unwrap_or_default();
+            let read = ctx
+                .call(
+                    &d.urn,
+                    Op::Import,
+                    "read",
+                    timeouts.create,
+                    tenacity,
+                    || {
+                        provider.read(ReadRequest {
+                            identity: identity.clone(),
+                            id: id.clone(),
+                            inputs: Value::Null,
+                            outputs: Value::Null,
+                        })
+                    },
+                )
+                .await
+                .map_err(|(mut e, pe)| {
+                    if pe.is_some_and(|p| p.class == ErrorClass::NotFound) {
+                        e.message = format!(
+                            "cannot import `{}`: no {} with id `{id}` exists",
+                            d.name, d.type_token
+                        );
+                    }
+                    e
+                })?;
+            let recorded_inputs = read.inputs.clone().unwrap_or_else(|| inputs.clone());
+            let rec = build_record(
+                d,
+                read.id.clone(),
+                recorded_inputs,
+                read.outputs.clone(),
+                secret,
+            );
+            let again = decide(&provider, &identity, d, Some(&rec), &inputs).await?;
+            if again.op == Op::Replace {
+                return Err(StepError::new(format!(
+                    "the existing resource `{id}` differs from the program in {} which cannot change in place; change the program to match it, or drop the import option",
+                    again.replace_keys.join(", ")
+                )));
+            }
+            let e = vec![JournalEntry::Upsert {
+                op_id: None,
+                resource: rec.clone(),
+            }];
+            ctx.journal.write(e.clone()).await?;
+            done.entries.extend(e);
+            if again.op == Op::Update {
+                let rec2 = update(
+                    ctx,
+                    &provider,
+                    d,
+                    &rec,
+                    inputs,
+                    again.changed,
+                    secret,
+                    tenacity,
+                    timeouts.update,
+                    done,
+                )
+                .await?;
+                done.record = Some(rec2);
+            } else {
+                done.record = Some(rec);
+            }
+        }
+        Op::Update => {
+            let o = old.expect("update has a recorded resource");
+            let rec = update(
+                ctx,
+                &provider,
+                d,
+                &o,
+                inputs,
+                dec.changed,
+                secret,
+                tenacity,
+                timeouts.update,
+                done,
+            )
+            .await?;
+            done.record = Some(rec);
+        }
+        Op::Replace => {
+            let o = old.expect("replace has a recorded resource");
+            if d.options.delete_before_replace {
+                delete_record(
+                    ctx,
+                    &o,
+                    Some(provider.clone()),
+                    Tenacity::default(),
+                    timeouts.delete,
+                    done,
+                )
+                .await?;
+                let rec = create(
+                    ctx,
+                    &provider,
+                    d,
+                    inputs,
+                    secret,
+                    tenacity,
+                    timeouts.create,
+                    false,
+                    done,
+                )
+                .await?;
+                done.record = Some(rec);
+            } else {
+                let rec = create(
+                    ctx,
+                    &provider,
+                    d,
+                    inputs,
+                    secret,
+                    tenacity,
+                    timeouts.create,
+                    true,
+                    done,
+                )
+                .await?;
+                done.record = Some(rec);
+            }
+        }
+        Op::Delete | Op::Refresh => unreachable!("not decided for declared resources"),
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn create(
+    ctx: &Arc<Ctx>,
+    provider: &Arc<dyn Provider>,
+    d: &Declared,
+    inputs: Value,
+    secret: bool,
+    tenacity: Tenacity,
+    timeout: Option<Duration>,
+    replacing: bool,
+    done: &mut StepDone,
+) -> Result<ResourceState, StepError> {
+    let op_id = ctx.next_op_id();
+    let draft = build_record(d, String::new(), inputs.clone(), Value::Null, secret);
+    let begin = vec![JournalEntry::Begin {
+        op: pending(op_id, PendingOp::Create, &draft),
+    }];
+    ctx.journal.write(begin.clone()).await?;
+    done.entries.extend(begin);
+    let identity = ctx.identity(&d.urn, &d.type_token);
+    let op = if replacing { Op::Replace } else { Op::Create };
+    let result = ctx
+        .call(&d.urn, op, "create", timeout, tenacity, || {
+            provider.create(CreateRequest {
+                identity: identity.clone(),
+                inputs: inputs.clone(),
+                labels: ctx.labels.clone(),
+            })
+        })
+        .await;
+    match result {
+        Ok(resp) => {
+            let rec = build_record(d, resp.id, inputs, resp.outputs, secret);
+            let e = if replacing {
+                JournalEntry::Replaced {
+                    op_id: Some(op_id),
+                    resource: rec.clone(),
+                }
+            } else {
+                JournalEntry::Upsert {
+                    op_id: Some(op_id),
+                    resource: rec.clone(),
+                }
+            };
+            ctx.journal.write(vec![e.clone()]).await?;
+            done.entries.push(e);
+            Ok(rec)
+        }
+        Err((e, _)) => {
+            let end = JournalEntry::Ended { op_id };
+            ctx.journal.write(vec![end.clone()]).await?;
+            done.entries.push(end);
+            Err(e)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn update(
+    ctx: &Arc<Ctx>,
+    provider: &Arc<dyn Provider>,
+    d: &Declared,
+    old: &ResourceState,
+    inputs: Value,
+    changed: Vec<String>,
+    secret: bool,
+    tenacity: Tenacity,
+    timeout: Option<Duration>,
+    done: &mut StepDone,
+) -> Result<ResourceState, StepError> {
+    let op_id = ctx.next_op_id();
+    let draft = build_record(d, old.id.clone(), inputs.clone(), Value::Null, secret);
+    let begin = vec![JournalEntry::Begin {
+        op: pending(op_id, PendingOp::Update, &draft),
+    }];
+    ctx.journal.write(begin.clone()).await?;
+    done.entries.extend(begin);
+    let identity = ctx.identity(&d.urn, &d.type_token);
+    let result = ctx
+        .call(&d.urn, Op::Update, "update", timeout, tenacity, || {
+            provider.update(UpdateRequest {
+                identity: identity.clone(),
+                id: old.id.clone(),
+                old_inputs: old.inputs.clone(),
+                old_outputs: old.outputs.clone(),
+                new_inputs: inputs.clone(),
+                changed: changed.clone(),
+                labels: ctx.labels.clone(),
+            })
+        })
+        .await;
+    match result {
+        Ok(resp) => {
+            let rec = build_record(d, old.id.clone(), inputs, resp.outputs, secret);
+            let e = JournalEntry::Upsert {
+                op_id: Some(op_id),
+                resource: rec.clone(),
+            };
+            ctx.journal.write(vec![e.clone()]).await?;
+            done.entries.push(e);
+            Ok(rec)
+        }
+        Err((mut e, pe)) => {
+            if pe.is_some_and(|p| p.class == ErrorClass::NotFound) {
+                e.message = format!(
+                    "{} (the resource is gone: run `refresh` to forget it, then `up` recreates it)",
+                    e.message
+                );
+            }
+            let end = JournalEntry::Ended { op_id };
+            ctx.journal.write(vec![end.clone()]).await?;
+            done.entries.push(end);
+            Err(e)
+        }
+    }
+}
+
+async fn delete_record(
+    ctx: &Arc<Ctx>,
+    r: &ResourceState,
+    provider: Option<Arc<dyn Provider>>,
+    tenacity: Tenacity,
+    timeout: Option<Duration>,
+    done: &mut StepDone,
+) -> Result<(), StepError> {
+    if r.kind == ResourceKind::Component || r.retain_on_delete {
+        if r.retain_on_delete {
+            ctx.emit(EngineEvent::Diagnostic {
+                level: Level::Info,
+                urn: Some(r.urn.clone()),
+                message: format!(
+                    "`{}` is retained: forgotten by mkso, left in the cloud",
+                    r.urn.name()
+                ),
+            });
+        }
+        let e = JournalEntry::Removed {
+            op_id: None,
+            urn: r.urn.clone(),
+            id: r.id.clone(),
+        };
+        ctx.journal.write(vec![e.clone()]).await?;
+        done.entries.push(e);
+        return Ok(());
+    }
+    let Some(provider) = provider else {
+        return Err(StepError::new(format!(
+            "no provider `{}` is registered to delete it; register it in the program",
+            r.provider
+                .clone()
+                .map(|p| p.to_string())
+                .unwrap_or_default()
+        )));
+    };
+    let op_id = ctx.next_op_id();
+    let begin = JournalEntry::Begin {
+        op: pending(op_id, PendingOp::Delete, r),
+    };
+    ctx.journal.write(vec![begin.clone()]).await?;
+    done.entries.push(begin);
+    let identity = ctx.identity(&r.urn, &r.type_token);
+    let result = ctx
+        .call(&r.urn, Op::Delete, "delete", timeout, tenacity, || {
+            let p = provider.clone();
+            let req = DeleteRequest {
+                identity: identity.clone(),
+                id: r.id.clone(),
+                inputs: r.inputs.clone(),
+                outputs: r.outputs.clone(),
+            };
+            async move {
+                match p.delete(req).await {
+                    Err(e) if e.class == ErrorClass::NotFound => Ok(()),
+                    other => other,
+                }
+            }
+        })
+        .await;
+    match result {
+        Ok(()) => {
+            let e = JournalEntry::Removed {
+                op_id: Some(op_id),
+                urn: r.urn.clone(),
+                id: r.id.clone(),
+            };
+            ctx.journal.write(vec![e.clone()]).await?;
+            done.entries.push(e);
+            Ok(())
+        }
+        Err((e, _)) => {
+            let end = JournalEntry::Ended { op_id };
+            ctx.journal.write(vec![end.clone()]).await?;
+            done.entries.push(end);
+            Err(e)
+        }
+    }
+}
+
+/// The bookkeeping shared by both phases.
+struct Tally {
+    view: StateView,
+    changes: BTreeMap<String, usize>,
+    failures: Vec<StepFailure>,
+    skipped: usize,
+    needed: HashSet<Urn>,
+}
+
+impl Tally {
+    fn finish(
+        &mut self,
+        ctx: &Ctx,
+        urn: &Urn,
+        out: StepDone,
+        started_at: Option<tokio::time::Instant>,
+    ) -> NodeEnd {
+        for e in out.entries {
+            self.view.apply(e);
+        }
+        if let Some(err) = out.error {
+            ctx.emit(EngineEvent::StepFailed {
+                urn: urn.clone(),
+                op: out.op,
+                attempt: err.attempt,
+                error: err.message.clone(),
+            });
+            self.failures.push(StepFailure {
+                urn: urn.clone(),
+                op: out.op,
+                error: err.message,
+            });
+            return NodeEnd::Failed;
+        }
+        *self.changes.entry(out.op.as_str().to_string()).or_insert(0) += 1;
+        if out.started {
+            let ms = started_at
+                .map(|s| (ctx.opts.clock.now() - s).as_millis() as u64)
+                .unwrap_or(0);
+            ctx.emit(EngineEvent::StepFinished {
+                urn: urn.clone(),
+                op: out.op,
+                duration_ms: ms,
+            });
+        }
+        if let Some(rec) = &out.record
+            && self.needed.contains(urn)
+        {
+            ctx.resolver.insert(urn.clone(), resolved_from_state(rec));
+        }
+        if out.op.is_change() {
+            NodeEnd::Changed
+        } else {
+            NodeEnd::Unchanged
+        }
+    }
+}
+
+struct DeclaredPhase<'a> {
+    ctx: Arc<Ctx>,
+    plan: &'a Plan,
+    graph: &'a ProgramGraph,
+    tally: Tally,
+    started_at: Vec<Option<tokio::time::Instant>>,
+}
+
+impl Handler for DeclaredPhase<'_> {
+    type Output = StepDone;
+
+    fn start(&mut self, i: usize, deps_changed: bool) -> Start<StepDone> {
+        let step = &self.plan.steps[i];
+        let d = &self.graph.resources[step.declared.expect("declared step")];
+        let old = self
+            .tally
+            .view
+            .live
+            .get(&d.urn)
+            .or_else(|| {
+                step.renamed_from
+                    .as_ref()
+                    .and_then(|u| self.tally.view.live.get(u))
+            })
+            .cloned();
+        let same = |rec: Option<ResourceState>| {
+            Start::Done(StepDone {
+                op: Op::Same,
+                entries: Vec::new(),
+                record: rec,
+                error: None,
+                started: false,
+            })
+        };
+        if !step.targeted {
+            return same(old);
+        }
+        // Fast path: nothing about it can have changed since the plan.
+        if step.op == Op::Same && !deps_changed && step.renamed_from.is_none() {
+            if let Some(o) = &old {
+                let expected = match d.kind {
+                    ResourceKind::Component => build_record(
+                        d,
+                        String::new(),
+                        Value::Object(Default::default()),
+                        o.outputs.clone(),
+                        o.secret,
+                    ),
+                    ResourceKind::Custom => build_record(
+                        d,
+                        o.id.clone(),
+                        step.new_inputs.clone().unwrap_or(Value::Null),
+                        o.outputs.clone(),
+                        o.secret || step.secret,
+                    ),
+                };
+                if &expected == o {
+                    return same(old);
+                }
+            }
+        }
+        let provider = match d.kind {
+            ResourceKind::Component => None,
+            ResourceKind::Custom => {
+                let r = provider_ref(d);
+                match provider_for(&self.graph.providers, &d.name, &d.type_token, &r) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        return Start::Done(StepDone {
+                            op: step.op,
+                            entries: Vec::new(),
+                            record: None,
+                            error: Some(e.into()),
+                            started: false,
+                        });
+                    }
+                }
+            }
+        };
+        self.started_at[i] = Some(self.ctx.opts.clock.now());
+        Start::Run(
+            run_declared(
+                self.ctx.clone(),
+                d.clone(),
+                old,
+                step.renamed_from.clone(),
+                provider,
+            )
+            .boxed(),
+        )
+    }
+
+    fn finish(&mut self, i: usize, out: StepDone) -> NodeEnd {
+        let urn = self.plan.steps[i].urn.clone();
+        self.tally.finish(&self.ctx, &urn, out, self.started_at[i])
+    }
+
+    fn skip(&mut self, i: usize, reason: &str) {
+        let step = &self.plan.steps[i];
+        self.tally.skipped += 1;
+        self.ctx.emit(EngineEvent::StepSkipped {
+            urn: step.urn.clone(),
+            op: step.op,
+            reason: reason.to_string(),
+        });
+    }
+
+    fn panicked(&mut self, i: usize, message: String) {
+        let step = &self.plan.steps[i];
+        self.tally.failures.push(StepFailure {
+            urn: step.urn.clone(),
+            op: step.op,
+            error: format!("panicked: {message}"),
+        });
+    }
+}
+
+struct DeletePhase<'a> {
+    ctx: Arc<Ctx>,
+    steps: Vec<(PlannedStep, ResourceState)>,
+    providers: &'a ProviderRegistry,
+    tally: &'a mut Tally,
+    started_at: Vec<Option<tokio::time::Instant>>,
+}
+
+impl Handler for DeletePhase<'_> {
+    type Output = StepDone;
+
+    fn start(&mut self, i: usize, _: bool) -> Start<StepDone> {
+        let (_, rec) = &self.steps[i];
+        let rec = rec.clone();
+        let provider = rec
+            .provider
+            .as_ref()
+            .and_then(|r: &ProviderRef| self.providers.get(r));
+        let ctx = self.ctx.clone();
+        self.started_at[i] = Some(ctx.opts.clock.now());
+        let fut: BoxFuture<'static, StepDone> = async move {
+            let mut done = StepDone {
+                op: Op::Delete,
+                entries: Vec::new(),
+                record: None,
+                error: None,
+                started: true,
+            };
+            ctx.emit(EngineEvent::StepStarted {
+                urn: rec.urn.clone(),
+                op: Op::Delete,
+            });
+            if let Err(e) =
+                delete_record(&ctx, &rec, provider, Tenacity::default(), None, &mut done).await
+            {
+                done.error = Some(e);
+            }
+            done
+        }
+        .boxed();
+        Start::Run(fut)
+    }
+
+    fn finish(&mut self, i: usize, out: StepDone) -> NodeEnd {
+        let urn = self.steps[i].0.urn.clone();
+        self.tally.finish(&self.ctx, &urn, out, self.started_at[i])
+    }
+
+    fn skip(&mut self, i: usize, reason: &str) {
+        self.tally.skipped += 1;
+        self.ctx.emit(EngineEvent::StepSkipped {
+            urn: self.steps[i].0.urn.clone(),
+            op: Op::Delete,
+            reason: reason.to_string(),
+        });
+    }
+
+    fn panicked(&mut self, i: usize, message: String) {
+        self.tally.failures.push(StepFailure {
+            urn: self.steps[i].0.urn.clone(),
+            op: Op::Delete,
+            error: format!("panicked: {message}"),
+        });
+    }
+}
+
+/// Runs a plan. The journal must be based on `view.serial`.
+pub(crate) async fn execute(
+    graph: &ProgramGraph,
+    plan: &Plan,
+    view: StateView,
+    journal: Arc<JournalWriter>,
+    opts: &EngineOptions,
+) -> Result<UpdateOutcome, Error> {
+    let started = opts.clock.now();
+    let mut needed: HashSet<Urn> = HashSet::new();
+    for d in &graph.resources {
+        needed.extend(d.dependencies());
+        if let Some(p) = &d.options.parent {
+            needed.insert(p.clone());
+        }
+    }
+    for (_, o) in &graph.exports {
+        needed.extend(o.dependencies().iter().cloned());
+    }
+    let ctx = Arc::new(Ctx {
+        journal,
+        opts: opts.clone(),
+        resolver: Arc::new(MapResolver::default()),
+        stack: view.stack.clone(),
+        op_ids: AtomicU64::new(view.next_op_id()),
+        labels: BTreeMap::from([
+            ("mkso:stack".to_string(), view.stack.to_string()),
+            (
+                "environment".to_string(),
+                view.stack.environment().to_string(),
+            ),
+        ]),
+    });
+    let mut tally = Tally {
+        view,
+        changes: BTreeMap::new(),
+        failures: Vec::new(),
+        skipped: 0,
+        needed,
+    };
+
+    let mut cancelled = false;
+    if plan.kind == PlanKind::Update {
+        let mut phase = DeclaredPhase {
+            ctx: ctx.clone(),
+            plan,
+            graph,
+            started_at: vec![None; plan.steps.len()],
+            tally,
+        };
+        cancelled = walk(&plan.deps, opts.parallel, &opts.cancel, &mut phase).await;
+        tally = phase.tally;
+    }
+
+    // Clean-up: deletes of removed resources and of replaced resources' old copies.
+    let clean = !cancelled && tally.failures.is_empty() && tally.skipped == 0;
+    let mut records: Vec<ResourceState> = Vec::new();
+    for s in &plan.deletes {
+        if s.replaced_copy {
+            continue;
+        }
+        if let Some(r) = tally.view.live.get(&s.urn) {
+            records.push(r.clone());
+        }
+    }
+    records.extend(tally.view.pending_deletes.iter().cloned());
+    if !records.is_empty() {
+        if clean || plan.kind == PlanKind::Destroy && !cancelled {
+            let refs: Vec<&ResourceState> = records.iter().collect();
+            let deps = delete_deps(&refs);
+            let steps: Vec<(PlannedStep, ResourceState)> = records
+                .iter()
+                .map(|r| (delete_step(r), r.clone()))
+                .collect();
+            let mut phase = DeletePhase {
+                ctx: ctx.clone(),
+                steps,
+                providers: &graph.providers,
+                started_at: vec![None; deps.len()],
+                tally: &mut tally,
+            };
+            cancelled |= walk(&deps, opts.parallel, &opts.cancel, &mut phase).await;
+        } else {
+            ctx.emit(EngineEvent::Diagnostic {
+                level: Level::Warning,
+                urn: None,
+                message: format!(
+                    "{} delete(s) postponed because the update did not complete; the old resources stay recorded, and the next `up` deletes them",
+                    records.len()
+                ),
+            });
+        }
+    }
+
+    // Stack outputs.
+    let resolver: Arc<dyn Resolver> = ctx.resolver.clone();
+    let mut outputs = BTreeMap::new();
+    let mut secret = Vec::new();
+    if plan.kind == PlanKind::Update {
+        for (name, o) in &graph.exports {
+            let r = o.resolve(resolver.clone()).await?;
+            match r.value.filter(|v| !contains_unknown(v)) {
+                Some(v) => {
+                    outputs.insert(name.clone(), v);
+                }
+                None => {
+                    if let Some(v) = tally.view.outputs.get(name) {
+                        outputs.insert(name.clone(), v.clone());
+                    }
+                }
+            }
+            if r.secret {
+                secret.push(name.clone());
+            }
+        }
+    } else if !tally.view.live.is_empty() {
+        outputs = tally.view.outputs.clone();
+        secret = tally.view.secret_outputs.clone();
+    }
+    if outputs != tally.view.outputs || secret != tally.view.secret_outputs {
+        let e = JournalEntry::Outputs { outputs, secret };
+        ctx.journal.write(vec![e.clone()]).await?;
+        tally.view.apply(e);
+    }
+
+    let outcome = UpdateOutcome {
+        view: tally.view,
+        changes: tally.changes,
+        failures: tally.failures,
+        skipped: tally.skipped,
+        cancelled: cancelled || opts.cancel.is_cancelled(),
+        duration: opts.clock.now() - started,
+    };
+    Ok(outcome)
+}
+
+/// Resolves operations left pending by an interrupted update, through the
+/// providers: an interrupted create is looked up by its identity and adopted,
+/// an interrupted delete is checked. Returns messages for the user.
+pub(crate) async fn resolve_pending(
+    providers: &ProviderRegistry,
+    view: &mut StateView,
+    journal: &JournalWriter,
+    opts: &EngineOptions,
+) -> Result<Vec<String>, Error> {
+    let mut notes = Vec::new();
+    let ops: Vec<PendingOperation> = view.pending.values().cloned().collect();
+    for op in ops {
+        let provider = op.provider.as_ref().and_then(|r| providers.get(r));
+        let identity = ResourceIdentity {
+            urn: op.urn.clone(),
+            type_token: op.type_token.clone(),
+            stack: view.stack.clone(),
+        };
+        let Some(provider) = provider else {
+            notes.push(format!(
+                "cannot resolve the interrupted {:?} of `{}`: its provider is not registered",
+                op.op,
+                op.urn.name()
+            ));
+            continue;
+        };
+        let entries = match op.op {
+            PendingOp::Create => {
+                let found = provider
+                    .find(crate::provider::FindRequest {
+                        identity,
+                        inputs: op.inputs.clone(),
+                    })
+                    .instrument(tracing::info_span!("provider", verb = "find", urn = %op.urn))
+                    .await
+                    .map_err(|e| Error::Provider {
+                        op: "find".into(),
+                        name: op.urn.name().to_string(),
+                        source: e,
+                    })?;
+                match found {
+                    Some(resp) => {
+                        notes.push(format!(
+                            "adopted `{}` (id {}), created by an interrupted update",
+                            op.urn.name(),
+                            resp.id
+                        ));
+                        let rec = ResourceState {
+                            urn: op.urn.clone(),
+                            type_token: op.type_token.clone(),
+                            kind: ResourceKind::Custom,
+                            id: resp.id,
+                            inputs: op.inputs.clone(),
+                            outputs: resp.outputs,
+                            dependencies: op.dependencies.clone(),
+                            parent: op.parent.clone(),
+                            provider: op.provider.clone(),
+                            protect: false,
+                            retain_on_delete: false,
+                            secret: false,
+                            pending_delete: false,
+                        };
+                        // A create that was a replacement: the recorded one becomes the old copy.
+                        if view.live.contains_key(&op.urn) {
+                            vec![JournalEntry::Replaced {
+                                op_id: Some(op.op_id),
+                                resource: rec,
+                            }]
+                        } else {
+                            vec![JournalEntry::Upsert {
+                                op_id: Some(op.op_id),
+                                resource: rec,
+                            }]
+                        }
+                    }
+                    None => {
+                        notes.push(format!(
+                            "the interrupted create of `{}` left nothing behind; it will be created",
+                            op.urn.name()
+                        ));
+                        vec![JournalEntry::Ended { op_id: op.op_id }]
+                    }
+                }
+            }
+            PendingOp::Update => {
+                notes.push(format!(
+                    "the interrupted update of `{}` will be applied again",
+                    op.urn.name()
+                ));
+                vec![JournalEntry::Ended { op_id: op.op_id }]
+            }
+            PendingOp::Delete => {
+                let r = provider
+                    .read(ReadRequest {
+                        identity,
+                        id: op.id.clone(),
+                        inputs: op.inputs.clone(),
+                        outputs: Value::Null,
+                    })
+                    .instrument(tracing::info_span!("provider", verb = "read", urn = %op.urn))
+                    .await;
+                match r {
+                    Err(e) if e.class == ErrorClass::NotFound => {
+                        notes.push(format!(
+                            "the interrupted delete of `{}` had completed",
+                            op.urn.name()
+                        ));
+                        vec![JournalEntry::Removed {
+                            op_id: Some(op.op_id),
+                            urn: op.urn.clone(),
+                            id: op.id.clone(),
+                        }]
+                    }
+                    _ => {
+                        notes.push(format!(
+                            "the interrupted delete of `{}` will be tried again",
+                            op.urn.name()
+                        ));
+                        vec![JournalEntry::Ended { op_id: op.op_id }]
+                    }
+                }
+            }
+        };
+        journal.write(entries.clone()).await?;
+        for e in entries {
+            view.apply(e);
+        }
+    }
+    for n in &notes {
+        opts.events.emit(&EngineEvent::Diagnostic {
+            level: Level::Info,
+            urn: None,
+            message: n.clone(),
+        });
+    }
+    Ok(notes)
+}

@@ -1,0 +1,229 @@
+//! The engine: plan, execute along the graph, refresh, resolve interrupted
+//! operations; with events, retries and cancellation.
+//!
+//! A [`Session`] is one locked operation on a stack: it loads the state
+//! (replaying the journal of an interrupted update), resolves pending
+//! operations, applies a [`Plan`], and on `finish` compacts the snapshot,
+//! records history and releases the lock.
+
+mod events;
+mod execute;
+mod graph;
+mod plan;
+mod refresh;
+mod render;
+mod retry;
+mod walk;
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use tokio_util::sync::CancellationToken;
+
+pub use events::{
+    EngineEvent, EventSink, FanOut, Level, NullSink, Op, StepSummary, TracingSink, VecSink,
+};
+pub use execute::{StepFailure, UpdateOutcome};
+pub use graph::DepGraph;
+pub use plan::{Plan, PlanKind, PlannedStep, plan_destroy, plan_update};
+pub use refresh::{Drift, DriftKind, RefreshOutcome};
+pub use render::{RenderOptions, render_plan, render_value};
+pub use retry::{Backoff, Clock, TokioClock};
+
+use crate::error::Error;
+use crate::provider::ProviderRegistry;
+use crate::stack::ProgramGraph;
+use crate::state::{
+    HistoryEntry, JournalWriter, LockGuard, StateStore, StateView, UpdateKind, UpdateResult,
+};
+
+/// How the engine runs.
+#[derive(Clone)]
+pub struct EngineOptions {
+    /// Steps in flight at once (0: unbounded). Default 64.
+    pub parallel: usize,
+    /// Time and sleep.
+    pub clock: Arc<dyn Clock>,
+    /// Retry delays.
+    pub backoff: Backoff,
+    /// Where events go.
+    pub events: Arc<dyn EventSink>,
+    /// Cancels the operation (first Ctrl-C): nothing new starts.
+    pub cancel: CancellationToken,
+    /// `--target` URNs or names (empty: everything).
+    pub targets: Vec<String>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            parallel: 64,
+            clock: Arc::new(TokioClock),
+            backoff: Backoff::default(),
+            events: Arc::new(NullSink),
+            cancel: CancellationToken::new(),
+            targets: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for EngineOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineOptions")
+            .field("parallel", &self.parallel)
+            .field("targets", &self.targets)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One locked operation on a stack; see the module docs.
+#[derive(Debug)]
+pub struct Session {
+    store: StateStore,
+    view: StateView,
+    journal: Option<Arc<JournalWriter>>,
+    lock: Option<LockGuard>,
+    started: SystemTime,
+    /// Messages from loading (journal replay, pending operations).
+    pub notes: Vec<String>,
+}
+
+impl Session {
+    /// Locks the stack and loads its state. A journal left by an interrupted
+    /// update is replayed and compacted into a new snapshot first.
+    pub async fn open(store: StateStore, command: &str) -> Result<Session, Error> {
+        let lock = store.lock(command).await?;
+        let loaded = store.load().await?;
+        let mut view = loaded.view;
+        let mut notes = Vec::new();
+        if loaded.replayed > 0 || loaded.torn_tail {
+            notes.push(format!(
+                "recovered {} step(s) recorded by an interrupted update{}",
+                loaded.replayed,
+                if loaded.torn_tail {
+                    " (a write cut off by the interruption was dropped)"
+                } else {
+                    ""
+                }
+            ));
+            store.compact(&mut view).await?;
+        }
+        let journal = Arc::new(store.journal(view.serial));
+        Ok(Session {
+            store,
+            view,
+            journal: Some(journal),
+            lock: Some(lock),
+            started: SystemTime::now(),
+            notes,
+        })
+    }
+
+    /// The current state.
+    pub fn view(&self) -> &StateView {
+        &self.view
+    }
+
+    /// The store.
+    pub fn store(&self) -> &StateStore {
+        &self.store
+    }
+
+    /// The lock guard (to release it from a signal handler).
+    pub fn lock(&self) -> Option<&LockGuard> {
+        self.lock.as_ref()
+    }
+
+    fn journal(&self) -> Arc<JournalWriter> {
+        self.journal.clone().expect("the session is open")
+    }
+
+    /// Replaces the state wholesale (for `state import`); written by `finish`.
+    pub fn replace_view(mut self, view: StateView) -> Self {
+        self.view = view;
+        self
+    }
+
+    /// Resolves operations an interrupted update left pending, through the providers.
+    pub async fn resolve_pending(
+        &mut self,
+        providers: &ProviderRegistry,
+        opts: &EngineOptions,
+    ) -> Result<Vec<String>, Error> {
+        if self.view.pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        let journal = self.journal();
+        execute::resolve_pending(providers, &mut self.view, &journal, opts).await
+    }
+
+    /// Executes a plan made from this session's state.
+    pub async fn apply(
+        &mut self,
+        graph: &ProgramGraph,
+        plan: &Plan,
+        opts: &EngineOptions,
+    ) -> Result<UpdateOutcome, Error> {
+        let empty = StateView::empty(self.view.stack.clone());
+        let view = std::mem::replace(&mut self.view, empty);
+        let result = execute::execute(graph, plan, view.clone(), self.journal(), opts).await;
+        match result {
+            Ok(outcome) => {
+                self.view = outcome.view.clone();
+                Ok(outcome)
+            }
+            Err(e) => {
+                // The journal holds what was done; reload it to keep the view exact.
+                self.view = view;
+                if let Ok(loaded) = self.store.load().await {
+                    self.view = loaded.view;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Reads every resource through its provider and records drift.
+    pub async fn refresh(
+        &mut self,
+        providers: &ProviderRegistry,
+        opts: &EngineOptions,
+    ) -> Result<RefreshOutcome, Error> {
+        let journal = self.journal();
+        refresh::refresh(providers, &mut self.view, journal, opts).await
+    }
+
+    /// Ends the operation: waits for the journal, compacts the snapshot,
+    /// records history (trimmed to `keep`), releases the lock.
+    pub async fn finish(
+        mut self,
+        kind: UpdateKind,
+        result: UpdateResult,
+        changes: std::collections::BTreeMap<String, usize>,
+        failed: usize,
+        keep: usize,
+    ) -> Result<HistoryEntry, Error> {
+        if let Some(j) = self.journal.take() {
+            match Arc::try_unwrap(j) {
+                Ok(j) => j.close().await,
+                Err(_) => tracing::warn!("journal writer still shared at the end of a session"),
+            }
+        }
+        let serial = self.store.compact(&mut self.view).await?;
+        let entry = HistoryEntry {
+            id: format!("{serial:08}"),
+            kind,
+            started: humantime::format_rfc3339_seconds(self.started).to_string(),
+            ended: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            result,
+            changes,
+            failed,
+            serial,
+        };
+        self.store.record_history(&entry, keep.max(1)).await?;
+        if let Some(l) = self.lock.take() {
+            l.release();
+        }
+        Ok(entry)
+    }
+}

@@ -1,0 +1,686 @@
+//! Planning: diff each declared resource against the recorded state through
+//! its provider and decide a step (same / create / update / replace / delete /
+//! import), evaluating inputs with what is known before anything is applied.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::EngineOptions;
+use super::events::{Op, StepSummary};
+use super::graph::{DepGraph, topo_order};
+use crate::error::Error;
+use crate::names::{StackName, Urn};
+use crate::output::{ResolvedResource, Resolver, UNKNOWN, contains_unknown};
+use crate::provider::{
+    CheckRequest, DiffRequest, Provider, ProviderRef, ProviderRegistry, ResourceIdentity,
+    package_of,
+};
+use crate::stack::{Declared, ProgramGraph, ResourceKind};
+use crate::state::{ResourceState, StateView};
+
+/// Resource values known so far, by URN (shared with outputs being evaluated).
+#[derive(Default)]
+pub(crate) struct MapResolver(pub RwLock<HashMap<Urn, ResolvedResource>>);
+
+impl Resolver for MapResolver {
+    fn resource(&self, urn: &Urn) -> Option<ResolvedResource> {
+        self.0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(urn)
+            .cloned()
+    }
+}
+
+impl MapResolver {
+    pub(crate) fn insert(&self, urn: Urn, r: ResolvedResource) {
+        self.0
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(urn, r);
+    }
+}
+
+pub(crate) fn resolved_from_state(r: &ResourceState) -> ResolvedResource {
+    ResolvedResource {
+        id: (!r.id.is_empty()).then(|| r.id.clone()),
+        outputs: Arc::new(r.outputs.clone()),
+        secret: r.secret,
+    }
+}
+
+/// What a plan is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanKind {
+    /// Bring the cloud to what the program declares.
+    Update,
+    /// Delete everything in the stack.
+    Destroy,
+}
+
+/// One planned step.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedStep {
+    /// The resource.
+    pub urn: Urn,
+    /// Its nested name.
+    pub name: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub type_token: String,
+    /// Custom or component.
+    pub kind: ResourceKind,
+    /// What will happen.
+    pub op: Op,
+    /// Its parent.
+    pub parent: Option<Urn>,
+    /// Its direct dependencies.
+    pub dependencies: Vec<Urn>,
+    /// Input properties that change.
+    pub changed: Vec<String>,
+    /// Properties that force a replacement.
+    pub replace_keys: Vec<String>,
+    /// Recorded inputs.
+    pub old_inputs: Option<Value>,
+    /// New inputs as far as known (fields may hold the unknown marker).
+    pub new_inputs: Option<Value>,
+    /// Recorded outputs.
+    pub old_outputs: Option<Value>,
+    /// Outputs after the step, as far as known (`None`: known after apply).
+    pub planned_outputs: Option<Value>,
+    /// The former URN, for a rename through an alias.
+    pub renamed_from: Option<Urn>,
+    /// Whether values are secret (they are never shown).
+    pub secret: bool,
+    /// The declaration this step comes from (`None` for deletes).
+    #[serde(skip)]
+    pub declared: Option<usize>,
+    /// `false` when `--target` leaves the resource alone.
+    pub targeted: bool,
+    /// Whether it deletes the old copy of a replaced resource.
+    pub replaced_copy: bool,
+}
+
+impl PlannedStep {
+    /// The summary shown in events.
+    pub fn summary(&self) -> StepSummary {
+        StepSummary {
+            urn: self.urn.clone(),
+            type_token: self.type_token.clone(),
+            op: self.op,
+            changed: self.changed.clone(),
+            replace_keys: self.replace_keys.clone(),
+        }
+    }
+}
+
+/// A plan: the steps in execution order, then the clean-up deletes.
+#[derive(Debug, Serialize)]
+pub struct Plan {
+    /// The stack.
+    pub stack: StackName,
+    /// Update or destroy.
+    pub kind: PlanKind,
+    /// Steps for declared resources, in dependency order.
+    pub steps: Vec<PlannedStep>,
+    /// Deletes of removed resources and old copies, dependents first.
+    pub deletes: Vec<PlannedStep>,
+    /// Stack outputs as far as known (`None`: known after apply).
+    pub outputs: BTreeMap<String, Option<Value>>,
+    /// Stack outputs that are secret.
+    pub secret_outputs: Vec<String>,
+    /// Stack outputs before the update.
+    pub old_outputs: BTreeMap<String, Value>,
+    /// Notes for the user.
+    pub diagnostics: Vec<String>,
+    #[serde(skip)]
+    pub(crate) deps: Vec<Vec<usize>>,
+}
+
+impl Plan {
+    /// All steps: declared ones, then deletes.
+    pub fn all_steps(&self) -> impl Iterator<Item = &PlannedStep> {
+        self.steps.iter().chain(self.deletes.iter())
+    }
+
+    /// Steps per operation (`same` included), targeted steps only.
+    pub fn changes(&self) -> BTreeMap<String, usize> {
+        let mut m = BTreeMap::new();
+        for s in self.all_steps().filter(|s| s.targeted) {
+            *m.entry(s.op.as_str().to_string()).or_insert(0) += 1;
+        }
+        m
+    }
+
+    /// Whether anything would change (resources or stack outputs).
+    pub fn has_changes(&self) -> bool {
+        self.all_steps().any(|s| s.targeted && s.op.is_change()) || self.outputs_change()
+    }
+
+    /// Whether the stack outputs would change.
+    pub fn outputs_change(&self) -> bool {
+        if self.kind == PlanKind::Destroy {
+            return !self.old_outputs.is_empty();
+        }
+        self.outputs.len() != self.old_outputs.len()
+            || self
+                .outputs
+                .iter()
+                .any(|(k, v)| v.as_ref() != self.old_outputs.get(k))
+    }
+
+    /// The changes as event summaries.
+    pub fn summaries(&self) -> Vec<StepSummary> {
+        self.all_steps()
+            .filter(|s| s.targeted && s.op.is_change())
+            .map(PlannedStep::summary)
+            .collect()
+    }
+}
+
+/// Sets the ignored properties of `new` to their recorded values.
+pub(crate) fn apply_ignore_changes(new: &mut Value, old: &Value, ignore: &[String]) {
+    if ignore.is_empty() {
+        return;
+    }
+    if let (Some(n), Some(o)) = (new.as_object_mut(), old.as_object()) {
+        for k in ignore {
+            match o.get(k) {
+                Some(v) => {
+                    n.insert(k.clone(), v.clone());
+                }
+                None => {
+                    n.remove(k);
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn provider_ref(d: &Declared) -> ProviderRef {
+    ProviderRef {
+        package: package_of(&d.type_token).to_string(),
+        name: d.options.provider.clone(),
+    }
+}
+
+pub(crate) fn provider_for(
+    providers: &ProviderRegistry,
+    name: &str,
+    type_token: &str,
+    r: &ProviderRef,
+) -> Result<Arc<dyn Provider>, Error> {
+    providers.get(r).ok_or_else(|| Error::NoProvider {
+        name: name.to_string(),
+        type_token: type_token.to_string(),
+        provider: r.to_string(),
+    })
+}
+
+/// Resolves `--target` values (URNs or names) against declared and recorded resources.
+pub(crate) fn resolve_targets(
+    targets: &[String],
+    declared: &[Declared],
+    state: &StateView,
+) -> Result<HashSet<Urn>, Error> {
+    let mut out = HashSet::new();
+    for t in targets {
+        let found: Vec<Urn> = declared
+            .iter()
+            .map(|d| &d.urn)
+            .chain(state.live.keys())
+            .filter(|u| u.as_str() == t || u.name() == t)
+            .cloned()
+            .collect();
+        if found.is_empty() {
+            return Err(Error::UnknownTarget { target: t.clone() });
+        }
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// The result of deciding one custom resource's step.
+pub(crate) struct Decision {
+    pub op: Op,
+    pub changed: Vec<String>,
+    pub replace_keys: Vec<String>,
+    pub planned_outputs: Option<Value>,
+}
+
+/// Decides the step of a custom resource given its new inputs.
+pub(crate) async fn decide(
+    provider: &Arc<dyn Provider>,
+    identity: &ResourceIdentity,
+    d: &Declared,
+    old: Option<&ResourceState>,
+    new_inputs: &Value,
+) -> Result<Decision, Error> {
+    let check = provider
+        .check(CheckRequest {
+            identity: identity.clone(),
+            inputs: new_inputs.clone(),
+        })
+        .await
+        .map_err(|e| Error::Provider {
+            op: "check".into(),
+            name: d.name.clone(),
+            source: e,
+        })?;
+    if !check.failures.is_empty() {
+        return Err(Error::InvalidInputs {
+            name: d.name.clone(),
+            type_token: d.type_token.clone(),
+            failures: check.failures,
+        });
+    }
+    let Some(old) = old else {
+        return Ok(Decision {
+            op: if d.options.import.is_some() {
+                Op::Import
+            } else {
+                Op::Create
+            },
+            changed: Vec::new(),
+            replace_keys: Vec::new(),
+            planned_outputs: None,
+        });
+    };
+    let resp = provider
+        .diff(DiffRequest {
+            identity: identity.clone(),
+            id: old.id.clone(),
+            old_inputs: old.inputs.clone(),
+            old_outputs: old.outputs.clone(),
+            new_inputs: new_inputs.clone(),
+        })
+        .await
+        .map_err(|e| Error::Provider {
+            op: "diff".into(),
+            name: d.name.clone(),
+            source: e,
+        })?;
+    let mut replace_keys = resp.replace.clone();
+    for k in &resp.changed {
+        if d.options
+            .replace_on_changes
+            .iter()
+            .any(|r| r == k || r == "*")
+            && !replace_keys.contains(k)
+        {
+            replace_keys.push(k.clone());
+        }
+    }
+    replace_keys.sort();
+    let op = if !replace_keys.is_empty() {
+        if old.protect || d.options.protect {
+            return Err(Error::Protected {
+                name: d.name.clone(),
+                action: "replaced",
+            });
+        }
+        Op::Replace
+    } else if resp.has_changes() {
+        Op::Update
+    } else {
+        Op::Same
+    };
+    let planned_outputs = match op {
+        Op::Same => Some(old.outputs.clone()),
+        _ => resp.planned_outputs,
+    };
+    Ok(Decision {
+        op,
+        changed: resp.changed,
+        replace_keys,
+        planned_outputs,
+    })
+}
+
+fn alias_urn(d: &Declared, alias: &str) -> Option<Urn> {
+    if alias.starts_with("urn:") {
+        return Urn::parse(alias);
+    }
+    let name = match &d.options.parent {
+        Some(p) => format!("{}/{alias}", p.name()),
+        None => alias.to_string(),
+    };
+    Some(d.urn.with_name(&name))
+}
+
+/// Plans an update of `state` to what `graph` declares.
+pub async fn plan_update(
+    graph: &ProgramGraph,
+    state: &StateView,
+    opts: &EngineOptions,
+) -> Result<Plan, Error> {
+    let declared = &graph.resources;
+    let dg = DepGraph::build(declared)?;
+    let mut diagnostics = Vec::new();
+
+    // --target: the targets and everything they depend on.
+    let targeted: Option<HashSet<usize>> = if opts.targets.is_empty() {
+        None
+    } else {
+        let urns = resolve_targets(&opts.targets, declared, state)?;
+        let mut set = HashSet::new();
+        let mut stack: Vec<usize> = urns
+            .iter()
+            .filter_map(|u| dg.index.get(u).copied())
+            .collect();
+        while let Some(i) = stack.pop() {
+            if set.insert(i) {
+                stack.extend(dg.deps[i].iter().copied());
+            }
+        }
+        Some(set)
+    };
+    let target_urns: Option<HashSet<Urn>> = if opts.targets.is_empty() {
+        None
+    } else {
+        Some(resolve_targets(&opts.targets, declared, state)?)
+    };
+
+    // Renames through aliases.
+    let mut renamed: HashMap<usize, Urn> = HashMap::new();
+    let mut claimed: HashSet<Urn> = HashSet::new();
+    for (i, d) in declared.iter().enumerate() {
+        if state.live.contains_key(&d.urn) {
+            continue;
+        }
+        for a in &d.options.aliases {
+            if let Some(old) = alias_urn(d, a)
+                && state.live.contains_key(&old)
+                && !dg.index.contains_key(&old)
+                && claimed.insert(old.clone())
+            {
+                renamed.insert(i, old);
+                break;
+            }
+        }
+    }
+
+    // Which resources' values dependents or stack outputs read.
+    let mut needed: HashSet<Urn> = HashSet::new();
+    for d in declared {
+        needed.extend(d.dependencies());
+        if let Some(p) = &d.options.parent {
+            needed.insert(p.clone());
+        }
+    }
+    for (_, o) in &graph.exports {
+        needed.extend(o.dependencies().iter().cloned());
+    }
+
+    let resolver = Arc::new(MapResolver::default());
+    let dyn_resolver: Arc<dyn Resolver> = resolver.clone();
+    let mut steps = Vec::with_capacity(declared.len());
+    let mut index_of_step = vec![0usize; declared.len()];
+    for &i in &dg.order {
+        let d = &declared[i];
+        let old = state
+            .live
+            .get(&d.urn)
+            .or_else(|| renamed.get(&i).and_then(|u| state.live.get(u)));
+        let is_targeted = targeted.as_ref().is_none_or(|t| t.contains(&i));
+        let deps = d.dependencies();
+        let mut step = PlannedStep {
+            urn: d.urn.clone(),
+            name: d.name.clone(),
+            type_token: d.type_token.clone(),
+            kind: d.kind,
+            op: Op::Same,
+            parent: d.options.parent.clone(),
+            dependencies: deps,
+            changed: Vec::new(),
+            replace_keys: Vec::new(),
+            old_inputs: old.map(|o| o.inputs.clone()),
+            new_inputs: None,
+            old_outputs: old.map(|o| o.outputs.clone()),
+            planned_outputs: None,
+            renamed_from: renamed.get(&i).cloned(),
+            secret: old.is_some_and(|o| o.secret),
+            declared: Some(i),
+            targeted: is_targeted,
+            replaced_copy: false,
+        };
+        if !is_targeted {
+            if let Some(o) = old {
+                step.planned_outputs = Some(o.outputs.clone());
+                if needed.contains(&d.urn) {
+                    resolver.insert(d.urn.clone(), resolved_from_state(o));
+                }
+            } else {
+                diagnostics.push(format!(
+                    "`{}` is not created: it is outside the --target set",
+                    d.name
+                ));
+            }
+            index_of_step[i] = steps.len();
+            steps.push(step);
+            continue;
+        }
+        let res = d.inputs.resolve(dyn_resolver.clone()).await?;
+        let mut inputs = res
+            .value
+            .unwrap_or_else(|| Value::String(UNKNOWN.to_string()));
+        step.secret |= res.secret;
+        match d.kind {
+            ResourceKind::Component => {
+                step.op = match old {
+                    None => Op::Create,
+                    Some(o) if o.outputs == inputs && !contains_unknown(&inputs) => Op::Same,
+                    Some(_) => Op::Update,
+                };
+                if step.op != Op::Same {
+                    step.changed = vec!["outputs".into()];
+                }
+                step.planned_outputs = Some(inputs.clone());
+                step.new_inputs = Some(Value::Object(Default::default()));
+            }
+            ResourceKind::Custom => {
+                if let Some(o) = old {
+                    apply_ignore_changes(&mut inputs, &o.inputs, &d.options.ignore_changes);
+                }
+                let pref = provider_ref(d);
+                let provider = provider_for(&graph.providers, &d.name, &d.type_token, &pref)?;
+                let identity = ResourceIdentity {
+                    urn: d.urn.clone(),
+                    type_token: d.type_token.clone(),
+                    stack: state.stack.clone(),
+                };
+                let dec = decide(&provider, &identity, d, old, &inputs).await?;
+                step.op = dec.op;
+                step.changed = dec.changed;
+                step.replace_keys = dec.replace_keys;
+                step.planned_outputs = dec.planned_outputs;
+                step.new_inputs = Some(inputs);
+            }
+        }
+        if needed.contains(&d.urn)
+            && let Some(out) = &step.planned_outputs
+        {
+            resolver.insert(
+                d.urn.clone(),
+                ResolvedResource {
+                    id: old.filter(|_| step.op != Op::Replace).map(|o| o.id.clone()),
+                    outputs: Arc::new(out.clone()),
+                    secret: step.secret,
+                },
+            );
+        }
+        index_of_step[i] = steps.len();
+        steps.push(step);
+    }
+
+    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); steps.len()];
+    for &i in &dg.order {
+        deps[index_of_step[i]] = dg.deps[i].iter().map(|&j| index_of_step[j]).collect();
+    }
+
+    // Deletes: recorded resources the program no longer declares, and old copies.
+    let mut to_delete: Vec<&ResourceState> = Vec::new();
+    let mut removed_urns: Vec<&Urn> = state
+        .live
+        .keys()
+        .filter(|u| !dg.index.contains_key(*u) && !claimed.contains(*u))
+        .collect();
+    removed_urns.sort();
+    for u in removed_urns {
+        let r = &state.live[u];
+        if target_urns.as_ref().is_some_and(|t| !t.contains(u)) {
+            continue;
+        }
+        if r.protect {
+            return Err(Error::Protected {
+                name: u.name().to_string(),
+                action: "deleted",
+            });
+        }
+        to_delete.push(r);
+    }
+    to_delete.extend(state.pending_deletes.iter());
+    let deletes = order_deletes(&to_delete);
+
+    let mut outputs = BTreeMap::new();
+    let mut secret_outputs = Vec::new();
+    for (name, o) in &graph.exports {
+        let r = o.resolve(dyn_resolver.clone()).await?;
+        if r.secret {
+            secret_outputs.push(name.clone());
+        }
+        outputs.insert(name.clone(), r.value.filter(|v| !contains_unknown(v)));
+    }
+    if !state.pending.is_empty() {
+        diagnostics.push(format!(
+            "{} operation(s) were interrupted by an earlier update; `up` resolves them through the provider first",
+            state.pending.len()
+        ));
+    }
+
+    Ok(Plan {
+        stack: state.stack.clone(),
+        kind: PlanKind::Update,
+        steps,
+        deletes,
+        outputs,
+        secret_outputs,
+        old_outputs: state.outputs.clone(),
+        diagnostics,
+        deps,
+    })
+}
+
+/// For deletes of `records`: the deletes that must finish before each one
+/// (its dependents and children), found through a URN index.
+pub(crate) fn delete_deps(records: &[&ResourceState]) -> Vec<Vec<usize>> {
+    let mut by_urn: HashMap<&Urn, Vec<usize>> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        by_urn.entry(&r.urn).or_default().push(i);
+    }
+    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); records.len()];
+    for (j, r) in records.iter().enumerate() {
+        for u in r.dependencies.iter().chain(r.parent.iter()) {
+            if let Some(is) = by_urn.get(u) {
+                for &i in is {
+                    // A component reads its children's outputs, but its children
+                    // go first: that edge is the parent one, not this.
+                    if i != j && records[i].parent.as_ref() != Some(&r.urn) {
+                        deps[i].push(j);
+                    }
+                }
+            }
+        }
+    }
+    deps
+}
+
+/// Delete steps for recorded resources, ordered so that a resource is deleted
+/// before the resources it depends on.
+pub(crate) fn order_deletes(records: &[&ResourceState]) -> Vec<PlannedStep> {
+    let deps = delete_deps(records);
+    let order = topo_order(&deps).unwrap_or_else(|_| (0..records.len()).collect());
+    order.into_iter().map(|i| delete_step(records[i])).collect()
+}
+
+pub(crate) fn delete_step(r: &ResourceState) -> PlannedStep {
+    PlannedStep {
+        urn: r.urn.clone(),
+        name: r.urn.name().to_string(),
+        type_token: r.type_token.clone(),
+        kind: r.kind,
+        op: Op::Delete,
+        parent: r.parent.clone(),
+        dependencies: r.dependencies.clone(),
+        changed: Vec::new(),
+        replace_keys: Vec::new(),
+        old_inputs: Some(r.inputs.clone()),
+        new_inputs: None,
+        old_outputs: Some(r.outputs.clone()),
+        planned_outputs: None,
+        renamed_from: None,
+        secret: r.secret,
+        declared: None,
+        targeted: true,
+        replaced_copy: r.pending_delete,
+    }
+}
+
+/// Plans the deletion of every resource in the stack (or of the targets and
+/// everything that depends on them).
+pub fn plan_destroy(state: &StateView, opts: &EngineOptions) -> Result<Plan, Error> {
+    let mut records: Vec<&ResourceState> = state
+        .live
+        .values()
+        .chain(state.pending_deletes.iter())
+        .collect();
+    records.sort_by(|a, b| a.urn.cmp(&b.urn));
+    if !opts.targets.is_empty() {
+        let mut set = resolve_targets(&opts.targets, &[], state)?;
+        // Add everything that depends on a target (it cannot outlive it).
+        loop {
+            let before = set.len();
+            for r in &records {
+                if r.dependencies.iter().any(|d| set.contains(d))
+                    || r.parent.as_ref().is_some_and(|p| set.contains(p))
+                {
+                    set.insert(r.urn.clone());
+                }
+            }
+            if set.len() == before {
+                break;
+            }
+        }
+        records.retain(|r| set.contains(&r.urn));
+    }
+    let protected: Vec<&str> = records
+        .iter()
+        .filter(|r| r.protect)
+        .map(|r| r.urn.name())
+        .collect();
+    if let Some(first) = protected.first() {
+        return Err(Error::Protected {
+            name: if protected.len() == 1 {
+                first.to_string()
+            } else {
+                protected.join("`, `")
+            },
+            action: "deleted",
+        });
+    }
+    Ok(Plan {
+        stack: state.stack.clone(),
+        kind: PlanKind::Destroy,
+        steps: Vec::new(),
+        deletes: order_deletes(&records),
+        outputs: BTreeMap::new(),
+        secret_outputs: Vec::new(),
+        old_outputs: state.outputs.clone(),
+        diagnostics: Vec::new(),
+        deps: Vec::new(),
+    })
+}

@@ -1,0 +1,243 @@
+//! Refresh: read every recorded resource through its provider; record what
+//! changed outside mkso (drift) and forget what was deleted.
+
+use std::sync::Arc;
+
+use futures::FutureExt;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::EngineOptions;
+use super::events::{EngineEvent, Level, Op};
+use super::walk::{Handler, NodeEnd, Start, walk};
+use crate::error::Error;
+use crate::names::Urn;
+use crate::provider::{ErrorClass, ProviderRegistry, ReadRequest, ResourceIdentity};
+use crate::stack::ResourceKind;
+use crate::state::{JournalEntry, JournalWriter, ResourceState, StateView};
+
+/// What changed outside mkso.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftKind {
+    /// The resource no longer exists.
+    Deleted,
+    /// Some properties differ (their names).
+    Changed(Vec<String>),
+}
+
+/// One drifted resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Drift {
+    /// The resource.
+    pub urn: Urn,
+    /// What changed.
+    pub kind: DriftKind,
+}
+
+/// What a refresh found.
+#[derive(Debug, Default)]
+pub struct RefreshOutcome {
+    /// Resources that drifted.
+    pub drift: Vec<Drift>,
+    /// Resources read.
+    pub read: usize,
+    /// Reads that failed: (urn, error).
+    pub failures: Vec<(Urn, String)>,
+}
+
+fn changed_keys(old: &Value, new: &Value) -> Vec<String> {
+    match (old.as_object(), new.as_object()) {
+        (Some(o), Some(n)) => {
+            let mut keys: Vec<String> = o
+                .keys()
+                .chain(n.keys())
+                .filter(|k| o.get(*k) != n.get(*k))
+                .cloned()
+                .collect();
+            keys.sort();
+            keys.dedup();
+            keys
+        }
+        _ if old != new => vec!["(value)".into()],
+        _ => Vec::new(),
+    }
+}
+
+type ReadResult = Result<Option<(Vec<JournalEntry>, Option<Drift>)>, String>;
+
+struct RefreshPhase {
+    records: Vec<ResourceState>,
+    providers: ProviderRegistry,
+    journal: Arc<JournalWriter>,
+    opts: EngineOptions,
+    stack: crate::names::StackName,
+    outcome: RefreshOutcome,
+    entries: Vec<JournalEntry>,
+}
+
+impl Handler for RefreshPhase {
+    type Output = ReadResult;
+
+    fn start(&mut self, i: usize, _: bool) -> Start<ReadResult> {
+        let r = self.records[i].clone();
+        if r.kind == ResourceKind::Component {
+            return Start::Done(Ok(None));
+        }
+        let Some(provider) = r.provider.as_ref().and_then(|p| self.providers.get(p)) else {
+            return Start::Done(Err(format!(
+                "no provider `{}` is registered to read it",
+                r.provider.map(|p| p.to_string()).unwrap_or_default()
+            )));
+        };
+        let journal = self.journal.clone();
+        let stack = self.stack.clone();
+        let events = self.opts.events.clone();
+        Start::Run(
+            async move {
+                events.emit(&EngineEvent::StepStarted {
+                    urn: r.urn.clone(),
+                    op: Op::Refresh,
+                });
+                let req = ReadRequest {
+                    identity: ResourceIdentity {
+                        urn: r.urn.clone(),
+                        type_token: r.type_token.clone(),
+                        stack,
+                    },
+                    id: r.id.clone(),
+                    inputs: r.inputs.clone(),
+                    outputs: r.outputs.clone(),
+                };
+                let span = tracing::info_span!("provider", verb = "read", urn = %r.urn);
+                let result = tracing::Instrument::instrument(provider.read(req), span).await;
+                let (entries, drift) = match result {
+                    Err(e) if e.class == ErrorClass::NotFound => (
+                        vec![JournalEntry::Removed {
+                            op_id: None,
+                            urn: r.urn.clone(),
+                            id: r.id.clone(),
+                        }],
+                        Some(Drift {
+                            urn: r.urn.clone(),
+                            kind: DriftKind::Deleted,
+                        }),
+                    ),
+                    Err(e) => return Err(e.to_string()),
+                    Ok(resp) => {
+                        let new_inputs = resp.inputs.unwrap_or_else(|| r.inputs.clone());
+                        let mut keys = changed_keys(&r.inputs, &new_inputs);
+                        for k in changed_keys(&r.outputs, &resp.outputs) {
+                            if !keys.contains(&k) {
+                                keys.push(k);
+                            }
+                        }
+                        keys.sort();
+                        if keys.is_empty() && resp.id == r.id {
+                            (Vec::new(), None)
+                        } else {
+                            let mut rec = r.clone();
+                            rec.id = resp.id;
+                            rec.inputs = new_inputs;
+                            rec.outputs = resp.outputs;
+                            (
+                                vec![JournalEntry::Upsert {
+                                    op_id: None,
+                                    resource: rec,
+                                }],
+                                Some(Drift {
+                                    urn: r.urn.clone(),
+                                    kind: DriftKind::Changed(keys),
+                                }),
+                            )
+                        }
+                    }
+                };
+                if !entries.is_empty() {
+                    journal
+                        .write(entries.clone())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                Ok(Some((entries, drift)))
+            }
+            .boxed(),
+        )
+    }
+
+    fn finish(&mut self, i: usize, out: ReadResult) -> NodeEnd {
+        let urn = self.records[i].urn.clone();
+        match out {
+            Ok(None) => NodeEnd::Unchanged,
+            Ok(Some((entries, drift))) => {
+                self.outcome.read += 1;
+                self.entries.extend(entries);
+                self.opts.events.emit(&EngineEvent::StepFinished {
+                    urn: urn.clone(),
+                    op: Op::Refresh,
+                    duration_ms: 0,
+                });
+                if let Some(d) = drift {
+                    self.opts.events.emit(&EngineEvent::Diagnostic {
+                        level: Level::Warning,
+                        urn: Some(urn),
+                        message: match &d.kind {
+                            DriftKind::Deleted => "deleted outside mkso".to_string(),
+                            DriftKind::Changed(k) => {
+                                format!("changed outside mkso: {}", k.join(", "))
+                            }
+                        },
+                    });
+                    self.outcome.drift.push(d);
+                    NodeEnd::Changed
+                } else {
+                    NodeEnd::Unchanged
+                }
+            }
+            Err(e) => {
+                self.opts.events.emit(&EngineEvent::StepFailed {
+                    urn: urn.clone(),
+                    op: Op::Refresh,
+                    attempt: 1,
+                    error: e.clone(),
+                });
+                self.outcome.failures.push((urn, e));
+                NodeEnd::Failed
+            }
+        }
+    }
+
+    fn skip(&mut self, _: usize, _: &str) {}
+
+    fn panicked(&mut self, i: usize, message: String) {
+        self.outcome
+            .failures
+            .push((self.records[i].urn.clone(), format!("panicked: {message}")));
+    }
+}
+
+pub(crate) async fn refresh(
+    providers: &ProviderRegistry,
+    view: &mut StateView,
+    journal: Arc<JournalWriter>,
+    opts: &EngineOptions,
+) -> Result<RefreshOutcome, Error> {
+    let mut records: Vec<ResourceState> = view.live.values().cloned().collect();
+    records.sort_by(|a, b| a.urn.cmp(&b.urn));
+    let deps = vec![Vec::new(); records.len()];
+    let mut phase = RefreshPhase {
+        records,
+        providers: providers.clone(),
+        journal,
+        opts: opts.clone(),
+        stack: view.stack.clone(),
+        outcome: RefreshOutcome::default(),
+        entries: Vec::new(),
+    };
+    walk(&deps, opts.parallel, &opts.cancel, &mut phase).await;
+    for e in phase.entries.drain(..) {
+        view.apply(e);
+    }
+    phase.outcome.drift.sort_by(|a, b| a.urn.cmp(&b.urn));
+    Ok(phase.outcome)
+}

@@ -1,0 +1,254 @@
+//! Renders a plan as the CLI shows it: resources under their parents, one
+//! line per change, optional property-level detail, and a summary.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use super::events::Op;
+use super::plan::{Plan, PlanKind, PlannedStep};
+use crate::names::Urn;
+use crate::output::{UNKNOWN, contains_unknown};
+
+/// How to render a plan.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderOptions {
+    /// Property-level detail (`--diff`).
+    pub diff: bool,
+    /// Also list unchanged resources.
+    pub show_same: bool,
+}
+
+/// A JSON value for display: secrets masked, unknowns named, long values cut.
+pub fn render_value(v: &Value, secret: bool) -> String {
+    if secret {
+        return "[secret]".into();
+    }
+    if let Value::String(s) = v
+        && s == UNKNOWN
+    {
+        return "(known after apply)".into();
+    }
+    let mut s = serde_json::to_string(v).unwrap_or_default();
+    if contains_unknown(v) {
+        s = s.replace(&format!("\"{UNKNOWN}\""), "(known after apply)");
+    }
+    if s.chars().count() > 80 {
+        s = s.chars().take(77).collect::<String>() + "...";
+    }
+    s
+}
+
+fn depth(step: &PlannedStep) -> usize {
+    step.name.matches('/').count()
+}
+
+/// Renders the plan as text.
+pub fn render_plan(plan: &Plan, opts: RenderOptions) -> String {
+    let mut out = String::new();
+    let verb = match plan.kind {
+        PlanKind::Update => "update",
+        PlanKind::Destroy => "destroy",
+    };
+    let _ = writeln!(out, "Plan: {verb} of stack {}", plan.stack);
+    for d in &plan.diagnostics {
+        let _ = writeln!(out, "  note: {d}");
+    }
+    let _ = writeln!(out);
+
+    // Resources under their parents: children follow their parent, in plan order.
+    let steps: Vec<&PlannedStep> = plan.all_steps().filter(|s| s.targeted).collect();
+    let mut children: HashMap<Option<&Urn>, Vec<&PlannedStep>> = HashMap::new();
+    let urns: std::collections::HashSet<&Urn> = steps.iter().map(|s| &s.urn).collect();
+    for s in &steps {
+        let parent = s.parent.as_ref().filter(|p| urns.contains(p));
+        children.entry(parent).or_default().push(s);
+    }
+    let mut ordered: Vec<&PlannedStep> = Vec::new();
+    let mut stack: Vec<&PlannedStep> = children
+        .get(&None)
+        .map(|v| v.iter().rev().copied().collect())
+        .unwrap_or_default();
+    let mut seen = std::collections::HashSet::new();
+    while let Some(s) = stack.pop() {
+        if !seen.insert((&s.urn, s.op, s.replaced_copy)) {
+            continue;
+        }
+        ordered.push(s);
+        if s.kind == crate::stack::ResourceKind::Component
+            && let Some(kids) = children.get(&Some(&s.urn))
+        {
+            stack.extend(kids.iter().rev().copied());
+        }
+    }
+
+    let listed: Vec<&PlannedStep> = ordered
+        .into_iter()
+        .filter(|s| opts.show_same || s.op.is_change() || has_changed_child(s, &children))
+        .collect();
+    if listed.is_empty() {
+        let _ = writeln!(out, "  no resources change");
+    } else {
+        let width = listed.iter().map(|s| s.type_token.len()).max().unwrap_or(0);
+        for s in &listed {
+            let indent = "  ".repeat(depth(s));
+            let name = s.name.rsplit('/').next().unwrap_or(&s.name);
+            let mut line = format!(
+                "  {:<2} {:<width$}  {indent}{name}  {}",
+                s.op.symbol(),
+                s.type_token,
+                op_label(s),
+            );
+            if !s.replace_keys.is_empty() {
+                let _ = write!(line, " [{}]", s.replace_keys.join(", "));
+            } else if !s.changed.is_empty() && s.op == Op::Update {
+                let _ = write!(line, " [{}]", s.changed.join(", "));
+            }
+            if let Some(from) = &s.renamed_from {
+                let _ = write!(line, " (renamed from {})", from.name());
+            }
+            let _ = writeln!(out, "{}", line.trim_end());
+            if opts.diff {
+                render_diff(&mut out, s, &indent);
+            }
+        }
+    }
+
+    let changes = plan.changes();
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Resources:");
+    let mut any = false;
+    for (op, label) in [
+        (Op::Create, "to create"),
+        (Op::Import, "to import"),
+        (Op::Update, "to update"),
+        (Op::Replace, "to replace"),
+        (Op::Delete, "to delete"),
+    ] {
+        let n = changes.get(op.as_str()).copied().unwrap_or(0);
+        let n = if op == Op::Delete {
+            n - plan
+                .all_steps()
+                .filter(|s| s.replaced_copy && s.targeted)
+                .count()
+        } else {
+            n
+        };
+        if n > 0 {
+            any = true;
+            let _ = writeln!(out, "  {:<2} {n} {label}", op.symbol());
+        }
+    }
+    let same = changes.get("same").copied().unwrap_or(0);
+    if same > 0 {
+        let _ = writeln!(out, "     {same} unchanged");
+    }
+    if !any && same == 0 {
+        let _ = writeln!(out, "     none");
+    }
+    if plan.kind == PlanKind::Update && !plan.outputs.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Outputs:");
+        for (k, v) in &plan.outputs {
+            let secret = plan.secret_outputs.contains(k);
+            let shown = match v {
+                Some(v) => render_value(v, secret),
+                None => "(known after apply)".into(),
+            };
+            let mark = match (plan.old_outputs.get(k), v) {
+                (None, _) => "+",
+                (Some(o), Some(n)) if o == n => " ",
+                _ => "~",
+            };
+            let _ = writeln!(out, "  {mark:<2} {k}: {shown}");
+        }
+        for k in plan.old_outputs.keys() {
+            if !plan.outputs.contains_key(k) {
+                let _ = writeln!(out, "  -  {k}");
+            }
+        }
+    }
+    out
+}
+
+fn has_changed_child(s: &PlannedStep, children: &HashMap<Option<&Urn>, Vec<&PlannedStep>>) -> bool {
+    children.get(&Some(&s.urn)).is_some_and(|kids| {
+        kids.iter()
+            .any(|k| k.op.is_change() || has_changed_child(k, children))
+    })
+}
+
+fn op_label(s: &PlannedStep) -> &'static str {
+    if s.replaced_copy {
+        "delete (replaced)"
+    } else {
+        s.op.as_str()
+    }
+}
+
+fn render_diff(out: &mut String, s: &PlannedStep, indent: &str) {
+    let pad = format!("        {indent}");
+    let empty = serde_json::Map::new();
+    match s.op {
+        Op::Create | Op::Import => {
+            if let Some(Value::Object(n)) = &s.new_inputs {
+                for (k, v) in n {
+                    let _ = writeln!(out, "{pad}+ {k}: {}", render_value(v, s.secret));
+                }
+            }
+        }
+        Op::Delete => {
+            if let Some(Value::Object(o)) = &s.old_inputs {
+                for (k, v) in o {
+                    let _ = writeln!(out, "{pad}- {k}: {}", render_value(v, s.secret));
+                }
+            }
+        }
+        Op::Update | Op::Replace => {
+            let o = s
+                .old_inputs
+                .as_ref()
+                .and_then(Value::as_object)
+                .unwrap_or(&empty);
+            let n = s
+                .new_inputs
+                .as_ref()
+                .and_then(Value::as_object)
+                .unwrap_or(&empty);
+            let mut keys: BTreeMap<&String, ()> = BTreeMap::new();
+            for k in o.keys().chain(n.keys()) {
+                keys.insert(k, ());
+            }
+            for k in keys.keys() {
+                let (ov, nv) = (o.get(*k), n.get(*k));
+                if ov == nv && !nv.is_some_and(contains_unknown) {
+                    continue;
+                }
+                let forces = if s.replace_keys.contains(k) {
+                    " (forces replacement)"
+                } else {
+                    ""
+                };
+                match (ov, nv) {
+                    (Some(a), Some(b)) => {
+                        let _ = writeln!(
+                            out,
+                            "{pad}~ {k}: {} => {}{forces}",
+                            render_value(a, s.secret),
+                            render_value(b, s.secret)
+                        );
+                    }
+                    (None, Some(b)) => {
+                        let _ = writeln!(out, "{pad}+ {k}: {}{forces}", render_value(b, s.secret));
+                    }
+                    (Some(a), None) => {
+                        let _ = writeln!(out, "{pad}- {k}: {}{forces}", render_value(a, s.secret));
+                    }
+                    (None, None) => {}
+                }
+            }
+        }
+        Op::Same | Op::Refresh => {}
+    }
+}

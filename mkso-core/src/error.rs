@@ -1,0 +1,131 @@
+//! The library's error type. Each variant names the culprit and what to do.
+
+use crate::config::ConfigError;
+use crate::names::{InvalidStackName, Urn};
+use crate::output::OutputError;
+use crate::provider::ProviderError;
+use crate::state::StateError;
+
+/// Errors of programs, the engine and state.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A stack name is not of the dotted form.
+    #[error(transparent)]
+    InvalidStackName(#[from] InvalidStackName),
+    /// Configuration could not be read or does not fit the program.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// State could not be read, written or locked.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// An output could not be computed.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// A resource name that cannot be used.
+    #[error("invalid resource name `{name}`: {reason}")]
+    InvalidName {
+        /// The name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// Two resources share a name.
+    #[error(
+        "two resources are named `{name}`: {first_type} declared at {first} and {second_type} declared at {second}; give one of them another name"
+    )]
+    DuplicateResource {
+        /// The (nested) name.
+        name: String,
+        /// The first one's type.
+        first_type: String,
+        /// Where the first was declared.
+        first: String,
+        /// The second one's type.
+        second_type: String,
+        /// Where the second was declared.
+        second: String,
+    },
+    /// A parent that is not a declared component.
+    #[error("resource `{name}` names parent {parent}, which is not a component declared before it")]
+    UnknownParent {
+        /// The child.
+        name: String,
+        /// The parent's URN.
+        parent: Urn,
+    },
+    /// A dependency on a resource the program does not declare.
+    #[error(
+        "resource `{name}` depends on {dependency}, which the program does not declare; declare it, or drop the dependency"
+    )]
+    UnknownDependency {
+        /// The dependent's name.
+        name: String,
+        /// The missing dependency.
+        dependency: Urn,
+    },
+    /// The dependency graph has a cycle.
+    #[error("dependency cycle: {} (`a -> b`: a depends on b); break it by removing one of these dependencies", .cycle.join(" -> "))]
+    Cycle {
+        /// Resource names along the cycle, the first repeated at the end.
+        cycle: Vec<String>,
+    },
+    /// No provider serves a resource.
+    #[error(
+        "no provider `{provider}` for resource `{name}` ({type_token}): register one with `Stack::add_provider` or `Runner::provider`"
+    )]
+    NoProvider {
+        /// The resource.
+        name: String,
+        /// Its type.
+        type_token: String,
+        /// The provider reference.
+        provider: String,
+    },
+    /// A provider refused the inputs of a resource.
+    #[error("invalid inputs for `{name}` ({type_token}): {}", .failures.iter().map(|(k, m)| format!("{k}: {m}")).collect::<Vec<_>>().join("; "))]
+    InvalidInputs {
+        /// The resource.
+        name: String,
+        /// Its type.
+        type_token: String,
+        /// (property, problem) pairs.
+        failures: Vec<(String, String)>,
+    },
+    /// A provider call failed (during planning).
+    #[error("{op} of `{name}` failed: {source}")]
+    Provider {
+        /// What was being done.
+        op: String,
+        /// The resource.
+        name: String,
+        /// The provider's error.
+        #[source]
+        source: ProviderError,
+    },
+    /// A protected resource would be deleted or replaced.
+    #[error(
+        "resource `{name}` is protected and would be {action}: set `protect(false)` on it and run `up` first, or leave it in the program"
+    )]
+    Protected {
+        /// The resource.
+        name: String,
+        /// deleted / replaced.
+        action: &'static str,
+    },
+    /// A `--target` that names no resource.
+    #[error("--target {target} names no resource of this stack")]
+    UnknownTarget {
+        /// The target.
+        target: String,
+    },
+    /// The program failed.
+    #[error("the program failed: {0}")]
+    Program(String),
+}
+
+impl Error {
+    /// A program error with a message (for users' own checks).
+    pub fn program(message: impl std::fmt::Display) -> Self {
+        Error::Program(message.to_string())
+    }
+}

@@ -1,0 +1,103 @@
+//! The `Backend` trait: what a place that keeps state must do. Its verbs fit an
+//! object store (create-if-absent, replace, list, delete): the local directory
+//! backend implements them with files, an S3 backend with conditional requests.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::StateError;
+use super::local::LocalBackend;
+use crate::names::StackName;
+
+/// A place that keeps stacks' state; see the module docs.
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// A URL-like description for messages (`file:///...`).
+    fn describe(&self) -> String;
+
+    /// Where a stack's snapshot lives, for messages.
+    fn snapshot_location(&self, stack: &StackName) -> String;
+
+    /// Where a stack's journal lives, for messages.
+    fn journal_location(&self, stack: &StackName) -> String;
+
+    /// Creates the lock object if absent. `Ok(None)`: taken; `Ok(Some(bytes))`:
+    /// already held, with the holder's record.
+    async fn create_lock(
+        &self,
+        stack: &StackName,
+        info: &[u8],
+    ) -> Result<Option<Vec<u8>>, StateError>;
+
+    /// Reads the lock record, if any.
+    async fn read_lock(&self, stack: &StackName) -> Result<Option<Vec<u8>>, StateError>;
+
+    /// Removes the lock (used by the guard from any context, even a signal
+    /// handler or a panic, so it must not need an async runtime).
+    fn release_lock_blocking(&self, stack: &StackName) -> Result<(), StateError>;
+
+    /// Reads the snapshot, if any.
+    async fn read_snapshot(&self, stack: &StackName) -> Result<Option<Vec<u8>>, StateError>;
+
+    /// Replaces the snapshot atomically: readers see the old or the new one whole.
+    async fn write_snapshot(&self, stack: &StackName, bytes: &[u8]) -> Result<(), StateError>;
+
+    /// Reads the whole journal (empty if none).
+    async fn read_journal(&self, stack: &StackName) -> Result<Vec<u8>, StateError>;
+
+    /// Appends to the journal; durable when it returns.
+    async fn append_journal(&self, stack: &StackName, bytes: &[u8]) -> Result<(), StateError>;
+
+    /// Removes the journal (after a compaction).
+    async fn reset_journal(&self, stack: &StackName) -> Result<(), StateError>;
+
+    /// Stores a history record and a copy of the current snapshot under `id`.
+    async fn put_history(
+        &self,
+        stack: &StackName,
+        id: &str,
+        record: &[u8],
+    ) -> Result<(), StateError>;
+
+    /// History ids, oldest first.
+    async fn list_history(&self, stack: &StackName) -> Result<Vec<String>, StateError>;
+
+    /// A history record.
+    async fn read_history(&self, stack: &StackName, id: &str) -> Result<Vec<u8>, StateError>;
+
+    /// The snapshot kept with a history record.
+    async fn read_history_snapshot(
+        &self,
+        stack: &StackName,
+        id: &str,
+    ) -> Result<Option<Vec<u8>>, StateError>;
+
+    /// Deletes a history record and its snapshot.
+    async fn delete_history(&self, stack: &StackName, id: &str) -> Result<(), StateError>;
+
+    /// The stacks that have state.
+    async fn list_stacks(&self) -> Result<Vec<StackName>, StateError>;
+
+    /// Removes everything kept for a stack.
+    async fn remove_stack(&self, stack: &StackName) -> Result<(), StateError>;
+
+    /// Bytes written so far by this process (for benchmarks).
+    fn bytes_written(&self) -> u64;
+}
+
+/// Opens the backend a URL names: `file://DIR` (relative paths are relative to
+/// `project_dir`). Other schemes come with their backends.
+pub fn backend_for_url(url: &str, project_dir: &Path) -> Result<Arc<dyn Backend>, StateError> {
+    if let Some(path) = url.strip_prefix("file://") {
+        let p = Path::new(path);
+        let dir = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            project_dir.join(p)
+        };
+        return Ok(Arc::new(LocalBackend::new(dir)));
+    }
+    Err(StateError::BadUrl { url: url.into() })
+}

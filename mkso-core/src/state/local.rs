@@ -1,0 +1,282 @@
+//! The local directory backend (the default): `<dir>/stacks/<stack>/` holds
+//! `snapshot.json`, `journal.log`, `lock.json` and `history/`.
+//!
+//! The snapshot is replaced with write-to-temp, fsync, rename, fsync-directory;
+//! the journal is appended and fdatasync'ed; the lock is created with `O_EXCL`;
+//! history snapshots are hard links (no bytes copied).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+
+use super::StateError;
+use super::backend::Backend;
+use crate::names::StackName;
+
+/// State in a local directory.
+#[derive(Debug)]
+pub struct LocalBackend {
+    root: PathBuf,
+    written: AtomicU64,
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StateError + use<> {
+    let path = path.to_path_buf();
+    move |source| StateError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+impl LocalBackend {
+    /// A backend rooted at `root` (created on first write).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        LocalBackend {
+            root: root.into(),
+            written: AtomicU64::new(0),
+        }
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn stack_dir(&self, stack: &StackName) -> PathBuf {
+        self.root.join("stacks").join(stack.as_str())
+    }
+
+    fn ensure_dir(&self, stack: &StackName) -> Result<PathBuf, StateError> {
+        let d = self.stack_dir(stack);
+        fs::create_dir_all(&d).map_err(io("create", &d))?;
+        Ok(d)
+    }
+
+    fn read_opt(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
+        match fs::read(path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io("read", path)(e)),
+        }
+    }
+
+    fn remove_opt(path: &Path) -> Result<(), StateError> {
+        match fs::remove_file(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io("remove", path)(e)),
+        }
+    }
+
+    fn sync_dir(dir: &Path) {
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+}
+
+#[async_trait]
+impl Backend for LocalBackend {
+    fn describe(&self) -> String {
+        format!("file://{}", self.root.display())
+    }
+
+    fn snapshot_location(&self, stack: &StackName) -> String {
+        self.stack_dir(stack)
+            .join("snapshot.json")
+            .display()
+            .to_string()
+    }
+
+    fn journal_location(&self, stack: &StackName) -> String {
+        self.stack_dir(stack)
+            .join("journal.log")
+            .display()
+            .to_string()
+    }
+
+    async fn create_lock(
+        &self,
+        stack: &StackName,
+        info: &[u8],
+    ) -> Result<Option<Vec<u8>>, StateError> {
+        let dir = self.ensure_dir(stack)?;
+        let path = dir.join("lock.json");
+        match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(mut f) => {
+                f.write_all(info).map_err(io("write", &path))?;
+                f.sync_all().map_err(io("sync", &path))?;
+                Ok(None)
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                Ok(Some(Self::read_opt(&path)?.unwrap_or_default()))
+            }
+            Err(e) => Err(io("create", &path)(e)),
+        }
+    }
+
+    async fn read_lock(&self, stack: &StackName) -> Result<Option<Vec<u8>>, StateError> {
+        Self::read_opt(&self.stack_dir(stack).join("lock.json"))
+    }
+
+    fn release_lock_blocking(&self, stack: &StackName) -> Result<(), StateError> {
+        Self::remove_opt(&self.stack_dir(stack).join("lock.json"))
+    }
+
+    async fn read_snapshot(&self, stack: &StackName) -> Result<Option<Vec<u8>>, StateError> {
+        Self::read_opt(&self.stack_dir(stack).join("snapshot.json"))
+    }
+
+    async fn write_snapshot(&self, stack: &StackName, bytes: &[u8]) -> Result<(), StateError> {
+        let dir = self.ensure_dir(stack)?;
+        let path = dir.join("snapshot.json");
+        let tmp = dir.join(format!("snapshot.json.tmp-{}", std::process::id()));
+        {
+            let mut f = File::create(&tmp).map_err(io("create", &tmp))?;
+            f.write_all(bytes).map_err(io("write", &tmp))?;
+            f.sync_all().map_err(io("sync", &tmp))?;
+        }
+        fs::rename(&tmp, &path).map_err(io("rename", &path))?;
+        Self::sync_dir(&dir);
+        self.written
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn read_journal(&self, stack: &StackName) -> Result<Vec<u8>, StateError> {
+        Ok(Self::read_opt(&self.stack_dir(stack).join("journal.log"))?.unwrap_or_default())
+    }
+
+    async fn append_journal(&self, stack: &StackName, bytes: &[u8]) -> Result<(), StateError> {
+        let dir = self.ensure_dir(stack)?;
+        let path = dir.join("journal.log");
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io("open", &path))?;
+        f.write_all(bytes).map_err(io("append to", &path))?;
+        f.sync_data().map_err(io("sync", &path))?;
+        self.written
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn reset_journal(&self, stack: &StackName) -> Result<(), StateError> {
+        let dir = self.stack_dir(stack);
+        Self::remove_opt(&dir.join("journal.log"))?;
+        Self::sync_dir(&dir);
+        Ok(())
+    }
+
+    async fn put_history(
+        &self,
+        stack: &StackName,
+        id: &str,
+        record: &[u8],
+    ) -> Result<(), StateError> {
+        let dir = self.ensure_dir(stack)?;
+        let hdir = dir.join("history");
+        fs::create_dir_all(&hdir).map_err(io("create", &hdir))?;
+        let snap = dir.join("snapshot.json");
+        let hsnap = hdir.join(format!("{id}.snapshot.json"));
+        Self::remove_opt(&hsnap)?;
+        if snap.exists() {
+            // A hard link: the snapshot is replaced by rename, never rewritten in
+            // place, so the link keeps this version. Fall back to a copy.
+            if fs::hard_link(&snap, &hsnap).is_err() {
+                let n = fs::copy(&snap, &hsnap).map_err(io("copy", &hsnap))?;
+                self.written.fetch_add(n, Ordering::Relaxed);
+            }
+        }
+        let rec = hdir.join(format!("{id}.json"));
+        fs::write(&rec, record).map_err(io("write", &rec))?;
+        self.written
+            .fetch_add(record.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn list_history(&self, stack: &StackName) -> Result<Vec<String>, StateError> {
+        let hdir = self.stack_dir(stack).join("history");
+        let mut ids = Vec::new();
+        let rd = match fs::read_dir(&hdir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(ids),
+            Err(e) => return Err(io("list", &hdir)(e)),
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(id) = name.strip_suffix(".json")
+                && !id.ends_with(".snapshot")
+            {
+                ids.push(id.to_string());
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn read_history(&self, stack: &StackName, id: &str) -> Result<Vec<u8>, StateError> {
+        let p = self
+            .stack_dir(stack)
+            .join("history")
+            .join(format!("{id}.json"));
+        fs::read(&p).map_err(io("read", &p))
+    }
+
+    async fn read_history_snapshot(
+        &self,
+        stack: &StackName,
+        id: &str,
+    ) -> Result<Option<Vec<u8>>, StateError> {
+        Self::read_opt(
+            &self
+                .stack_dir(stack)
+                .join("history")
+                .join(format!("{id}.snapshot.json")),
+        )
+    }
+
+    async fn delete_history(&self, stack: &StackName, id: &str) -> Result<(), StateError> {
+        let hdir = self.stack_dir(stack).join("history");
+        Self::remove_opt(&hdir.join(format!("{id}.json")))?;
+        Self::remove_opt(&hdir.join(format!("{id}.snapshot.json")))
+    }
+
+    async fn list_stacks(&self) -> Result<Vec<StackName>, StateError> {
+        let dir = self.root.join("stacks");
+        let mut out = Vec::new();
+        let rd = match fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(io("list", &dir)(e)),
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let has_state =
+                e.path().join("snapshot.json").exists() || e.path().join("journal.log").exists();
+            if has_state && let Ok(s) = StackName::new(&name) {
+                out.push(s);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    async fn remove_stack(&self, stack: &StackName) -> Result<(), StateError> {
+        let d = self.stack_dir(stack);
+        match fs::remove_dir_all(&d) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io("remove", &d)(e)),
+        }
+    }
+
+    fn bytes_written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,115 @@
+//! State: snapshot + journal per stack, kept by a [`Backend`].
+//!
+//! - The **snapshot** holds every resource's urn, type, provider id, inputs,
+//!   outputs, *direct* dependencies, parent and flags, plus stack outputs. It is
+//!   written whole only when an operation ends (compaction), atomically, behind a
+//!   checksum header: a corrupt or truncated snapshot is refused, never overwritten.
+//! - The **journal** records each finished step (and each step about to start,
+//!   as *pending*) as one checksummed line, made durable before dependents start:
+//!   O(1) work per step. Loading replays it onto the snapshot.
+//! - One **lock** per stack, created exclusively, naming its holder.
+//! - **History**: the last N updates, each with its snapshot.
+
+mod backend;
+mod codec;
+mod history;
+mod local;
+mod lock;
+mod memory;
+mod model;
+mod store;
+
+pub use backend::{Backend, backend_for_url};
+pub use codec::{decode_journal, decode_snapshot, encode_journal_entry, encode_snapshot};
+pub use history::{HistoryEntry, UpdateKind, UpdateResult};
+pub use local::LocalBackend;
+pub use lock::{LockGuard, LockInfo};
+pub use memory::MemoryBackend;
+pub use model::{JournalEntry, PendingOp, PendingOperation, ResourceState, Snapshot, StateView};
+pub use store::{JournalWriter, LoadedState, StateStore};
+
+use std::path::PathBuf;
+
+use crate::names::StackName;
+
+/// Errors of state handling; each names the file or object and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// An I/O error on a state file.
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A snapshot failed its checksum or does not parse.
+    #[error(
+        "state snapshot {location} is corrupt ({reason}); it was left untouched. Restore it from history (`history`, then copy an older snapshot) or `state import` a good export"
+    )]
+    CorruptSnapshot {
+        /// Where it is.
+        location: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A journal line in the middle of the journal is corrupt.
+    #[error(
+        "state journal {location} is corrupt at line {line} ({reason}); it was left untouched. Move it aside to load the last compacted snapshot"
+    )]
+    CorruptJournal {
+        /// Where it is.
+        location: String,
+        /// The line number.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The stack is locked by another operation.
+    #[error(
+        "stack {stack} is locked by {holder}. Wait for it to finish; if that process is gone, run `unlock --stack {stack}`"
+    )]
+    Locked {
+        /// The stack.
+        stack: StackName,
+        /// Who holds the lock.
+        holder: LockInfo,
+    },
+    /// The backend URL is not supported.
+    #[error(
+        "unsupported backend URL `{url}`: use `file://DIR` (relative to the project directory, or absolute) or `s3://bucket/prefix`"
+    )]
+    BadUrl {
+        /// The URL.
+        url: String,
+    },
+    /// A stack that has no state.
+    #[error("stack {stack} has no state in {backend}")]
+    NoSuchStack {
+        /// The stack.
+        stack: StackName,
+        /// The backend.
+        backend: String,
+    },
+    /// A stack that still manages resources cannot be removed.
+    #[error(
+        "stack {stack} still has {count} resources: run `destroy` first, or pass --force to forget them"
+    )]
+    StackNotEmpty {
+        /// The stack.
+        stack: StackName,
+        /// How many resources.
+        count: usize,
+    },
+    /// A failure of the backend's service.
+    #[error("state backend {backend}: {message}")]
+    Backend {
+        /// The backend.
+        backend: String,
+        /// What failed.
+        message: String,
+    },
+}

@@ -1,0 +1,323 @@
+//! The state's data model and how journal entries change it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::names::{StackName, Urn};
+use crate::provider::ProviderRef;
+use crate::stack::ResourceKind;
+
+/// One resource as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceState {
+    /// Its URN.
+    pub urn: Urn,
+    /// Its type token.
+    #[serde(rename = "type")]
+    pub type_token: String,
+    /// Custom or component.
+    pub kind: ResourceKind,
+    /// The provider id (empty for components).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    /// The inputs it was created or updated with.
+    #[serde(default)]
+    pub inputs: Value,
+    /// Its outputs.
+    #[serde(default)]
+    pub outputs: Value,
+    /// Direct dependencies only (state stays O(N)).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<Urn>,
+    /// Its parent component.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Urn>,
+    /// The provider instance that manages it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<ProviderRef>,
+    /// Protected from deletion.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub protect: bool,
+    /// Left in the cloud when deleted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retain_on_delete: bool,
+    /// Whether its inputs/outputs hold secrets.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub secret: bool,
+    /// The old copy of a replaced resource, waiting to be deleted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending_delete: bool,
+}
+
+/// The kind of operation in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PendingOp {
+    /// A create (its result not recorded yet).
+    Create,
+    /// An update.
+    Update,
+    /// A delete.
+    Delete,
+}
+
+/// A provider call that was started but whose end is not recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingOperation {
+    /// Its number in this stack's journal.
+    pub op_id: u64,
+    /// What was being done.
+    pub op: PendingOp,
+    /// The resource.
+    pub urn: Urn,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub type_token: String,
+    /// The provider id (update, delete).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    /// The inputs sent (create, update).
+    #[serde(default)]
+    pub inputs: Value,
+    /// Its dependencies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<Urn>,
+    /// Its parent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Urn>,
+    /// The provider instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<ProviderRef>,
+}
+
+/// The compacted state of a stack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The stack.
+    pub stack: StackName,
+    /// Increases by one with every compaction.
+    pub serial: u64,
+    /// The mkso version that wrote it.
+    pub mkso_version: String,
+    /// When it was written (RFC 3339).
+    pub written_at: String,
+    /// Resources, sorted by URN (a replaced resource's old copy follows the new one).
+    pub resources: Vec<ResourceState>,
+    /// Stack outputs.
+    #[serde(default)]
+    pub outputs: BTreeMap<String, Value>,
+    /// Names of stack outputs that are secret.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_outputs: Vec<String>,
+    /// Operations in flight when the last update stopped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<PendingOperation>,
+}
+
+/// One journal record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "entry", rename_all = "snake_case")]
+pub enum JournalEntry {
+    /// The first entry: the snapshot serial the journal applies to.
+    Base {
+        /// The snapshot's serial.
+        serial: u64,
+    },
+    /// A provider call is about to start.
+    Begin {
+        /// The operation.
+        op: PendingOperation,
+    },
+    /// A resource now looks like this (created, updated, imported, adopted).
+    Upsert {
+        /// The operation it ends, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        op_id: Option<u64>,
+        /// The record.
+        resource: ResourceState,
+    },
+    /// A replacement was created: the current record becomes a pending delete.
+    Replaced {
+        /// The operation it ends.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        op_id: Option<u64>,
+        /// The new record.
+        resource: ResourceState,
+    },
+    /// A resource was renamed (alias): its record moves to a new URN.
+    Renamed {
+        /// The old URN.
+        from: Urn,
+        /// The new URN.
+        to: Urn,
+    },
+    /// A resource was deleted (or forgotten).
+    Removed {
+        /// The operation it ends, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        op_id: Option<u64>,
+        /// The URN.
+        urn: Urn,
+        /// The id of the copy that was deleted.
+        id: String,
+    },
+    /// An operation ended without changing the resource (it failed).
+    Ended {
+        /// The operation.
+        op_id: u64,
+    },
+    /// The stack outputs.
+    Outputs {
+        /// The values.
+        outputs: BTreeMap<String, Value>,
+        /// Names of the secret ones.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        secret: Vec<String>,
+    },
+}
+
+/// The state in memory, where journal entries apply in O(1).
+#[derive(Debug, Clone)]
+pub struct StateView {
+    /// The stack.
+    pub stack: StackName,
+    /// The serial of the snapshot it was loaded from.
+    pub serial: u64,
+    /// Live resources.
+    pub live: HashMap<Urn, ResourceState>,
+    /// Old copies of replaced resources, waiting to be deleted.
+    pub pending_deletes: Vec<ResourceState>,
+    /// Operations in flight.
+    pub pending: BTreeMap<u64, PendingOperation>,
+    /// Stack outputs.
+    pub outputs: BTreeMap<String, Value>,
+    /// Names of the secret stack outputs.
+    pub secret_outputs: Vec<String>,
+}
+
+impl StateView {
+    /// An empty state.
+    pub fn empty(stack: StackName) -> Self {
+        StateView {
+            stack,
+            serial: 0,
+            live: HashMap::new(),
+            pending_deletes: Vec::new(),
+            pending: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+            secret_outputs: Vec::new(),
+        }
+    }
+
+    /// From a snapshot.
+    pub fn from_snapshot(s: Snapshot) -> Self {
+        let mut v = StateView::empty(s.stack);
+        v.serial = s.serial;
+        for r in s.resources {
+            if r.pending_delete {
+                v.pending_deletes.push(r);
+            } else {
+                v.live.insert(r.urn.clone(), r);
+            }
+        }
+        v.pending = s.pending.into_iter().map(|p| (p.op_id, p)).collect();
+        v.outputs = s.outputs;
+        v.secret_outputs = s.secret_outputs;
+        v
+    }
+
+    /// The number of resources (live and pending deletes).
+    pub fn len(&self) -> usize {
+        self.live.len() + self.pending_deletes.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The next free operation number.
+    pub fn next_op_id(&self) -> u64 {
+        self.pending.keys().next_back().map_or(1, |k| k + 1)
+    }
+
+    /// Applies one journal entry.
+    pub fn apply(&mut self, e: JournalEntry) {
+        match e {
+            JournalEntry::Base { .. } => {}
+            JournalEntry::Begin { op } => {
+                self.pending.insert(op.op_id, op);
+            }
+            JournalEntry::Upsert { op_id, resource } => {
+                if let Some(id) = op_id {
+                    self.pending.remove(&id);
+                }
+                self.live.insert(resource.urn.clone(), resource);
+            }
+            JournalEntry::Replaced { op_id, resource } => {
+                if let Some(id) = op_id {
+                    self.pending.remove(&id);
+                }
+                if let Some(mut old) = self.live.remove(&resource.urn) {
+                    old.pending_delete = true;
+                    self.pending_deletes.push(old);
+                }
+                self.live.insert(resource.urn.clone(), resource);
+            }
+            JournalEntry::Renamed { from, to } => {
+                if let Some(mut r) = self.live.remove(&from) {
+                    r.urn = to.clone();
+                    self.live.insert(to, r);
+                }
+            }
+            JournalEntry::Removed { op_id, urn, id } => {
+                if let Some(op) = op_id {
+                    self.pending.remove(&op);
+                }
+                if let Some(pos) = self
+                    .pending_deletes
+                    .iter()
+                    .position(|r| r.urn == urn && r.id == id)
+                {
+                    self.pending_deletes.remove(pos);
+                } else if self.live.get(&urn).is_some_and(|r| r.id == id) {
+                    self.live.remove(&urn);
+                }
+            }
+            JournalEntry::Ended { op_id } => {
+                self.pending.remove(&op_id);
+            }
+            JournalEntry::Outputs { outputs, secret } => {
+                self.outputs = outputs;
+                self.secret_outputs = secret;
+            }
+        }
+    }
+
+    /// The compacted snapshot (resources sorted by URN).
+    pub fn to_snapshot(&self, serial: u64) -> Snapshot {
+        let mut resources: Vec<ResourceState> = self
+            .live
+            .values()
+            .cloned()
+            .chain(self.pending_deletes.iter().cloned())
+            .collect();
+        resources.sort_by(|a, b| {
+            a.urn
+                .cmp(&b.urn)
+                .then(a.pending_delete.cmp(&b.pending_delete))
+        });
+        Snapshot {
+            stack: self.stack.clone(),
+            serial,
+            mkso_version: env!("CARGO_PKG_VERSION").to_string(),
+            written_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            resources,
+            outputs: self.outputs.clone(),
+            secret_outputs: self.secret_outputs.clone(),
+            pending: self.pending.values().cloned().collect(),
+        }
+    }
+}

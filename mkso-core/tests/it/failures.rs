@@ -1,0 +1,341 @@
+//! Failures, retries, tenacity, cancellation, crashes and locks.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use mkso::engine::{EngineEvent, EngineOptions, Op};
+use mkso::names::StackName;
+use mkso::prelude::*;
+use mkso::state::{Backend, MemoryBackend, StateError};
+use mkso::{ErrorClass, ProviderError};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::{Harness, program, spec};
+
+#[tokio::test]
+async fn a_failure_stops_only_its_dependents() {
+    let h = Harness::new();
+    let h = Harness {
+        provider: h.provider.clone().fail(
+            "create",
+            "a",
+            None,
+            ProviderError::permanent("quota exceeded").with_code("LimitExceeded"),
+        ),
+        ..h
+    };
+    let p = program(vec![
+        spec("a", json!(1)),
+        spec("b", json!(2)).reads(&["a"]),
+        spec("c", json!(3)),
+    ]);
+    let (_, out) = h.up(&p).await;
+    assert_eq!(out.failures.len(), 1);
+    assert_eq!(out.failures[0].urn.name(), "a");
+    assert!(
+        out.failures[0]
+            .error
+            .contains("LimitExceeded: quota exceeded"),
+        "{}",
+        out.failures[0].error
+    );
+    assert_eq!(out.skipped, 1, "b did not run");
+    assert_eq!(out.changes.get("create"), Some(&1), "c was created");
+    let state = h.state().await;
+    let names: Vec<&str> = state.live.keys().map(|u| u.name()).collect();
+    assert_eq!(names, vec!["c"]);
+    assert!(
+        state.pending.is_empty(),
+        "the failed create is not left pending"
+    );
+    let events = h.events.events();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, EngineEvent::StepSkipped { urn, .. } if urn.name() == "b"))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn transient_failures_are_retried_with_backoff() {
+    let h = Harness::new();
+    let h = Harness {
+        provider: h.provider.clone().fail(
+            "create",
+            "a",
+            Some(2),
+            ProviderError::retryable("throttled"),
+        ),
+        ..h
+    };
+    let (_, out) = h.up(&program(vec![spec("a", json!(1))])).await;
+    assert!(out.succeeded(), "{:?}", out.failures);
+    let retries: Vec<u32> = h
+        .events
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            EngineEvent::RetryScheduled { attempt, .. } => Some(*attempt),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(retries, vec![1, 2]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn tenacity_bounds_the_attempts() {
+    let h = Harness::new();
+    let h = Harness {
+        provider: h.provider.clone().fail(
+            "create",
+            "a",
+            None,
+            ProviderError::retryable("503 Service Unavailable"),
+        ),
+        ..h
+    };
+    let p = program(vec![
+        spec("a", json!(1)).opts(ResourceOptions::new().tenacity(Tenacity::attempts(3))),
+    ]);
+    let (_, out) = h.up(&p).await;
+    assert_eq!(out.failures.len(), 1);
+    assert!(
+        out.failures[0].error.contains("gave up after 3 attempts"),
+        "{}",
+        out.failures[0].error
+    );
+    let failed_attempt = h.events.events().iter().find_map(|e| match e {
+        EngineEvent::StepFailed { attempt, .. } => Some(*attempt),
+        _ => None,
+    });
+    assert_eq!(failed_attempt, Some(3));
+
+    // A deadline bounds retries in (virtual) time.
+    let h2 = Harness::new();
+    let h2 = Harness {
+        provider: h2
+            .provider
+            .clone()
+            .fail("create", "a", None, ProviderError::retryable("busy")),
+        ..h2
+    };
+    let p = program(vec![spec("a", json!(1)).opts(
+        ResourceOptions::new().tenacity(Tenacity::deadline(Duration::from_secs(20))),
+    )]);
+    let (_, out) = h2.up(&p).await;
+    assert!(
+        out.failures[0].error.contains("deadline"),
+        "{}",
+        out.failures[0].error
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timeout_ends_a_slow_create() {
+    let h = Harness::new();
+    let h = Harness {
+        provider: h.provider.clone().latency(Duration::from_secs(60)),
+        ..h
+    };
+    let p =
+        program(vec![spec("a", json!(1)).opts(
+            ResourceOptions::new().create_timeout(Duration::from_secs(5)),
+        )]);
+    let (_, out) = h.up(&p).await;
+    assert!(
+        out.failures[0].error.contains("timed out"),
+        "{}",
+        out.failures[0].error
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancellation_lets_running_steps_finish_and_starts_nothing_new() {
+    let h = Harness::new();
+    let h = Harness {
+        provider: h.provider.clone().latency(Duration::from_secs(10)),
+        ..h
+    };
+    let cancel = CancellationToken::new();
+    let opts = EngineOptions {
+        parallel: 1,
+        cancel: cancel.clone(),
+        ..h.options()
+    };
+    let c2 = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        c2.cancel();
+    });
+    let p = program(vec![
+        spec("a", json!(1)),
+        spec("b", json!(2)),
+        spec("c", json!(3)),
+    ]);
+    let (_, out) = h.up_with(&p, opts).await.unwrap();
+    assert!(out.cancelled);
+    assert_eq!(
+        out.changes.get("create"),
+        Some(&1),
+        "the running step finished"
+    );
+    assert_eq!(out.skipped, 2);
+    assert_eq!(h.state().await.live.len(), 1, "its result was saved");
+}
+
+/// A backend whose journal appends stop answering after `limit` appends, as if
+/// the process had been killed at that instant.
+struct CrashingBackend {
+    inner: Arc<MemoryBackend>,
+    appends: AtomicUsize,
+    limit: usize,
+}
+
+#[async_trait]
+impl Backend for CrashingBackend {
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+    fn snapshot_location(&self, s: &StackName) -> String {
+        self.inner.snapshot_location(s)
+    }
+    fn journal_location(&self, s: &StackName) -> String {
+        self.inner.journal_location(s)
+    }
+    async fn create_lock(&self, s: &StackName, i: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        self.inner.create_lock(s, i).await
+    }
+    async fn read_lock(&self, s: &StackName) -> Result<Option<Vec<u8>>, StateError> {
+        self.inner.read_lock(s).await
+    }
+    fn release_lock_blocking(&self, s: &StackName) -> Result<(), StateError> {
+        self.inner.release_lock_blocking(s)
+    }
+    async fn read_snapshot(&self, s: &StackName) -> Result<Option<Vec<u8>>, StateError> {
+        self.inner.read_snapshot(s).await
+    }
+    async fn write_snapshot(&self, s: &StackName, b: &[u8]) -> Result<(), StateError> {
+        self.inner.write_snapshot(s, b).await
+    }
+    async fn read_journal(&self, s: &StackName) -> Result<Vec<u8>, StateError> {
+        self.inner.read_journal(s).await
+    }
+    async fn append_journal(&self, s: &StackName, b: &[u8]) -> Result<(), StateError> {
+        if self.appends.fetch_add(1, Ordering::SeqCst) >= self.limit {
+            futures::future::pending::<()>().await;
+        }
+        self.inner.append_journal(s, b).await
+    }
+    async fn reset_journal(&self, s: &StackName) -> Result<(), StateError> {
+        self.inner.reset_journal(s).await
+    }
+    async fn put_history(&self, s: &StackName, id: &str, r: &[u8]) -> Result<(), StateError> {
+        self.inner.put_history(s, id, r).await
+    }
+    async fn list_history(&self, s: &StackName) -> Result<Vec<String>, StateError> {
+        self.inner.list_history(s).await
+    }
+    async fn read_history(&self, s: &StackName, id: &str) -> Result<Vec<u8>, StateError> {
+        self.inner.read_history(s, id).await
+    }
+    async fn read_history_snapshot(
+        &self,
+        s: &StackName,
+        id: &str,
+    ) -> Result<Option<Vec<u8>>, StateError> {
+        self.inner.read_history_snapshot(s, id).await
+    }
+    async fn delete_history(&self, s: &StackName, id: &str) -> Result<(), StateError> {
+        self.inner.delete_history(s, id).await
+    }
+    async fn list_stacks(&self) -> Result<Vec<StackName>, StateError> {
+        self.inner.list_stacks().await
+    }
+    async fn remove_stack(&self, s: &StackName) -> Result<(), StateError> {
+        self.inner.remove_stack(s).await
+    }
+    fn bytes_written(&self) -> u64 {
+        self.inner.bytes_written()
+    }
+}
+
+#[tokio::test]
+async fn a_crash_between_journal_entries_converges_on_the_next_up() {
+    let p = program(vec![
+        spec("a", json!(1)),
+        spec("b", json!(2)).reads(&["a"]),
+        spec("c", json!(3)).reads(&["b"]),
+        spec("d", json!(4)),
+    ]);
+    for limit in 1..8 {
+        let inner = Arc::new(MemoryBackend::new());
+        let crashing = Arc::new(CrashingBackend {
+            inner: inner.clone(),
+            appends: AtomicUsize::new(0),
+            limit,
+        });
+        let h = Harness::with_backend(crashing);
+        let opts = EngineOptions {
+            parallel: 1,
+            ..h.options()
+        };
+        // The update hangs at the crash point; dropping it is the crash.
+        let r = tokio::time::timeout(Duration::from_millis(300), h.up_with(&p, opts)).await;
+        assert!(
+            r.is_err(),
+            "limit {limit}: the update should have been cut off"
+        );
+        inner.release_lock_blocking(&h.stack).unwrap(); // the dead process's lock
+
+        let again = crate::Harness {
+            backend: inner.clone(),
+            provider: h.provider.clone(),
+            ..crate::Harness::new()
+        };
+        let loaded = again.store().load().await.unwrap();
+        assert!(loaded.view.live.len() <= 4);
+        let (_, out) = again.up(&p).await;
+        assert!(out.succeeded(), "limit {limit}: {:?}", out.failures);
+        assert_eq!(
+            again.cloud_names(),
+            vec!["a", "b", "c", "d"],
+            "limit {limit}: no duplicates, no orphans"
+        );
+        let state = again.state().await;
+        assert_eq!(state.live.len(), 4);
+        assert!(state.pending.is_empty());
+        let plan = again.preview(&p).await;
+        assert!(!plan.has_changes(), "limit {limit}: converged");
+    }
+}
+
+#[tokio::test]
+async fn a_held_lock_names_its_holder() {
+    let h = Harness::new();
+    let guard = h.store().lock("up").await.unwrap();
+    let err = h
+        .up_with(&program(vec![spec("a", json!(1))]), h.options())
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&format!("pid {}", std::process::id())),
+        "{msg}"
+    );
+    assert!(msg.contains("running `up` since"), "{msg}");
+    assert!(msg.contains("unlock --stack test.things.Dev"), "{msg}");
+    drop(guard);
+    let (_, out) = h.up(&program(vec![spec("a", json!(1))])).await;
+    assert!(out.succeeded());
+}
+
+#[test]
+fn error_classes_are_distinct() {
+    assert!(ProviderError::retryable("x").is_retryable());
+    assert!(!ProviderError::permanent("x").is_retryable());
+    assert_eq!(ProviderError::not_found("x").class, ErrorClass::NotFound);
+    let _ = Op::Create;
+}

@@ -1,0 +1,210 @@
+//! mkso-core's integration tests: one binary, one module per area.
+
+mod bad_input;
+mod cli;
+mod failures;
+mod lifecycle;
+mod snapshots;
+
+use std::sync::Arc;
+
+use mkso::engine::{EngineOptions, Plan, Session, UpdateOutcome, VecSink, plan_update};
+use mkso::prelude::*;
+use mkso::stack::ProgramGraph;
+use mkso::state::{Backend, MemoryBackend, StateStore, StateView, UpdateKind, UpdateResult};
+use mkso::testing::TestProvider;
+use mkso::{StackConfig, StackName};
+use serde_json::{Value, json};
+
+mkso::resource! {
+    /// A resource of the test provider: `zone` changes force a replacement.
+    pub struct Thing("test:index:Thing") {
+        args ThingArgs => ThingInputs {
+            value: serde_json::Value,
+            zone: Option<String>,
+        }
+        outputs ThingOutputs {
+            id: String,
+            value: serde_json::Value,
+        }
+    }
+}
+
+/// One resource of a test program: name, value, the names it reads from, zone.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub name: &'static str,
+    pub value: Value,
+    pub reads: Vec<&'static str>,
+    pub zone: Option<&'static str>,
+    pub opts: ResourceOptions,
+}
+
+pub fn spec(name: &'static str, value: Value) -> Spec {
+    Spec {
+        name,
+        value,
+        reads: Vec::new(),
+        zone: None,
+        opts: ResourceOptions::new(),
+    }
+}
+
+impl Spec {
+    pub fn reads(mut self, names: &[&'static str]) -> Self {
+        self.reads = names.to_vec();
+        self
+    }
+    pub fn zone(mut self, z: &'static str) -> Self {
+        self.zone = Some(z);
+        self
+    }
+    pub fn opts(mut self, o: ResourceOptions) -> Self {
+        self.opts = o;
+        self
+    }
+}
+
+/// A program declaring `specs` in order; a resource that reads others gets
+/// `{"own": value, "from": [their values]}`.
+pub fn program(
+    specs: Vec<Spec>,
+) -> impl Fn(&Stack) -> Result<(), mkso::Error> + Send + Sync + Clone {
+    move |stack: &Stack| {
+        let mut made: Vec<(&str, Thing)> = Vec::new();
+        for s in &specs {
+            let value: Input<Value> = if s.reads.is_empty() {
+                s.value.clone().into()
+            } else {
+                let from: Vec<Output<Value>> = s
+                    .reads
+                    .iter()
+                    .map(|r| {
+                        made.iter()
+                            .find(|(n, _)| n == r)
+                            .expect("declared before")
+                            .1
+                            .value()
+                    })
+                    .collect();
+                let own = s.value.clone();
+                Output::all_vec(from).map(move |v| json!({"own": own, "from": v}))
+            };
+            let mut args = ThingArgs::default().value(value);
+            if let Some(z) = s.zone {
+                args = args.zone(Some(z.to_string()));
+            }
+            let t = Thing::new(stack, s.name, args, s.opts.clone())?;
+            made.push((s.name, t));
+        }
+        stack.export(
+            "names",
+            Output::new(specs.iter().map(|s| s.name).collect::<Vec<_>>()),
+        );
+        Ok(())
+    }
+}
+
+/// A stack on an in-memory backend with a test provider.
+pub struct Harness {
+    pub backend: Arc<dyn Backend>,
+    pub stack: StackName,
+    pub provider: TestProvider,
+    pub events: VecSink,
+}
+
+impl Harness {
+    pub fn new() -> Self {
+        Self::with_backend(Arc::new(MemoryBackend::new()))
+    }
+
+    pub fn with_backend(backend: Arc<dyn Backend>) -> Self {
+        Harness {
+            backend,
+            stack: StackName::new("test.things.Dev").unwrap(),
+            provider: TestProvider::new().replace_on("test:index:Thing", &["zone"]),
+            events: VecSink::new(),
+        }
+    }
+
+    pub fn store(&self) -> StateStore {
+        StateStore::new(self.backend.clone(), self.stack.clone())
+    }
+
+    pub fn graph(
+        &self,
+        p: &dyn Fn(&Stack) -> Result<(), mkso::Error>,
+    ) -> Result<ProgramGraph, mkso::Error> {
+        let stack = Stack::new(self.stack.clone(), "test", StackConfig::default());
+        stack.add_provider(None, Arc::new(self.provider.clone()));
+        p(&stack)?;
+        Ok(stack.take_graph())
+    }
+
+    pub fn options(&self) -> EngineOptions {
+        EngineOptions {
+            events: Arc::new(self.events.clone()),
+            ..EngineOptions::default()
+        }
+    }
+
+    pub async fn state(&self) -> StateView {
+        self.store().load().await.unwrap().view
+    }
+
+    pub async fn preview(&self, p: &dyn Fn(&Stack) -> Result<(), mkso::Error>) -> Plan {
+        let graph = self.graph(p).unwrap();
+        plan_update(&graph, &self.state().await, &self.options())
+            .await
+            .unwrap()
+    }
+
+    pub async fn up_with(
+        &self,
+        p: &dyn Fn(&Stack) -> Result<(), mkso::Error>,
+        opts: EngineOptions,
+    ) -> Result<(Plan, UpdateOutcome), mkso::Error> {
+        let mut session = Session::open(self.store(), "up").await?;
+        let graph = self.graph(p)?;
+        session.resolve_pending(&graph.providers, &opts).await?;
+        let plan = plan_update(&graph, session.view(), &opts).await?;
+        let outcome = session.apply(&graph, &plan, &opts).await?;
+        let result = if outcome.succeeded() {
+            UpdateResult::Succeeded
+        } else {
+            UpdateResult::Failed
+        };
+        session
+            .finish(
+                UpdateKind::Up,
+                result,
+                outcome.changes.clone(),
+                outcome.failures.len(),
+                10,
+            )
+            .await?;
+        Ok((plan, outcome))
+    }
+
+    pub async fn up(&self, p: &dyn Fn(&Stack) -> Result<(), mkso::Error>) -> (Plan, UpdateOutcome) {
+        self.up_with(p, self.options()).await.unwrap()
+    }
+
+    /// Names in the provider's in-memory cloud, sorted.
+    pub fn cloud_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .provider
+            .cloud()
+            .values()
+            .map(|(u, _, _)| u.name().to_string())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+pub fn ops(plan: &Plan) -> Vec<(String, String)> {
+    plan.all_steps()
+        .map(|s| (s.name.clone(), s.op.as_str().to_string()))
+        .collect()
+}

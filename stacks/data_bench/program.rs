@@ -1,0 +1,70 @@
+//! The `data_bench` program (see `main.rs`).
+
+use mkso::builtin::{Data, DataArgs};
+use mkso::prelude::*;
+use serde_json::json;
+
+/// The shape of the benchmark graph.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Shape {
+    /// No edges.
+    #[default]
+    Independent,
+    /// Each resource takes the previous one's output as input.
+    Chain,
+}
+
+/// The `bench` config namespace.
+#[derive(Debug, Clone, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BenchConfig {
+    /// How many resources (default 1000).
+    #[serde(default = "default_count")]
+    pub count: u32,
+    /// Their shape (default independent).
+    #[serde(default)]
+    pub shape: Shape,
+    /// A value mixed into every resource: change it to update them all.
+    #[serde(default)]
+    pub revision: u32,
+    /// Update only every n-th resource when `revision` changes (100: 1%).
+    #[serde(default = "default_every")]
+    pub revise_every: u32,
+}
+
+fn default_count() -> u32 {
+    1000
+}
+
+fn default_every() -> u32 {
+    1
+}
+
+/// Declares the resources and exports `count`.
+pub fn program(stack: &Stack) -> Result<(), mkso::Error> {
+    let cfg: BenchConfig = stack.config("bench")?;
+    let mut prev: Option<Data> = None;
+    for i in 0..cfg.count {
+        let revision = if i % cfg.revise_every.max(1) == 0 {
+            cfg.revision
+        } else {
+            0
+        };
+        let value: Input<serde_json::Value> = match (&prev, cfg.shape) {
+            (Some(p), Shape::Chain) => p
+                .value()
+                .map(move |v| json!({ "i": i, "revision": revision, "prev": v["i"] })),
+            _ => json!({ "i": i, "revision": revision }).into(),
+        };
+        let d = Data::new(
+            stack,
+            &format!("item-{i}"),
+            DataArgs::default().value(value),
+            ResourceOptions::new(),
+        )?;
+        prev = Some(d);
+    }
+    stack.export("count", Output::new(cfg.count));
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! mkso stack programs. Each program is a function here (so tests can run it
+//! with `mkso::testing`) and a bin under its own folder, beside its `Mkso.yaml`
+//! and `Mkso.<stack>.yaml` files.
+
+#[path = "data_bench/program.rs"]
+pub mod data_bench;
