@@ -47,7 +47,24 @@ crate::resource! {
 
 /// The provider of the `mkso` package (built-in resources). Always registered.
 #[derive(Debug, Default, Clone)]
-pub struct BuiltinProvider;
+pub struct BuiltinProvider {
+    deterministic: bool,
+}
+
+impl BuiltinProvider {
+    /// The provider, with random ids (as in a real stack).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The provider with ids derived from names (`<name>-id`), for tests and
+    /// snapshots; the testing kit uses it.
+    pub fn deterministic() -> Self {
+        BuiltinProvider {
+            deterministic: true,
+        }
+    }
+}
 
 fn data_outputs(inputs: &Value) -> Value {
     json!({ "value": inputs.get("value").cloned().unwrap_or(Value::Null) })
@@ -79,7 +96,11 @@ impl Provider for BuiltinProvider {
             return Err(unsupported(&req.identity.type_token));
         }
         Ok(CreateResponse {
-            id: format!("{:016x}", fastrand::u64(..)),
+            id: if self.deterministic {
+                format!("{}-id", req.identity.name().replace('/', "-"))
+            } else {
+                format!("{:016x}", fastrand::u64(..))
+            },
             outputs: data_outputs(&req.inputs),
         })
     }

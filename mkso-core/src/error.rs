@@ -14,13 +14,13 @@ pub enum Error {
     InvalidStackName(#[from] InvalidStackName),
     /// Configuration could not be read or does not fit the program.
     #[error(transparent)]
-    Config(#[from] ConfigError),
+    Config(Box<ConfigError>),
     /// State could not be read, written or locked.
     #[error(transparent)]
-    State(#[from] StateError),
+    State(Box<StateError>),
     /// An output could not be computed.
     #[error(transparent)]
-    Output(#[from] OutputError),
+    Output(#[from] Box<OutputError>),
     /// A resource name that cannot be used.
     #[error("invalid resource name `{name}`: {reason}")]
     InvalidName {
@@ -31,18 +31,14 @@ pub enum Error {
     },
     /// Two resources share a name.
     #[error(
-        "two resources are named `{name}`: {first_type} declared at {first} and {second_type} declared at {second}; give one of them another name"
+        "two resources are named `{name}`: {first} and {second}; give one of them another name"
     )]
     DuplicateResource {
         /// The (nested) name.
         name: String,
-        /// The first one's type.
-        first_type: String,
-        /// Where the first was declared.
+        /// The first one's type and where it was declared.
         first: String,
-        /// The second one's type.
-        second_type: String,
-        /// Where the second was declared.
+        /// The second one's type and where it was declared.
         second: String,
     },
     /// A parent that is not a declared component.
@@ -95,12 +91,12 @@ pub enum Error {
     #[error("{op} of `{name}` failed: {source}")]
     Provider {
         /// What was being done.
-        op: String,
+        op: &'static str,
         /// The resource.
         name: String,
         /// The provider's error.
         #[source]
-        source: ProviderError,
+        source: Box<ProviderError>,
     },
     /// A protected resource would be deleted or replaced.
     #[error(
@@ -121,6 +117,24 @@ pub enum Error {
     /// The program failed.
     #[error("the program failed: {0}")]
     Program(String),
+}
+
+impl From<OutputError> for Error {
+    fn from(e: OutputError) -> Self {
+        Error::Output(Box::new(e))
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error::Config(Box::new(e))
+    }
+}
+
+impl From<StateError> for Error {
+    fn from(e: StateError) -> Self {
+        Error::State(Box::new(e))
+    }
 }
 
 impl Error {

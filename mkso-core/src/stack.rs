@@ -169,7 +169,7 @@ impl Stack {
         registry
             .graph
             .providers
-            .add(None, Arc::new(crate::builtin::BuiltinProvider));
+            .add(None, Arc::new(crate::builtin::BuiltinProvider::new()));
         Stack {
             inner: Arc::new(Inner {
                 name,
@@ -313,10 +313,8 @@ impl Stack {
             let first = &reg.graph.resources[i];
             return Err(Error::DuplicateResource {
                 name: full,
-                first_type: first.type_token.clone(),
-                first: first.location.to_string(),
-                second_type: type_token.to_string(),
-                second: location.to_string(),
+                first: format!("{} declared at {}", first.type_token, first.location),
+                second: format!("{type_token} declared at {location}"),
             });
         }
         let urn = Urn::new(&self.inner.name, &self.inner.project, type_token, &full);

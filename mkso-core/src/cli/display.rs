@@ -107,17 +107,20 @@ impl EventSink for Display {
                 }
                 if *op != Op::Refresh {
                     let indent = "  ".repeat(urn.name().matches('/').count());
-                    self.line(
-                        &format!(
-                            "  {:<2} {indent}{}  {op}d ({:.2}s)",
-                            op.symbol(),
-                            short(urn),
-                            *duration_ms as f64 / 1000.0
-                        )
-                        .replace("deleted", "deleted")
-                        .replace("created", "created")
-                        .replace("samed", "same"),
-                    );
+                    let done = match op {
+                        Op::Create => "created",
+                        Op::Update => "updated",
+                        Op::Replace => "replaced",
+                        Op::Delete => "deleted",
+                        Op::Import => "imported",
+                        Op::Same | Op::Refresh => "unchanged",
+                    };
+                    self.line(&format!(
+                        "  {:<2} {indent}{}  {done} ({:.2}s)",
+                        op.symbol(),
+                        short(urn),
+                        *duration_ms as f64 / 1000.0
+                    ));
                 }
             }
             EngineEvent::StepFailed {

@@ -78,7 +78,7 @@ impl CommandError {
 impl From<Error> for CommandError {
     fn from(e: Error) -> Self {
         let code = match &e {
-            Error::State(StateError::Locked { .. }) => EXIT_LOCKED,
+            Error::State(s) if matches!(**s, StateError::Locked { .. }) => EXIT_LOCKED,
             Error::State(_) | Error::Provider { .. } => EXIT_FAILED,
             _ => EXIT_INVALID,
         };

@@ -843,8 +843,12 @@ impl Handler for DeclaredPhase<'_> {
             return same(old);
         }
         // Fast path: nothing about it can have changed since the plan.
-        if step.op == Op::Same && !deps_changed && step.renamed_from.is_none() {
-            if let Some(o) = &old {
+        if step.op == Op::Same
+            && !deps_changed
+            && step.renamed_from.is_none()
+            && let Some(o) = &old
+        {
+            {
                 let expected = match d.kind {
                     ResourceKind::Component => build_record(
                         d,
@@ -1160,9 +1164,9 @@ pub(crate) async fn resolve_pending(
                     .instrument(tracing::info_span!("provider", verb = "find", urn = %op.urn))
                     .await
                     .map_err(|e| Error::Provider {
-                        op: "find".into(),
+                        op: "find",
                         name: op.urn.name().to_string(),
-                        source: e,
+                        source: Box::new(e),
                     })?;
                 match found {
                     Some(resp) => {

@@ -267,9 +267,9 @@ pub(crate) async fn decide(
         })
         .await
         .map_err(|e| Error::Provider {
-            op: "check".into(),
+            op: "check",
             name: d.name.clone(),
-            source: e,
+            source: Box::new(e),
         })?;
     if !check.failures.is_empty() {
         return Err(Error::InvalidInputs {
@@ -300,9 +300,9 @@ pub(crate) async fn decide(
         })
         .await
         .map_err(|e| Error::Provider {
-            op: "diff".into(),
+            op: "diff",
             name: d.name.clone(),
-            source: e,
+            source: Box::new(e),
         })?;
     let mut replace_keys = resp.replace.clone();
     for k in &resp.changed {

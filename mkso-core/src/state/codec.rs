@@ -105,7 +105,7 @@ pub fn decode_journal(
         }
         let parsed = parse_line(line);
         match parsed {
-            Ok(e) if !(is_last_piece && !complete) => entries.push(e),
+            Ok(e) if !is_last_piece || complete => entries.push(e),
             Ok(_) => torn = true,
             Err(reason) => {
                 let last_line = is_last_piece || (i + 2 == n && complete);

@@ -113,6 +113,12 @@ pub struct Harness {
     pub events: VecSink,
 }
 
+impl Default for Harness {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Harness {
     pub fn new() -> Self {
         Self::with_backend(Arc::new(MemoryBackend::new()))
