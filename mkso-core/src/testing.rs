@@ -528,7 +528,10 @@ where
         let name = StackName::new(&self.stack)?;
         let stack = Stack::new(name.clone(), self.project.clone(), self.config.clone());
         stack.add_provider(None, Arc::new(self.provider.clone()));
-        stack.add_provider(None, Arc::new(crate::builtin::BuiltinProvider::deterministic()));
+        stack.add_provider(
+            None,
+            Arc::new(crate::builtin::BuiltinProvider::deterministic()),
+        );
         for p in &self.extra {
             stack.add_provider(None, p.clone());
         }

@@ -1,0 +1,61 @@
+//! End-to-end tests of the real stack binaries (one test binary, modules per stack).
+
+mod data_bench;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs a stack binary with its state in `state_dir` and extra environment.
+pub fn run(bin: &str, state_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = Command::new(bin);
+    cmd.args(args)
+        .env(
+            "MKSO_BACKEND_URL",
+            format!("file://{}", state_dir.display()),
+        )
+        .env_remove("MKSO_STACK")
+        .env_remove("MKSO_PROJECT_DIR")
+        .stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("the stack binary runs")
+}
+
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Output with durations, times and random ids replaced, for snapshots.
+pub fn normalise(s: &str) -> String {
+    let mut out = String::new();
+    for line in s.lines() {
+        let mut l = line.to_string();
+        // "(0.12s)" and "in 0.09s"
+        for marker in ["(", "in "] {
+            let mut from = 0;
+            while let Some(pos) = l[from..].find(marker) {
+                let start = from + pos + marker.len();
+                let rest = &l[start..];
+                let end = rest.find('s').unwrap_or(0);
+                if end > 0 && rest[..end].chars().all(|c| c.is_ascii_digit() || c == '.') {
+                    l.replace_range(start..start + end, "[t]");
+                }
+                from = start;
+            }
+        }
+        out.push_str(&l);
+        out.push('\n');
+    }
+    out
+}
+
+pub fn tmp() -> (tempfile::TempDir, PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("state");
+    (d, p)
+}
