@@ -166,7 +166,7 @@ fn first_ctrl_c_finishes_in_flight_steps_and_saves_state() {
         ("MKSO_CONFIG__BENCH__COUNT", "40"),
         ("MKSO_CONFIG__BENCH__LATENCY_MS", "400"),
     ];
-    let mut child = Command::new(BIN)
+    let child = Command::new(BIN)
         .args([
             "up",
             "--yes",
