@@ -18,8 +18,10 @@ pub struct Display {
 impl Display {
     /// A display; JSON when `json`, a progress bar when stdout is a terminal.
     pub fn new(json: bool) -> Self {
-        let bar = (!json && std::io::stdout().is_terminal()).then(|| {
-            let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        let tty = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+        let bar = (!json && tty).then(|| {
+            // Hidden until the steps start (`set_total`), so prompts stay clean.
+            let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
             b.set_style(
                 ProgressStyle::with_template("{spinner} {pos}/{len} steps  {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
@@ -42,6 +44,7 @@ impl Display {
     pub fn set_total(&self, n: usize) {
         if let Some(b) = &self.bar {
             b.set_length(n as u64);
+            b.set_draw_target(ProgressDrawTarget::stderr());
             b.enable_steady_tick(std::time::Duration::from_millis(120));
         }
     }
@@ -51,12 +54,15 @@ impl Display {
         if self.json {
             return;
         }
+        let print = || {
+            let mut o = self.out.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = writeln!(o, "{s}");
+            let _ = o.flush();
+        };
         match &self.bar {
-            Some(b) => b.println(s),
-            None => {
-                let mut o = self.out.lock().unwrap_or_else(|e| e.into_inner());
-                let _ = writeln!(o, "{s}");
-            }
+            // Lines go to stdout while the bar (on stderr) is hidden.
+            Some(b) => b.suspend(print),
+            None => print(),
         }
     }
 
