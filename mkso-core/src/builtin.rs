@@ -82,6 +82,10 @@ impl Provider for BuiltinProvider {
         "mkso"
     }
 
+    fn has_side_effects(&self) -> bool {
+        false
+    }
+
     async fn diff(&self, req: DiffRequest) -> Result<DiffResponse, ProviderError> {
         if req.identity.type_token != Data::TYPE {
             return Err(unsupported(&req.identity.type_token));

@@ -130,6 +130,11 @@ impl Urn {
         Urn(format!("urn:mkso:{stack}::{project}::{type_token}::{name}").into())
     }
 
+    /// A reference as stored in state (possibly relative); see [`Urn::resolve`].
+    pub(crate) fn stored(s: &str) -> Urn {
+        Urn(s.into())
+    }
+
     /// Wraps a string that is already a URN (no validation beyond the prefix).
     pub fn parse(s: &str) -> Option<Urn> {
         let rest = s.strip_prefix("urn:mkso:")?;
@@ -139,6 +144,29 @@ impl Urn {
     /// The whole URN.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The part after `urn:mkso:<stack>::<project>::` (`type::name`); state
+    /// files store dependencies this way, since a stack's URNs share the prefix.
+    pub fn relative(&self) -> &str {
+        match self.0.strip_prefix("urn:mkso:") {
+            Some(rest) => {
+                let mut it = rest.splitn(3, "::");
+                let (_, _, tail) = (it.next(), it.next(), it.next());
+                tail.unwrap_or(&self.0)
+            }
+            None => &self.0,
+        }
+    }
+
+    /// Resolves a stored reference (relative `type::name` or a whole URN)
+    /// against this URN's stack and project.
+    pub fn resolve(&self, stored: &str) -> Urn {
+        if stored.starts_with("urn:") {
+            return Urn(stored.into());
+        }
+        let prefix_len = self.0.len() - self.relative().len();
+        Urn(format!("{}{stored}", &self.0[..prefix_len]).into())
     }
 
     fn parts(&self) -> Vec<&str> {
@@ -226,6 +254,10 @@ mod tests {
         assert_eq!(u.type_token(), "mkso:builtin:Data");
         assert_eq!(u.name(), "web/config");
         assert_eq!(u.with_name("x").name(), "x");
-        assert_eq!(Urn::parse(u.as_str()), Some(u));
+        assert_eq!(Urn::parse(u.as_str()), Some(u.clone()));
+        assert_eq!(u.relative(), "mkso:builtin:Data::web/config");
+        let other = Urn::new(&s, "proj", "x:y:Z", "b");
+        assert_eq!(u.resolve(other.relative()), other);
+        assert_eq!(u.resolve(other.as_str()), other);
     }
 }

@@ -250,6 +250,14 @@ pub trait Provider: Send + Sync + 'static {
     /// (the in-memory test provider does).
     fn package(&self) -> &str;
 
+    /// Whether creating, updating or deleting its resources changes anything
+    /// outside this process. When `false` (the built-in provider), a step in
+    /// flight is not recorded as pending first: an interrupted create cannot
+    /// leave anything behind.
+    fn has_side_effects(&self) -> bool {
+        true
+    }
+
     /// Validates new inputs.
     async fn check(&self, _req: CheckRequest) -> Result<CheckResponse, ProviderError> {
         Ok(CheckResponse::default())

@@ -72,9 +72,10 @@ pub fn program(stack: &Stack) -> Result<(), mkso::Error> {
             0
         };
         let value: Input<serde_json::Value> = match (&prev, cfg.shape) {
-            (Some(p), Shape::Chain) => p
-                .value()
-                .map(move |v| json!({ "i": i, "revision": revision, "prev": v["i"] })),
+            // Same size as an independent value; it reads the previous output.
+            (Some(p), Shape::Chain) => p.value().map(move |v| {
+                json!({ "i": i, "revision": revision.max(v["revision"].as_u64().unwrap_or(0) as u32) })
+            }),
             _ => json!({ "i": i, "revision": revision }).into(),
         };
         let d = Data::new(

@@ -225,8 +225,11 @@ impl Runner {
                 return EXIT_FAILED;
             }
         };
+        let started = std::time::Instant::now();
+        let mut backend = None;
         let result = rt.block_on(async {
             let ctx = CliContext::new(self.clone(), cli.global)?;
+            backend = Some(ctx.backend.clone());
             match cli.command {
                 Command::Preview(a) => preview::run(&ctx, a).await,
                 Command::Up(a) => up::run(&ctx, a).await,
@@ -242,6 +245,9 @@ impl Runner {
             }
         });
         rt.shutdown_timeout(std::time::Duration::from_secs(1));
+        if let Ok(path) = std::env::var("MKSO_STATS_FILE") {
+            write_stats(&path, started, backend.as_deref());
+        }
         match result {
             Ok(code) => code,
             Err(e) => {
@@ -251,6 +257,32 @@ impl Runner {
                 e.code
             }
         }
+    }
+}
+
+/// Writes process statistics for benchmarks (`MKSO_STATS_FILE`): wall time,
+/// peak resident memory, and bytes written to the state backend.
+fn write_stats(
+    path: &str,
+    started: std::time::Instant,
+    backend: Option<&dyn crate::state::Backend>,
+) {
+    let peak_kb = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .unwrap_or(0);
+    let stats = serde_json::json!({
+        "wall_seconds": started.elapsed().as_secs_f64(),
+        "peak_rss_mb": peak_kb as f64 / 1024.0,
+        "backend_bytes_written": backend.map(|b| b.bytes_written()).unwrap_or(0),
+    });
+    if let Err(e) = std::fs::write(path, stats.to_string()) {
+        eprintln!("warning: cannot write MKSO_STATS_FILE {path}: {e}");
     }
 }
 

@@ -50,12 +50,13 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
             let text = std::fs::read_to_string(&file).map_err(|e| {
                 CommandError::new(EXIT_INVALID, format!("cannot read {}: {e}", file.display()))
             })?;
-            let snap: Snapshot = serde_json::from_str(&text).map_err(|e| {
+            let mut snap: Snapshot = serde_json::from_str(&text).map_err(|e| {
                 CommandError::new(
                     EXIT_INVALID,
                     format!("{} is not an exported mkso state: {e}", file.display()),
                 )
             })?;
+            snap.resolve_refs();
             if snap.stack != stack {
                 return Err(CommandError::new(
                     EXIT_INVALID,

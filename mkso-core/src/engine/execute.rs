@@ -292,6 +292,37 @@ fn pending(op_id: u64, op: PendingOp, r: &ResourceState) -> PendingOperation {
     }
 }
 
+/// Records a provider call as pending before it starts (durably), unless the
+/// provider has no side effects outside this process.
+async fn begin(
+    ctx: &Ctx,
+    provider: &Arc<dyn Provider>,
+    op: PendingOp,
+    r: &ResourceState,
+    done: &mut StepDone,
+) -> Result<Option<u64>, StepError> {
+    if !provider.has_side_effects() {
+        return Ok(None);
+    }
+    let op_id = ctx.next_op_id();
+    let e = JournalEntry::Begin {
+        op: pending(op_id, op, r),
+    };
+    ctx.journal.write(vec![e.clone()]).await?;
+    done.entries.push(e);
+    Ok(Some(op_id))
+}
+
+/// Records that a pending call ended without effect (it failed).
+async fn end_failed(ctx: &Ctx, op_id: Option<u64>, done: &mut StepDone) -> Result<(), StepError> {
+    if let Some(op_id) = op_id {
+        let end = JournalEntry::Ended { op_id };
+        ctx.journal.write(vec![end.clone()]).await?;
+        done.entries.push(end);
+    }
+    Ok(())
+}
+
 /// Runs one declared resource's step.
 async fn run_declared(
     ctx: Arc<Ctx>,
@@ -561,13 +592,8 @@ async fn create(
     replacing: bool,
     done: &mut StepDone,
 ) -> Result<ResourceState, StepError> {
-    let op_id = ctx.next_op_id();
     let draft = build_record(d, String::new(), inputs.clone(), Value::Null, secret);
-    let begin = vec![JournalEntry::Begin {
-        op: pending(op_id, PendingOp::Create, &draft),
-    }];
-    ctx.journal.write(begin.clone()).await?;
-    done.entries.extend(begin);
+    let op_id = begin(ctx, provider, PendingOp::Create, &draft, done).await?;
     let identity = ctx.identity(&d.urn, &d.type_token);
     let op = if replacing { Op::Replace } else { Op::Create };
     let result = ctx
@@ -584,12 +610,12 @@ async fn create(
             let rec = build_record(d, resp.id, inputs, resp.outputs, secret);
             let e = if replacing {
                 JournalEntry::Replaced {
-                    op_id: Some(op_id),
+                    op_id,
                     resource: rec.clone(),
                 }
             } else {
                 JournalEntry::Upsert {
-                    op_id: Some(op_id),
+                    op_id,
                     resource: rec.clone(),
                 }
             };
@@ -598,9 +624,7 @@ async fn create(
             Ok(rec)
         }
         Err((e, _)) => {
-            let end = JournalEntry::Ended { op_id };
-            ctx.journal.write(vec![end.clone()]).await?;
-            done.entries.push(end);
+            end_failed(ctx, op_id, done).await?;
             Err(e)
         }
     }
@@ -619,13 +643,8 @@ async fn update(
     timeout: Option<Duration>,
     done: &mut StepDone,
 ) -> Result<ResourceState, StepError> {
-    let op_id = ctx.next_op_id();
     let draft = build_record(d, old.id.clone(), inputs.clone(), Value::Null, secret);
-    let begin = vec![JournalEntry::Begin {
-        op: pending(op_id, PendingOp::Update, &draft),
-    }];
-    ctx.journal.write(begin.clone()).await?;
-    done.entries.extend(begin);
+    let op_id = begin(ctx, provider, PendingOp::Update, &draft, done).await?;
     let identity = ctx.identity(&d.urn, &d.type_token);
     let result = ctx
         .call(&d.urn, Op::Update, "update", timeout, tenacity, || {
@@ -644,7 +663,7 @@ async fn update(
         Ok(resp) => {
             let rec = build_record(d, old.id.clone(), inputs, resp.outputs, secret);
             let e = JournalEntry::Upsert {
-                op_id: Some(op_id),
+                op_id,
                 resource: rec.clone(),
             };
             ctx.journal.write(vec![e.clone()]).await?;
@@ -658,9 +677,7 @@ async fn update(
                     e.message
                 );
             }
-            let end = JournalEntry::Ended { op_id };
-            ctx.journal.write(vec![end.clone()]).await?;
-            done.entries.push(end);
+            end_failed(ctx, op_id, done).await?;
             Err(e)
         }
     }
@@ -703,12 +720,7 @@ async fn delete_record(
                 .unwrap_or_default()
         )));
     };
-    let op_id = ctx.next_op_id();
-    let begin = JournalEntry::Begin {
-        op: pending(op_id, PendingOp::Delete, r),
-    };
-    ctx.journal.write(vec![begin.clone()]).await?;
-    done.entries.push(begin);
+    let op_id = begin(ctx, &provider, PendingOp::Delete, r, done).await?;
     let identity = ctx.identity(&r.urn, &r.type_token);
     let result = ctx
         .call(&r.urn, Op::Delete, "delete", timeout, tenacity, || {
@@ -730,7 +742,7 @@ async fn delete_record(
     match result {
         Ok(()) => {
             let e = JournalEntry::Removed {
-                op_id: Some(op_id),
+                op_id,
                 urn: r.urn.clone(),
                 id: r.id.clone(),
             };
@@ -739,9 +751,7 @@ async fn delete_record(
             Ok(())
         }
         Err((e, _)) => {
-            let end = JournalEntry::Ended { op_id };
-            ctx.journal.write(vec![end.clone()]).await?;
-            done.entries.push(end);
+            end_failed(ctx, op_id, done).await?;
             Err(e)
         }
     }

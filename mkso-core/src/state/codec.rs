@@ -74,7 +74,10 @@ pub fn decode_snapshot(bytes: &[u8], location: &str) -> Result<Snapshot, StateEr
             header.crc32
         )));
     }
-    serde_json::from_slice(body).map_err(|e| corrupt(format!("unreadable body: {e}")))
+    let mut snap: Snapshot =
+        serde_json::from_slice(body).map_err(|e| corrupt(format!("unreadable body: {e}")))?;
+    snap.resolve_refs();
+    Ok(snap)
 }
 
 /// Encodes one journal entry as a line.
@@ -133,7 +136,10 @@ fn parse_line(line: &[u8]) -> Result<JournalEntry, String> {
     if format!("{:08x}", crc32fast::hash(json)) != crc {
         return Err("checksum mismatch".into());
     }
-    serde_json::from_slice(json).map_err(|e| format!("unreadable entry: {e}"))
+    let mut e: JournalEntry =
+        serde_json::from_slice(json).map_err(|e| format!("unreadable entry: {e}"))?;
+    e.resolve_refs();
+    Ok(e)
 }
 
 #[cfg(test)]

@@ -28,8 +28,9 @@ pub struct ResourceState {
     /// Its outputs.
     #[serde(default)]
     pub outputs: Value,
-    /// Direct dependencies only (state stays O(N)).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Direct dependencies only (state stays O(N)); stored relative to the
+    /// stack's URN prefix (`type::name`), resolved on load.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "relative_urns")]
     pub dependencies: Vec<Urn>,
     /// Its parent component.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -49,6 +50,68 @@ pub struct ResourceState {
     /// The old copy of a replaced resource, waiting to be deleted.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pending_delete: bool,
+}
+
+/// Dependencies are written as `type::name` (the stack's URN prefix dropped)
+/// and read back as given; `resolve_refs` then makes them whole again.
+mod relative_urns {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::names::Urn;
+
+    pub fn serialize<S: Serializer>(v: &[Urn], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(Urn::relative))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Urn>, D::Error> {
+        Ok(Vec::<String>::deserialize(d)?
+            .into_iter()
+            .map(|s| Urn::stored(&s))
+            .collect())
+    }
+}
+
+impl ResourceState {
+    /// Makes stored (relative) dependency references whole URNs again.
+    pub fn resolve_refs(&mut self) {
+        for d in self.dependencies.iter_mut() {
+            *d = self.urn.resolve(d.as_str());
+        }
+    }
+}
+
+impl PendingOperation {
+    /// Makes stored (relative) dependency references whole URNs again.
+    pub fn resolve_refs(&mut self) {
+        for d in self.dependencies.iter_mut() {
+            *d = self.urn.resolve(d.as_str());
+        }
+    }
+}
+
+impl Snapshot {
+    /// Makes stored (relative) references whole URNs again (after reading).
+    pub fn resolve_refs(&mut self) {
+        self.resources
+            .iter_mut()
+            .for_each(ResourceState::resolve_refs);
+        self.pending
+            .iter_mut()
+            .for_each(PendingOperation::resolve_refs);
+    }
+}
+
+impl JournalEntry {
+    /// Makes stored (relative) references whole URNs again (after reading).
+    pub fn resolve_refs(&mut self) {
+        match self {
+            JournalEntry::Begin { op } => op.resolve_refs(),
+            JournalEntry::Upsert { resource, .. } | JournalEntry::Replaced { resource, .. } => {
+                resource.resolve_refs()
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The kind of operation in flight.
@@ -81,8 +144,8 @@ pub struct PendingOperation {
     /// The inputs sent (create, update).
     #[serde(default)]
     pub inputs: Value,
-    /// Its dependencies.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Its dependencies (stored relative, like a resource's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "relative_urns")]
     pub dependencies: Vec<Urn>,
     /// Its parent.
     #[serde(default, skip_serializing_if = "Option::is_none")]

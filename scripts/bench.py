@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Engine benchmarks: runs the release-built `data_bench` stack binary as a user
+would (whole process, local backend) and prints a table of wall time, peak RSS,
+bytes written to the backend and final state size. Figures, not assertions."""
+import json, os, subprocess, sys, tempfile, time
+
+BIN = sys.argv[1]
+QUICK = "--quick" in sys.argv
+rows = []
+
+def run(state, env, *args):
+    stats = os.path.join(state, "..", "stats.json")
+    e = dict(os.environ, MKSO_BACKEND_URL="file://" + state, MKSO_STATS_FILE=stats)
+    e.update(env)
+    t0 = time.monotonic()
+    p = subprocess.run([BIN, *args, "--stack", "bench.data.Dev"], env=e,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    wall = time.monotonic() - t0
+    if p.returncode != 0:
+        sys.exit(f"{args} failed ({p.returncode}): {p.stderr.decode()[-2000:]}")
+    with open(stats) as f:
+        s = json.load(f)
+    s["wall"] = wall
+    return s
+
+def state_size(state):
+    p = os.path.join(state, "stacks", "bench.data.Dev", "snapshot.json")
+    return os.path.getsize(p) if os.path.exists(p) else 0
+
+def case(n, shape):
+    with tempfile.TemporaryDirectory() as d:
+        state = os.path.join(d, "state")
+        env = {"MKSO_CONFIG__BENCH__COUNT": str(n), "MKSO_CONFIG__BENCH__SHAPE": shape}
+        def row(op, s, extra=""):
+            size = state_size(state)
+            rows.append((n, shape, op, s["wall"], s["peak_rss_mb"], s["backend_bytes_written"], size, extra))
+        s = run(state, env, "up", "--yes"); row("up (from empty)", s,
+            f"written/state = {s['backend_bytes_written'] / max(state_size(state), 1):.2f}")
+        row("preview (no change)", run(state, env, "preview"))
+        row("up (no change)", run(state, env, "up", "--yes"))
+        env1 = dict(env, MKSO_CONFIG__BENCH__REVISION="1", MKSO_CONFIG__BENCH__REVISE_EVERY="100")
+        row("up (1% changed)", run(state, env1, "up", "--yes"))
+        row("destroy", run(state, env1, "destroy", "--yes"))
+
+def latency():
+    with tempfile.TemporaryDirectory() as d:
+        state = os.path.join(d, "state")
+        env = {"MKSO_CONFIG__BENCH__COUNT": "200", "MKSO_CONFIG__BENCH__LATENCY_MS": "1000"}
+        s = run(state, env, "up", "--yes")
+        rows.append((200, "independent, 1 s each", "up (latency)", s["wall"], s["peak_rss_mb"],
+                     s["backend_bytes_written"], state_size(state), "critical path 1.0 s"))
+
+sizes = [1000, 10000] if QUICK else [1000, 10000, 100000]
+for n in sizes:
+    case(n, "independent")
+case(1000, "chain")
+if not QUICK:
+    case(10000, "chain")
+latency()
+
+print(f"{'N':>7}  {'shape':<22} {'operation':<20} {'wall s':>7} {'peak RSS MB':>11} {'bytes written':>14} {'state bytes':>12}  note")
+for n, shape, op, wall, rss, written, size, extra in rows:
+    print(f"{n:>7}  {shape:<22} {op:<20} {wall:>7.3f} {rss:>11.1f} {written:>14} {size:>12}  {extra}")
