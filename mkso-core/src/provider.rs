@@ -239,6 +239,9 @@ pub struct FindRequest {
     pub identity: ResourceIdentity,
     /// The inputs the interrupted create was given.
     pub inputs: Value,
+    /// Ids already recorded for this resource (the copy being replaced): never
+    /// the answer, even though they carry the same identity.
+    pub exclude_ids: Vec<String>,
 }
 
 /// The provider contract; see the module docs. Only `create` is required:

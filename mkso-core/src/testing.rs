@@ -372,7 +372,7 @@ impl Provider for TestProvider {
             .lock()
             .cloud
             .iter()
-            .find(|(_, (u, _, _))| *u == req.identity.urn)
+            .find(|(id, (u, _, _))| *u == req.identity.urn && !req.exclude_ids.contains(id))
             .map(|(id, (_, _, out))| CreateResponse {
                 id: id.clone(),
                 outputs: out.clone(),
@@ -500,6 +500,19 @@ where
     #[must_use]
     pub fn config_yaml(mut self, yaml: &str) -> Self {
         self.config = StackConfig::from_yaml_str(yaml, "test config").expect("valid test config");
+        self
+    }
+
+    /// Config from `namespace:key` → value pairs.
+    #[must_use]
+    pub fn config<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, Value)>,
+    ) -> Self {
+        self.config = StackConfig::from_map(
+            entries.into_iter().map(|(k, v)| (k.into(), v)),
+            "test config",
+        );
         self
     }
 

@@ -1,6 +1,7 @@
 //! End-to-end tests of the real stack binaries (one test binary, modules per stack).
 
 mod data_bench;
+mod graphs;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -57,6 +57,8 @@ pub struct UpdateOutcome {
     pub cancelled: bool,
     /// Wall time.
     pub duration: Duration,
+    /// Steps that panicked (their journal entries are not in `view`: reload it).
+    pub panics: usize,
 }
 
 impl UpdateOutcome {
@@ -79,6 +81,9 @@ impl UpdateOutcome {
 struct StepError {
     attempt: u32,
     message: String,
+    /// The provider call may have taken effect (a timeout, or giving up on a
+    /// retryable error): its pending record stays, for the next run to resolve.
+    outcome_unknown: bool,
 }
 
 impl StepError {
@@ -86,6 +91,7 @@ impl StepError {
         StepError {
             attempt: 1,
             message: message.into(),
+            outcome_unknown: false,
         }
     }
 }
@@ -177,6 +183,7 @@ impl Ctx {
                                 "{verb} timed out after {} (the resource's {verb} timeout)",
                                 humantime::format_duration(timeout.unwrap_or_default())
                             ),
+                            outcome_unknown: true,
                         },
                         None,
                     ));
@@ -188,6 +195,7 @@ impl Ctx {
                     StepError {
                         attempt,
                         message: describe(&err),
+                        outcome_unknown: false,
                     },
                     Some(err),
                 ));
@@ -218,6 +226,7 @@ impl Ctx {
                     StepError {
                         attempt,
                         message: format!("{} ({why})", describe(&err)),
+                        outcome_unknown: true,
                     },
                     Some(err),
                 ));
@@ -236,6 +245,7 @@ impl Ctx {
                         StepError {
                             attempt,
                             message: format!("{} (not retried: the update was cancelled)", describe(&err)),
+                            outcome_unknown: true,
                         },
                         Some(err),
                     ));
@@ -313,8 +323,18 @@ async fn begin(
     Ok(Some(op_id))
 }
 
-/// Records that a pending call ended without effect (it failed).
-async fn end_failed(ctx: &Ctx, op_id: Option<u64>, done: &mut StepDone) -> Result<(), StepError> {
+/// Records that a pending call ended without effect (it failed). When its
+/// outcome is unknown the pending record stays, and the next run resolves it
+/// through the provider (`find` / `read`).
+async fn end_failed(
+    ctx: &Ctx,
+    op_id: Option<u64>,
+    err: &StepError,
+    done: &mut StepDone,
+) -> Result<(), StepError> {
+    if err.outcome_unknown {
+        return Ok(());
+    }
     if let Some(op_id) = op_id {
         let end = JournalEntry::Ended { op_id };
         ctx.journal.write(vec![end.clone()]).await?;
@@ -624,7 +644,7 @@ async fn create(
             Ok(rec)
         }
         Err((e, _)) => {
-            end_failed(ctx, op_id, done).await?;
+            end_failed(ctx, op_id, &e, done).await?;
             Err(e)
         }
     }
@@ -677,7 +697,7 @@ async fn update(
                     e.message
                 );
             }
-            end_failed(ctx, op_id, done).await?;
+            end_failed(ctx, op_id, &e, done).await?;
             Err(e)
         }
     }
@@ -751,7 +771,7 @@ async fn delete_record(
             Ok(())
         }
         Err((e, _)) => {
-            end_failed(ctx, op_id, done).await?;
+            end_failed(ctx, op_id, &e, done).await?;
             Err(e)
         }
     }
@@ -763,6 +783,7 @@ struct Tally {
     changes: BTreeMap<String, usize>,
     failures: Vec<StepFailure>,
     skipped: usize,
+    panics: usize,
     needed: HashSet<Urn>,
 }
 
@@ -928,6 +949,7 @@ impl Handler for DeclaredPhase<'_> {
 
     fn panicked(&mut self, i: usize, message: String) {
         let step = &self.plan.steps[i];
+        self.tally.panics += 1;
         self.tally.failures.push(StepFailure {
             urn: step.urn.clone(),
             op: step.op,
@@ -994,6 +1016,7 @@ impl Handler for DeletePhase<'_> {
     }
 
     fn panicked(&mut self, i: usize, message: String) {
+        self.tally.panics += 1;
         self.tally.failures.push(StepFailure {
             urn: self.steps[i].0.urn.clone(),
             op: Op::Delete,
@@ -1040,6 +1063,7 @@ pub(crate) async fn execute(
         changes: BTreeMap::new(),
         failures: Vec::new(),
         skipped: 0,
+        panics: 0,
         needed,
     };
 
@@ -1058,16 +1082,42 @@ pub(crate) async fn execute(
 
     // Clean-up: deletes of removed resources and of replaced resources' old copies.
     let clean = !cancelled && tally.failures.is_empty() && tally.skipped == 0;
+    // Destroy: exactly what the plan shows. Update: removed resources, and old
+    // copies of replaced ones (all of them, or with --target only the targeted).
     let mut records: Vec<ResourceState> = Vec::new();
     for s in &plan.deletes {
         if s.replaced_copy {
-            continue;
-        }
-        if let Some(r) = tally.view.live.get(&s.urn) {
+            if plan.kind == PlanKind::Destroy {
+                records.extend(
+                    tally
+                        .view
+                        .pending_deletes
+                        .values()
+                        .filter(|r| r.urn == s.urn)
+                        .cloned(),
+                );
+            }
+        } else if let Some(r) = tally.view.live.get(&s.urn) {
             records.push(r.clone());
         }
     }
-    records.extend(tally.view.pending_deletes.iter().cloned());
+    if plan.kind == PlanKind::Update {
+        let targeted: Option<HashSet<&Urn>> = (!opts.targets.is_empty()).then(|| {
+            plan.all_steps()
+                .filter(|s| s.targeted)
+                .map(|s| &s.urn)
+                .collect()
+        });
+        records.extend(
+            tally
+                .view
+                .pending_deletes
+                .values()
+                .filter(|r| targeted.as_ref().is_none_or(|t| t.contains(&r.urn)))
+                .cloned(),
+        );
+    }
+    records.dedup_by(|a, b| a.urn == b.urn && a.id == b.id);
     if !records.is_empty() {
         if clean || plan.kind == PlanKind::Destroy && !cancelled {
             let refs: Vec<&ResourceState> = records.iter().collect();
@@ -1128,6 +1178,7 @@ pub(crate) async fn execute(
     }
 
     let outcome = UpdateOutcome {
+        panics: tally.panics,
         view: tally.view,
         changes: tally.changes,
         failures: tally.failures,
@@ -1166,10 +1217,20 @@ pub(crate) async fn resolve_pending(
         };
         let entries = match op.op {
             PendingOp::Create => {
+                let mut exclude_ids: Vec<String> = view
+                    .pending_deletes
+                    .keys()
+                    .filter(|(u, _)| *u == op.urn)
+                    .map(|(_, id)| id.clone())
+                    .collect();
+                if let Some(r) = view.live.get(&op.urn) {
+                    exclude_ids.push(r.id.clone());
+                }
                 let found = provider
                     .find(crate::provider::FindRequest {
                         identity,
                         inputs: op.inputs.clone(),
+                        exclude_ids: exclude_ids.clone(),
                     })
                     .instrument(tracing::info_span!("provider", verb = "find", urn = %op.urn))
                     .await
@@ -1178,7 +1239,7 @@ pub(crate) async fn resolve_pending(
                         name: op.urn.name().to_string(),
                         source: Box::new(e),
                     })?;
-                match found {
+                match found.filter(|r| !exclude_ids.contains(&r.id)) {
                     Some(resp) => {
                         notes.push(format!(
                             "adopted `{}` (id {}), created by an interrupted update",

@@ -47,7 +47,6 @@ impl DepGraph {
             if let Some(p) = &d.options.parent
                 && let Some(&pi) = index.get(p)
                 && resources[pi].kind == ResourceKind::Component
-                && !deps[pi].contains(&i)
             {
                 deps[pi].push(i);
             }

@@ -168,7 +168,14 @@ impl Session {
         let view = std::mem::replace(&mut self.view, empty);
         let result = execute::execute(graph, plan, view.clone(), self.journal(), opts).await;
         match result {
-            Ok(outcome) => {
+            Ok(mut outcome) => {
+                if outcome.panics > 0 {
+                    // A panicking step's durable entries never reached the view:
+                    // the journal is the truth.
+                    if let Ok(loaded) = self.store.load().await {
+                        outcome.view = loaded.view;
+                    }
+                }
                 self.view = outcome.view.clone();
                 Ok(outcome)
             }

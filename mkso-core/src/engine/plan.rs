@@ -543,7 +543,7 @@ pub async fn plan_update(
         }
         to_delete.push(r);
     }
-    to_delete.extend(state.pending_deletes.iter());
+    to_delete.extend(state.pending_deletes.values());
     let deletes = order_deletes(&to_delete);
 
     let mut outputs = BTreeMap::new();
@@ -636,24 +636,38 @@ pub fn plan_destroy(state: &StateView, opts: &EngineOptions) -> Result<Plan, Err
     let mut records: Vec<&ResourceState> = state
         .live
         .values()
-        .chain(state.pending_deletes.iter())
+        .chain(state.pending_deletes.values())
         .collect();
     records.sort_by(|a, b| a.urn.cmp(&b.urn));
     if !opts.targets.is_empty() {
-        let mut set = resolve_targets(&opts.targets, &[], state)?;
-        // Add everything that depends on a target (it cannot outlive it).
-        loop {
-            let before = set.len();
-            for r in &records {
-                if r.dependencies.iter().any(|d| set.contains(d))
-                    || r.parent.as_ref().is_some_and(|p| set.contains(p))
-                {
-                    set.insert(r.urn.clone());
+        // The targets, and everything that depends on them or is their child
+        // (it cannot outlive them): a walk over reverse edges. A component's
+        // reading of its own children's outputs is not such an edge.
+        let by_urn: HashMap<&Urn, &ResourceState> = records.iter().map(|r| (&r.urn, *r)).collect();
+        let mut dependents: HashMap<&Urn, Vec<&Urn>> = HashMap::new();
+        for r in &records {
+            for d in r.dependencies.iter().chain(r.parent.iter()) {
+                let child_of_r = by_urn
+                    .get(d)
+                    .is_some_and(|dr| dr.parent.as_ref() == Some(&r.urn));
+                if !child_of_r {
+                    dependents.entry(d).or_default().push(&r.urn);
                 }
             }
-            if set.len() == before {
-                break;
+        }
+        let mut set: HashSet<Urn> = HashSet::new();
+        let mut todo: Vec<Urn> = resolve_targets(&opts.targets, &[], state)?
+            .into_iter()
+            .collect();
+        while let Some(u) = todo.pop() {
+            if let Some(ds) = dependents.get(&u) {
+                todo.extend(
+                    ds.iter()
+                        .filter(|d| !set.contains(**d))
+                        .map(|d| (*d).clone()),
+                );
             }
+            set.insert(u);
         }
         records.retain(|r| set.contains(&r.urn));
     }

@@ -55,12 +55,14 @@ pub(crate) async fn walk<H: Handler>(
     type Joined<T> = (usize, Result<T, Box<dyn std::any::Any + Send>>);
     let mut running: JoinSet<Joined<H::Output>> = JoinSet::new();
     let mut cancelled = false;
+    let mut handled = vec![false; n];
 
     let mut complete = |i: usize,
                         end: NodeEnd,
                         ready: &mut VecDeque<usize>,
                         blocked: &mut Vec<bool>,
                         deps_changed: &mut Vec<bool>| {
+        handled[i] = true;
         for &j in &dependents[i] {
             match end {
                 NodeEnd::Failed => blocked[j] = true,
@@ -140,6 +142,13 @@ pub(crate) async fn walk<H: Handler>(
             _ = cancel.cancelled(), if !cancelled => {
                 cancelled = true;
             }
+        }
+    }
+    // Nodes that never became ready sit on a dependency cycle (possible among
+    // deletes of old copies): report them instead of leaving them silently.
+    for (i, done) in handled.iter().enumerate() {
+        if !done {
+            h.skip(i, "it is on a dependency cycle with other deletes");
         }
     }
     cancelled

@@ -250,8 +250,8 @@ pub struct StateView {
     pub serial: u64,
     /// Live resources.
     pub live: HashMap<Urn, ResourceState>,
-    /// Old copies of replaced resources, waiting to be deleted.
-    pub pending_deletes: Vec<ResourceState>,
+    /// Old copies of replaced resources, waiting to be deleted, by (URN, id).
+    pub pending_deletes: BTreeMap<(Urn, String), ResourceState>,
     /// Operations in flight.
     pub pending: BTreeMap<u64, PendingOperation>,
     /// Stack outputs.
@@ -267,7 +267,7 @@ impl StateView {
             stack,
             serial: 0,
             live: HashMap::new(),
-            pending_deletes: Vec::new(),
+            pending_deletes: BTreeMap::new(),
             pending: BTreeMap::new(),
             outputs: BTreeMap::new(),
             secret_outputs: Vec::new(),
@@ -280,7 +280,7 @@ impl StateView {
         v.serial = s.serial;
         for r in s.resources {
             if r.pending_delete {
-                v.pending_deletes.push(r);
+                v.pending_deletes.insert((r.urn.clone(), r.id.clone()), r);
             } else {
                 v.live.insert(r.urn.clone(), r);
             }
@@ -325,7 +325,8 @@ impl StateView {
                 }
                 if let Some(mut old) = self.live.remove(&resource.urn) {
                     old.pending_delete = true;
-                    self.pending_deletes.push(old);
+                    self.pending_deletes
+                        .insert((old.urn.clone(), old.id.clone()), old);
                 }
                 self.live.insert(resource.urn.clone(), resource);
             }
@@ -339,13 +340,11 @@ impl StateView {
                 if let Some(op) = op_id {
                     self.pending.remove(&op);
                 }
-                if let Some(pos) = self
+                let was_old_copy = self
                     .pending_deletes
-                    .iter()
-                    .position(|r| r.urn == urn && r.id == id)
-                {
-                    self.pending_deletes.remove(pos);
-                } else if self.live.get(&urn).is_some_and(|r| r.id == id) {
+                    .remove(&(urn.clone(), id.clone()))
+                    .is_some();
+                if !was_old_copy && self.live.get(&urn).is_some_and(|r| r.id == id) {
                     self.live.remove(&urn);
                 }
             }
@@ -365,7 +364,7 @@ impl StateView {
             .live
             .values()
             .cloned()
-            .chain(self.pending_deletes.iter().cloned())
+            .chain(self.pending_deletes.values().cloned())
             .collect();
         resources.sort_by(|a, b| {
             a.urn

@@ -133,6 +133,75 @@ async fn tenacity_bounds_the_attempts() {
     );
 }
 
+#[tokio::test]
+async fn an_interrupted_replacement_adopts_the_new_copy_not_the_old_one() {
+    let inner = Arc::new(MemoryBackend::new());
+    let h = Harness::with_backend(inner.clone());
+    h.up(&program(vec![spec("a", json!(1)).zone("z1")])).await;
+    // The next update dies after the replacement's create, before its result is recorded.
+    let crashing = Arc::new(CrashingBackend {
+        inner: inner.clone(),
+        appends: AtomicUsize::new(0),
+        limit: 1,
+    });
+    let h2 = Harness {
+        backend: crashing,
+        provider: h.provider.clone(),
+        ..Harness::new()
+    };
+    let p2 = program(vec![spec("a", json!(1)).zone("z2")]);
+    let r = tokio::time::timeout(Duration::from_millis(300), h2.up_with(&p2, h2.options())).await;
+    assert!(r.is_err(), "cut off");
+    inner.release_lock_blocking(&h.stack).unwrap();
+    assert_eq!(
+        h.cloud_names(),
+        vec!["a", "a"],
+        "old and new copies both exist"
+    );
+    let (_, out) = h.up(&p2).await;
+    assert!(out.succeeded(), "{:?}", out.failures);
+    let cloud = h.provider.cloud();
+    assert_eq!(
+        cloud.len(),
+        1,
+        "the old copy was deleted, the new one kept: {cloud:?}"
+    );
+    let (id, (_, inputs, _)) = cloud.iter().next().unwrap();
+    assert_eq!(inputs["zone"], json!("z2"));
+    assert_eq!(&h.state().await.live.values().next().unwrap().id, id);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timed_out_create_stays_pending_and_is_resolved_next_time() {
+    let h = Harness::new();
+    let slow = Harness {
+        provider: h.provider.clone().latency(Duration::from_secs(60)),
+        backend: h.backend.clone(),
+        ..Harness::new()
+    };
+    let p =
+        program(vec![spec("a", json!(1)).opts(
+            ResourceOptions::new().create_timeout(Duration::from_secs(5)),
+        )]);
+    let (_, out) = slow.up(&p).await;
+    assert!(
+        out.failures[0].error.contains("timed out"),
+        "{}",
+        out.failures[0].error
+    );
+    assert_eq!(
+        h.state().await.pending.len(),
+        1,
+        "the outcome is unknown: kept pending"
+    );
+    let (_, out) = h.up(&p).await;
+    assert!(out.succeeded(), "{:?}", out.failures);
+    let state = h.state().await;
+    assert!(state.pending.is_empty());
+    assert_eq!(state.live.len(), 1);
+    assert_eq!(h.cloud_names(), vec!["a"]);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_timeout_ends_a_slow_create() {
     let h = Harness::new();

@@ -262,6 +262,20 @@ async fn components_nest_names_and_record_outputs() {
             .collect::<Vec<_>>(),
         vec!["grp/x", "grp"]
     );
+    // Targeting one child leaves the component and its siblings alone.
+    let targeted = mkso::engine::EngineOptions {
+        targets: vec!["grp/x".into()],
+        ..h.options()
+    };
+    let tplan = mkso::engine::plan_destroy(s.view(), &targeted).unwrap();
+    assert_eq!(
+        tplan
+            .deletes
+            .iter()
+            .map(|d| d.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["grp/x"]
+    );
     let graph = h.graph(&p).unwrap();
     let out = s.apply(&graph, &plan, &h.options()).await.unwrap();
     assert!(out.succeeded());

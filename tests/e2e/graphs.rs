@@ -1,0 +1,76 @@
+//! Snapshot tests of every stack program's graph, for each of its stack
+//! configs, with the testing kit (no cloud, no state).
+
+use std::path::Path;
+
+use mkso::testing::{RecordedGraph, preview};
+
+fn config(stack: &str, file: &str) -> RecordedGraph {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    preview(stacks::data_bench::program)
+        .stack(stack)
+        .project("data-bench")
+        .config_file(&path)
+        .run()
+        .unwrap()
+}
+
+/// The first resources in full, and the shape of the rest.
+fn head(g: &RecordedGraph, n: usize) -> serde_json::Value {
+    serde_json::json!({
+        "stack": g.stack,
+        "resources": g.resources.len(),
+        "first": g.resources.iter().take(n).collect::<Vec<_>>(),
+        "outputs": g.outputs,
+    })
+}
+
+#[test]
+fn data_bench_dev_independent() {
+    let g = config("bench.data.Dev", "data_bench/Mkso.bench.data.Dev.yaml");
+    assert_eq!(g.resources.len(), 1000);
+    assert!(
+        g.resources.iter().all(|r| r.dependencies.is_empty()),
+        "independent: no edges"
+    );
+    assert!(
+        g.resources
+            .iter()
+            .all(|r| r.type_token == "mkso:builtin:Data")
+    );
+    insta::assert_yaml_snapshot!(head(&g, 2));
+}
+
+#[test]
+fn data_bench_chain() {
+    let g = config("bench.chain.Dev", "data_bench/Mkso.bench.chain.Dev.yaml");
+    assert_eq!(g.resources.len(), 1000);
+    for i in 1..1000 {
+        let r = g.get(&format!("item-{i}")).unwrap();
+        assert_eq!(
+            r.dependencies,
+            vec![format!("item-{}", i - 1)],
+            "each reads the previous one"
+        );
+    }
+    assert!(g.get("item-0").unwrap().dependencies.is_empty());
+    insta::assert_yaml_snapshot!(head(&g, 2));
+}
+
+#[test]
+fn data_bench_up_outputs() {
+    let g = preview(stacks::data_bench::program)
+        .stack("bench.data.Dev")
+        .config([
+            ("bench:count", serde_json::json!(3)),
+            ("bench:shape", serde_json::json!("chain")),
+        ])
+        .up()
+        .unwrap();
+    assert_eq!(g.outputs["count"], serde_json::json!(3));
+    assert_eq!(
+        g.get("item-2").unwrap().outputs["value"],
+        serde_json::json!({"i": 2, "revision": 0})
+    );
+    insta::assert_yaml_snapshot!(g);
+}
