@@ -123,7 +123,8 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
     let outcome = session.apply(&graph, &plan, &opts).await?;
     display.finish();
     let (code, result) = report(&display, "up", &outcome);
-    let view = session.view().clone();
+    let outputs = session.view().outputs.clone();
+    let secret_outputs = session.view().secret_outputs.clone();
     session
         .finish(
             UpdateKind::Up,
@@ -133,12 +134,12 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
             ctx.history_keep(),
         )
         .await?;
-    if !display.is_json() && !view.outputs.is_empty() {
+    if !display.is_json() && !outputs.is_empty() {
         display.line("Outputs:");
-        for (k, v) in &view.outputs {
+        for (k, v) in &outputs {
             display.line(&format!(
                 "  {k}: {}",
-                render_value(v, view.secret_outputs.contains(k))
+                render_value(v, secret_outputs.contains(k))
             ));
         }
     }

@@ -45,8 +45,6 @@ pub struct StepFailure {
 /// What an update (or destroy) did.
 #[derive(Debug)]
 pub struct UpdateOutcome {
-    /// The state afterwards (equal to what the journal replays to).
-    pub view: StateView,
     /// Steps per operation that completed.
     pub changes: BTreeMap<String, usize>,
     /// Steps that failed.
@@ -1032,7 +1030,7 @@ pub(crate) async fn execute(
     view: StateView,
     journal: Arc<JournalWriter>,
     opts: &EngineOptions,
-) -> Result<UpdateOutcome, Error> {
+) -> Result<(UpdateOutcome, StateView), Error> {
     let started = opts.clock.now();
     let mut needed: HashSet<Urn> = HashSet::new();
     for d in &graph.resources {
@@ -1179,14 +1177,13 @@ pub(crate) async fn execute(
 
     let outcome = UpdateOutcome {
         panics: tally.panics,
-        view: tally.view,
         changes: tally.changes,
         failures: tally.failures,
         skipped: tally.skipped,
         cancelled: cancelled || opts.cancel.is_cancelled(),
         duration: opts.clock.now() - started,
     };
-    Ok(outcome)
+    Ok((outcome, tally.view))
 }
 
 /// Resolves operations left pending by an interrupted update, through the

@@ -166,25 +166,20 @@ impl Session {
     ) -> Result<UpdateOutcome, Error> {
         let empty = StateView::empty(self.view.stack.clone());
         let view = std::mem::replace(&mut self.view, empty);
-        let result = execute::execute(graph, plan, view.clone(), self.journal(), opts).await;
+        let result = execute::execute(graph, plan, view, self.journal(), opts).await;
         match result {
-            Ok(mut outcome) => {
+            Ok((outcome, view)) => {
+                self.view = view;
                 if outcome.panics > 0 {
                     // A panicking step's durable entries never reached the view:
                     // the journal is the truth.
-                    if let Ok(loaded) = self.store.load().await {
-                        outcome.view = loaded.view;
-                    }
+                    self.view = self.store.load().await?.view;
                 }
-                self.view = outcome.view.clone();
                 Ok(outcome)
             }
             Err(e) => {
-                // The journal holds what was done; reload it to keep the view exact.
-                self.view = view;
-                if let Ok(loaded) = self.store.load().await {
-                    self.view = loaded.view;
-                }
+                // The journal holds what was done: reload it.
+                self.view = self.store.load().await?.view;
                 Err(e)
             }
         }

@@ -19,7 +19,7 @@ struct Header {
 
 /// Encodes a snapshot: a header line with the body's length and CRC-32, then
 /// the body.
-pub fn encode_snapshot(s: &Snapshot) -> Vec<u8> {
+pub fn encode_snapshot<S: Serialize>(s: &S) -> Vec<u8> {
     let body = serde_json::to_vec(s).expect("a snapshot always serializes");
     let header = Header {
         format: FORMAT.into(),

@@ -25,7 +25,9 @@ pub use history::{HistoryEntry, UpdateKind, UpdateResult};
 pub use local::LocalBackend;
 pub use lock::{LockGuard, LockInfo};
 pub use memory::MemoryBackend;
-pub use model::{JournalEntry, PendingOp, PendingOperation, ResourceState, Snapshot, StateView};
+pub use model::{
+    JournalEntry, PendingOp, PendingOperation, ResourceState, Snapshot, SnapshotRef, StateView,
+};
 pub use store::{JournalWriter, LoadedState, StateStore};
 
 use std::path::PathBuf;

@@ -179,6 +179,21 @@ pub struct Snapshot {
     pub pending: Vec<PendingOperation>,
 }
 
+/// A [`Snapshot`] that borrows from a [`StateView`]; serializes identically.
+#[derive(Debug, Serialize)]
+pub struct SnapshotRef<'a> {
+    stack: &'a StackName,
+    serial: u64,
+    mkso_version: &'static str,
+    written_at: String,
+    resources: Vec<&'a ResourceState>,
+    outputs: &'a BTreeMap<String, Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    secret_outputs: &'a Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pending: Vec<&'a PendingOperation>,
+}
+
 /// One journal record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "entry", rename_all = "snake_case")]
@@ -355,6 +370,30 @@ impl StateView {
                 self.outputs = outputs;
                 self.secret_outputs = secret;
             }
+        }
+    }
+
+    /// The compacted snapshot, borrowing the records (no copy of the state).
+    pub fn snapshot_ref(&self, serial: u64) -> SnapshotRef<'_> {
+        let mut resources: Vec<&ResourceState> = self
+            .live
+            .values()
+            .chain(self.pending_deletes.values())
+            .collect();
+        resources.sort_by(|a, b| {
+            a.urn
+                .cmp(&b.urn)
+                .then(a.pending_delete.cmp(&b.pending_delete))
+        });
+        SnapshotRef {
+            stack: &self.stack,
+            serial,
+            mkso_version: env!("CARGO_PKG_VERSION"),
+            written_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            resources,
+            outputs: &self.outputs,
+            secret_outputs: &self.secret_outputs,
+            pending: self.pending.values().collect(),
         }
     }
 

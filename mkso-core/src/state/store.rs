@@ -132,7 +132,7 @@ impl StateStore {
     /// Writes `view` as the next snapshot and clears the journal. Returns the new serial.
     pub async fn compact(&self, view: &mut StateView) -> Result<u64, StateError> {
         let serial = view.serial + 1;
-        let bytes = encode_snapshot(&view.to_snapshot(serial));
+        let bytes = encode_snapshot(&view.snapshot_ref(serial));
         self.backend.write_snapshot(&self.stack, &bytes).await?;
         self.backend.reset_journal(&self.stack).await?;
         view.serial = serial;
