@@ -43,12 +43,13 @@ def case(n, shape):
         row("destroy", run(state, env1, "destroy", "--yes"))
 
 def latency():
-    with tempfile.TemporaryDirectory() as d:
-        state = os.path.join(d, "state")
-        env = {"MKSO_CONFIG__BENCH__COUNT": "200", "MKSO_CONFIG__BENCH__LATENCY_MS": "1000"}
-        s = run(state, env, "up", "--yes")
-        rows.append((200, "independent, 1 s each", "up (latency)", s["wall"], s["peak_rss_mb"],
-                     s["backend_bytes_written"], state_size(state), "critical path 1.0 s"))
+    for flags, label in [((), "up (default --parallel 64)"), (("--parallel", "0"), "up (--parallel 0)")]:
+        with tempfile.TemporaryDirectory() as d:
+            state = os.path.join(d, "state")
+            env = {"MKSO_CONFIG__BENCH__COUNT": "200", "MKSO_CONFIG__BENCH__LATENCY_MS": "1000"}
+            s = run(state, env, "up", "--yes", *flags)
+            rows.append((200, "independent, 1 s each", label, s["wall"], s["peak_rss_mb"],
+                         s["backend_bytes_written"], state_size(state), "critical path 1.0 s"))
 
 sizes = [1000, 10000] if QUICK else [1000, 10000, 100000]
 for n in sizes:
@@ -58,6 +59,6 @@ if not QUICK:
     case(10000, "chain")
 latency()
 
-print(f"{'N':>7}  {'shape':<22} {'operation':<20} {'wall s':>7} {'peak RSS MB':>11} {'bytes written':>14} {'state bytes':>12}  note")
+print(f"{'N':>7}  {'shape':<22} {'operation':<26} {'wall s':>7} {'peak RSS MB':>11} {'bytes written':>14} {'state bytes':>12}  note")
 for n, shape, op, wall, rss, written, size, extra in rows:
-    print(f"{n:>7}  {shape:<22} {op:<20} {wall:>7.3f} {rss:>11.1f} {written:>14} {size:>12}  {extra}")
+    print(f"{n:>7}  {shape:<22} {op:<26} {wall:>7.3f} {rss:>11.1f} {written:>14} {size:>12}  {extra}")

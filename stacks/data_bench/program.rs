@@ -73,9 +73,10 @@ pub fn program(stack: &Stack) -> Result<(), mkso::Error> {
         };
         let value: Input<serde_json::Value> = match (&prev, cfg.shape) {
             // Same size as an independent value; it reads the previous output.
-            (Some(p), Shape::Chain) => p.value().map(move |v| {
-                json!({ "i": i, "revision": revision.max(v["revision"].as_u64().unwrap_or(0) as u32) })
-            }),
+            // `i` comes from the previous output, so a change does not ripple down.
+            (Some(p), Shape::Chain) => p.value().map(
+                move |v| json!({ "i": v["i"].as_u64().unwrap_or(0) + 1, "revision": revision }),
+            ),
             _ => json!({ "i": i, "revision": revision }).into(),
         };
         let d = Data::new(
