@@ -1,4 +1,8 @@
 //! Reusable mkso components.
 //!
-//! Not implemented yet: the AWS VPC network and GCP cluster components arrive with
-//! the provider issues. See `examples/` for a component built on the built-in resources.
+//! - [`AwsVpcNetwork`]: a VPC with one public and one private subnet per
+//!   availability zone, an internet gateway, route tables and optional NAT.
+
+mod aws_vpc_network;
+
+pub use aws_vpc_network::{AwsVpcNetwork, AwsVpcNetworkArgs, NatMode, NetworkPlanError};

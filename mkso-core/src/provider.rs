@@ -157,6 +157,10 @@ pub struct CreateRequest {
     pub inputs: Value,
     /// Stack-wide facts a provider may tag resources with.
     pub labels: BTreeMap<String, String>,
+    /// Ids of existing copies of this resource (the one a replacement
+    /// replaces): a provider that adopts a resource found by its identity
+    /// before creating must never adopt these.
+    pub exclude_ids: Vec<String>,
 }
 
 /// The answer to `create`.

@@ -461,7 +461,7 @@ async fn declared_inner(
                 secret,
                 tenacity,
                 timeouts.create,
-                false,
+                None,
                 done,
             )
             .await?;
@@ -572,7 +572,7 @@ async fn declared_inner(
                     secret,
                     tenacity,
                     timeouts.create,
-                    false,
+                    None,
                     done,
                 )
                 .await?;
@@ -586,7 +586,7 @@ async fn declared_inner(
                     secret,
                     tenacity,
                     timeouts.create,
-                    true,
+                    Some(&o),
                     done,
                 )
                 .await?;
@@ -607,9 +607,11 @@ async fn create(
     secret: bool,
     tenacity: Tenacity,
     timeout: Option<Duration>,
-    replacing: bool,
+    replacing: Option<&ResourceState>,
     done: &mut StepDone,
 ) -> Result<ResourceState, StepError> {
+    let exclude_ids: Vec<String> = replacing.map(|o| o.id.clone()).into_iter().collect();
+    let replacing = replacing.is_some();
     let draft = build_record(d, String::new(), inputs.clone(), Value::Null, secret);
     let op_id = begin(ctx, provider, PendingOp::Create, &draft, done).await?;
     let identity = ctx.identity(&d.urn, &d.type_token);
@@ -620,6 +622,7 @@ async fn create(
                 identity: identity.clone(),
                 inputs: inputs.clone(),
                 labels: ctx.labels.clone(),
+                exclude_ids: exclude_ids.clone(),
             })
         })
         .await;

@@ -1,0 +1,3 @@
+//! Tests of the components.
+
+mod aws_vpc_network;

@@ -1,0 +1,76 @@
+//! The tags mkso puts on every taggable resource, and keeping them in sync.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use mkso::provider::ResourceIdentity;
+
+/// Tag keys mkso manages itself (not part of a resource's `tags` input).
+pub(crate) const MANAGED: &[&str] = &["Name", "Environment", "mkso:stack", "mkso:urn"];
+
+/// The full tag set: mkso's, then default tags, then the resource's own.
+pub(crate) fn full_tags(
+    identity: &ResourceIdentity,
+    defaults: &BTreeMap<String, String>,
+    own: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut t = BTreeMap::new();
+    t.insert("Name".to_string(), identity.name().to_string());
+    t.insert(
+        "Environment".to_string(),
+        identity.stack.environment().to_string(),
+    );
+    t.insert("mkso:stack".to_string(), identity.stack.to_string());
+    t.insert("mkso:urn".to_string(), identity.urn.to_string());
+    for (k, v) in defaults.iter().chain(own.iter()) {
+        if !MANAGED.contains(&k.as_str()) {
+            t.insert(k.clone(), v.clone());
+        }
+    }
+    t
+}
+
+pub(crate) fn to_sdk(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+pub(crate) fn spec(rt: ResourceType, tags: &BTreeMap<String, String>) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(rt)
+        .set_tags(Some(to_sdk(tags)))
+        .build()
+}
+
+pub(crate) fn from_sdk(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+        .collect()
+}
+
+/// The resource's own tags as the cloud has them: managed and default tags
+/// removed (a default tag whose value was changed counts as the resource's).
+pub(crate) fn own_tags(
+    cloud: &BTreeMap<String, String>,
+    defaults: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    cloud
+        .iter()
+        .filter(|(k, v)| !MANAGED.contains(&k.as_str()) && defaults.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// A describe filter on the `mkso:urn` tag.
+pub(crate) fn urn_filter(identity: &ResourceIdentity) -> Filter {
+    Filter::builder()
+        .name("tag:mkso:urn")
+        .values(identity.urn.to_string())
+        .build()
+}
+
+/// A describe filter.
+pub(crate) fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
