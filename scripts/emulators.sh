@@ -74,6 +74,8 @@ stop() {
     done
     rm -f "$ENV_FILE"
   fi
+  # State kept by the quick start describes this emulator instance's resources.
+  rm -rf "$DIR/state"
   echo "emulators: stopped"
 }
 

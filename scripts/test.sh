@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The project's test command (the README's, and what CI runs): every test of
-# every crate — unit, integration (one binary per crate), doc tests, and the
-# end-to-end tests of the real stack binaries.
+# The project's test command (the README's, and what CI runs): starts the local
+# cloud emulators (installing them on first use), runs every test of every
+# crate — unit, integration (one binary per crate), doc tests, end-to-end runs
+# of the real stack binaries, provider tests against the emulators — and stops
+# the emulators it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Reuse a target directory outside the clone when there is one (builds of the
@@ -10,4 +12,17 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mkso-target}"
 mkdir -p "$CARGO_TARGET_DIR"
 # Snapshots are reviewed, never accepted by a test run.
 export INSTA_UPDATE=no
+
+started=0
+if ! bash scripts/emulators.sh status >/dev/null 2>&1; then
+  bash scripts/emulators.sh start
+  started=1
+fi
+if [ "$started" = 1 ]; then
+  trap 'bash scripts/emulators.sh stop >/dev/null' EXIT
+fi
+set -a
+# shellcheck disable=SC1090
+. "$(bash scripts/emulators.sh env)"
+set +a
 cargo test --workspace "$@"

@@ -4,3 +4,6 @@
 
 #[path = "data_bench/program.rs"]
 pub mod data_bench;
+
+#[path = "aws_network/program.rs"]
+pub mod aws_network;

@@ -125,15 +125,11 @@ impl Handler for RefreshPhase {
                     ),
                     Err(e) => return Err(e.to_string()),
                     Ok(resp) => {
+                        // Drift is a change of what the program declares (inputs);
+                        // computed outputs that moved are recorded silently.
                         let new_inputs = resp.inputs.unwrap_or_else(|| r.inputs.clone());
-                        let mut keys = changed_keys(&r.inputs, &new_inputs);
-                        for k in changed_keys(&r.outputs, &resp.outputs) {
-                            if !keys.contains(&k) {
-                                keys.push(k);
-                            }
-                        }
-                        keys.sort();
-                        if keys.is_empty() && resp.id == r.id {
+                        let keys = changed_keys(&r.inputs, &new_inputs);
+                        if keys.is_empty() && resp.id == r.id && resp.outputs == r.outputs {
                             (Vec::new(), None)
                         } else {
                             let mut rec = r.clone();
@@ -145,7 +141,7 @@ impl Handler for RefreshPhase {
                                     op_id: None,
                                     resource: rec,
                                 }],
-                                Some(Drift {
+                                (!keys.is_empty()).then(|| Drift {
                                     urn: r.urn.clone(),
                                     kind: DriftKind::Changed(keys),
                                 }),

@@ -231,7 +231,8 @@ async fn describe_eip(
         .await
         .map_err(call.err("DescribeAddresses"))?;
     out.addresses()
-        .first()
+        .iter()
+        .find(|a| a.allocation_id() == Some(id))
         .cloned()
         .ok_or_else(|| not_found("Elastic IP", id))
 }
@@ -303,7 +304,7 @@ pub(crate) async fn read_eip(
         id: id.to_string(),
         inputs: Some(with_fields(
             recorded,
-            json!({"instance_id": a.instance_id(), "tags": own}),
+            json!({"instance_id": a.instance_id().filter(|i| !i.is_empty()), "tags": own}),
         )),
         outputs: eip_outputs(&a),
     })
@@ -370,9 +371,12 @@ async fn describe_nat(
         .send()
         .await
         .map_err(call.err("DescribeNatGateways"))?;
+    // Match the id here too: moto answers with every NAT gateway.
     out.nat_gateways()
         .iter()
-        .find(|n| n.state().map(|s| s.as_str()) != Some("deleted"))
+        .find(|n| {
+            n.nat_gateway_id() == Some(id) && n.state().map(|s| s.as_str()) != Some("deleted")
+        })
         .cloned()
         .ok_or_else(|| not_found("NAT gateway", id))
 }
