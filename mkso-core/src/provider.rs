@@ -44,6 +44,10 @@ pub struct ProviderError {
     /// A server-suggested delay before the next attempt.
     #[serde(default, skip)]
     pub retry_after: Option<Duration>,
+    /// The request never reached the service (e.g. the connection was
+    /// refused): it certainly had no effect.
+    #[serde(default, skip)]
+    pub unsent: bool,
 }
 
 impl ProviderError {
@@ -66,7 +70,15 @@ impl ProviderError {
             code: None,
             message: message.into(),
             retry_after: None,
+            unsent: false,
         }
+    }
+
+    /// Marks the error as one of a request that never reached the service.
+    #[must_use]
+    pub fn unsent(mut self) -> Self {
+        self.unsent = true;
+        self
     }
     /// Adds the service's error code.
     #[must_use]

@@ -31,10 +31,20 @@ where
         SdkError::TimeoutError(_) => {
             ProviderError::retryable(format!("{what}: the request to {endpoint} timed out"))
         }
-        SdkError::DispatchFailure(_) => ProviderError::retryable(format!(
-            "{what}: cannot reach the EC2 endpoint {endpoint}: {}",
-            DisplayErrorContext(&err)
-        )),
+        SdkError::DispatchFailure(d) => {
+            let detail = DisplayErrorContext(&err).to_string();
+            let e = ProviderError::retryable(format!(
+                "{what}: cannot reach the EC2 endpoint {endpoint}: {detail}"
+            ));
+            // Failing to connect means the request was never sent.
+            if d.as_connector_error().is_some_and(|c| c.is_io())
+                && (detail.contains("Connect") || detail.contains("onnection refused"))
+            {
+                e.unsent()
+            } else {
+                e
+            }
+        }
         SdkError::ResponseError(_) => ProviderError::retryable(format!(
             "{what}: unreadable response from {endpoint}: {}",
             DisplayErrorContext(&err)

@@ -102,11 +102,55 @@ impl Provider for AwsProvider {
     async fn create(&self, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
         let c = self.client().await;
         let call = resources::Call::new(self, c, &req.identity);
-        if let Some(found) = resources::find(&call, &req.inputs).await? {
-            tracing::info!(urn = %req.identity.urn, id = %found.id, "adopting the resource tagged with this urn");
-            return Ok(found);
+        let found = resources::find(&call, &req.inputs)
+            .await?
+            .filter(|f| !req.exclude_ids.contains(&f.id));
+        let Some(found) = found else {
+            return resources::create(&call, &req.inputs).await;
+        };
+        // Adopt the resource already tagged with this urn (an interrupted
+        // create), made to match the program.
+        tracing::info!(urn = %req.identity.urn, id = %found.id, "adopting the resource tagged with this urn");
+        let actual = resources::read(&call, &found.id, &req.inputs).await?;
+        let have = actual.inputs.clone().unwrap_or_else(|| req.inputs.clone());
+        let d = resources::diff(&DiffRequest {
+            identity: req.identity.clone(),
+            id: found.id.clone(),
+            old_inputs: have.clone(),
+            old_outputs: actual.outputs.clone(),
+            new_inputs: req.inputs.clone(),
+        })?;
+        if !d.replace.is_empty() {
+            return Err(ProviderError::permanent(format!(
+                "{} {} is already tagged with this resource's urn but differs in {}, which cannot change in place: delete it, or adopt it with the import option after matching the program to it",
+                req.identity.type_token,
+                found.id,
+                d.replace.join(", ")
+            )));
         }
-        resources::create(&call, &req.inputs).await
+        if !d.changed.is_empty() {
+            let up = resources::update(
+                &call,
+                &UpdateRequest {
+                    identity: req.identity.clone(),
+                    id: found.id.clone(),
+                    old_inputs: have,
+                    old_outputs: actual.outputs.clone(),
+                    new_inputs: req.inputs.clone(),
+                    changed: d.changed,
+                    labels: req.labels.clone(),
+                },
+            )
+            .await?;
+            return Ok(CreateResponse {
+                id: found.id,
+                outputs: up.outputs,
+            });
+        }
+        Ok(CreateResponse {
+            id: found.id,
+            outputs: actual.outputs,
+        })
     }
 
     async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {

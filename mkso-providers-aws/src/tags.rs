@@ -74,3 +74,10 @@ pub(crate) fn urn_filter(identity: &ResourceIdentity) -> Filter {
 pub(crate) fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
 }
+
+/// Whether these tags carry the resource's `mkso:urn` (checked here too: some
+/// emulators ignore describe filters).
+pub(crate) fn has_urn(tags: &[Tag], identity: &ResourceIdentity) -> bool {
+    tags.iter()
+        .any(|t| t.key() == Some("mkso:urn") && t.value() == Some(identity.urn.as_str()))
+}

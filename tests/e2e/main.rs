@@ -1,5 +1,6 @@
 //! End-to-end tests of the real stack binaries (one test binary, modules per stack).
 
+mod aws_network;
 mod data_bench;
 mod graphs;
 

@@ -224,7 +224,7 @@ impl Ctx {
                     StepError {
                         attempt,
                         message: format!("{} ({why})", describe(&err)),
-                        outcome_unknown: true,
+                        outcome_unknown: !err.unsent,
                     },
                     Some(err),
                 ));
@@ -243,7 +243,7 @@ impl Ctx {
                         StepError {
                             attempt,
                             message: format!("{} (not retried: the update was cancelled)", describe(&err)),
-                            outcome_unknown: true,
+                            outcome_unknown: !err.unsent,
                         },
                         Some(err),
                     ));

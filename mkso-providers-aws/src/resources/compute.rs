@@ -119,10 +119,11 @@ pub(crate) async fn find_instance(
         .iter()
         .flat_map(|r| r.instances())
         .find(|i| {
-            !matches!(
-                i.state().and_then(|s| s.name()).map(|n| n.as_str()),
-                Some("terminated") | Some("shutting-down")
-            )
+            tags::has_urn(i.tags(), call.identity)
+                && !matches!(
+                    i.state().and_then(|s| s.name()).map(|n| n.as_str()),
+                    Some("terminated") | Some("shutting-down")
+                )
         });
     Ok(found.map(|x| CreateResponse {
         id: x.instance_id().unwrap_or_default().to_string(),
@@ -287,10 +288,14 @@ pub(crate) async fn find_eip(call: &Call<'_>) -> Result<Option<CreateResponse>, 
         .send()
         .await
         .map_err(call.err("DescribeAddresses"))?;
-    Ok(out.addresses().first().map(|a| CreateResponse {
-        id: a.allocation_id().unwrap_or_default().to_string(),
-        outputs: eip_outputs(a),
-    }))
+    Ok(out
+        .addresses()
+        .iter()
+        .find(|x| tags::has_urn(x.tags(), call.identity))
+        .map(|a| CreateResponse {
+            id: a.allocation_id().unwrap_or_default().to_string(),
+            outputs: eip_outputs(a),
+        }))
 }
 
 pub(crate) async fn read_eip(
@@ -423,10 +428,11 @@ pub(crate) async fn find_nat(call: &Call<'_>) -> Result<Option<CreateResponse>, 
         .nat_gateways()
         .iter()
         .find(|n| {
-            !matches!(
-                n.state().map(|s| s.as_str()),
-                Some("deleted") | Some("deleting")
-            )
+            tags::has_urn(n.tags(), call.identity)
+                && !matches!(
+                    n.state().map(|s| s.as_str()),
+                    Some("deleted") | Some("deleting")
+                )
         })
         .and_then(|n| n.nat_gateway_id())
         .map(|id| CreateResponse {
@@ -522,7 +528,7 @@ pub(crate) async fn find_key_pair(
         .send()
         .await
         .map_err(call.err("DescribeKeyPairs"))?;
-    Ok(out.key_pairs().first().map(|k| {
+    Ok(out.key_pairs().iter().find(|x| tags::has_urn(x.tags(), call.identity)).map(|k| {
         let id = k.key_pair_id().unwrap_or_default().to_string();
         CreateResponse {
             outputs: json!({"id": id, "key_name": k.key_name(), "fingerprint": k.key_fingerprint()}),

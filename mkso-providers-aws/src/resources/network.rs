@@ -81,13 +81,17 @@ pub(crate) async fn find_vpc(call: &Call<'_>) -> Result<Option<CreateResponse>, 
         .send()
         .await
         .map_err(call.err("DescribeVpcs"))?;
-    Ok(out.vpcs().first().map(|v| {
-        let id = v.vpc_id().unwrap_or_default().to_string();
-        CreateResponse {
-            outputs: json!({"id": id, "cidr_block": v.cidr_block()}),
-            id,
-        }
-    }))
+    Ok(out
+        .vpcs()
+        .iter()
+        .find(|x| tags::has_urn(x.tags(), call.identity))
+        .map(|v| {
+            let id = v.vpc_id().unwrap_or_default().to_string();
+            CreateResponse {
+                outputs: json!({"id": id, "cidr_block": v.cidr_block()}),
+                id,
+            }
+        }))
 }
 
 pub(crate) async fn read_vpc(
@@ -215,13 +219,17 @@ pub(crate) async fn find_subnet(call: &Call<'_>) -> Result<Option<CreateResponse
         .send()
         .await
         .map_err(call.err("DescribeSubnets"))?;
-    Ok(out.subnets().first().map(|s| {
-        let id = s.subnet_id().unwrap_or_default().to_string();
-        CreateResponse {
-            outputs: json!({"id": id, "availability_zone": s.availability_zone()}),
-            id,
-        }
-    }))
+    Ok(out
+        .subnets()
+        .iter()
+        .find(|x| tags::has_urn(x.tags(), call.identity))
+        .map(|s| {
+            let id = s.subnet_id().unwrap_or_default().to_string();
+            CreateResponse {
+                outputs: json!({"id": id, "availability_zone": s.availability_zone()}),
+                id,
+            }
+        }))
 }
 
 pub(crate) async fn read_subnet(
@@ -377,13 +385,17 @@ pub(crate) async fn find_igw(call: &Call<'_>) -> Result<Option<CreateResponse>, 
         .send()
         .await
         .map_err(call.err("DescribeInternetGateways"))?;
-    Ok(out.internet_gateways().first().map(|g| {
-        let id = g.internet_gateway_id().unwrap_or_default().to_string();
-        CreateResponse {
-            outputs: json!({"id": id}),
-            id,
-        }
-    }))
+    Ok(out
+        .internet_gateways()
+        .iter()
+        .find(|x| tags::has_urn(x.tags(), call.identity))
+        .map(|g| {
+            let id = g.internet_gateway_id().unwrap_or_default().to_string();
+            CreateResponse {
+                outputs: json!({"id": id}),
+                id,
+            }
+        }))
 }
 
 pub(crate) async fn read_igw(
@@ -496,13 +508,17 @@ pub(crate) async fn find_route_table(
         .send()
         .await
         .map_err(call.err("DescribeRouteTables"))?;
-    Ok(out.route_tables().first().map(|r| {
-        let id = r.route_table_id().unwrap_or_default().to_string();
-        CreateResponse {
-            outputs: json!({"id": id}),
-            id,
-        }
-    }))
+    Ok(out
+        .route_tables()
+        .iter()
+        .find(|x| tags::has_urn(x.tags(), call.identity))
+        .map(|r| {
+            let id = r.route_table_id().unwrap_or_default().to_string();
+            CreateResponse {
+                outputs: json!({"id": id}),
+                id,
+            }
+        }))
 }
 
 pub(crate) async fn read_route_table(

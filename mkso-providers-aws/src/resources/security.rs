@@ -55,13 +55,17 @@ pub(crate) async fn find_group(call: &Call<'_>) -> Result<Option<CreateResponse>
         .send()
         .await
         .map_err(call.err("DescribeSecurityGroups"))?;
-    Ok(out.security_groups().first().map(|g| {
-        let id = g.group_id().unwrap_or_default().to_string();
-        CreateResponse {
-            outputs: json!({"id": id, "name": g.group_name()}),
-            id,
-        }
-    }))
+    Ok(out
+        .security_groups()
+        .iter()
+        .find(|x| tags::has_urn(x.tags(), call.identity))
+        .map(|g| {
+            let id = g.group_id().unwrap_or_default().to_string();
+            CreateResponse {
+                outputs: json!({"id": id, "name": g.group_name()}),
+                id,
+            }
+        }))
 }
 
 pub(crate) async fn read_group(
@@ -183,7 +187,8 @@ pub(crate) async fn find_rule(call: &Call<'_>) -> Result<Option<CreateResponse>,
         .map_err(call.err("DescribeSecurityGroupRules"))?;
     Ok(out
         .security_group_rules()
-        .first()
+        .iter()
+        .find(|x| tags::has_urn(x.tags(), call.identity))
         .and_then(|r| r.security_group_rule_id())
         .map(|id| CreateResponse {
             outputs: json!({"id": id}),

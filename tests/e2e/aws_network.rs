@@ -1,0 +1,270 @@
+//! The `aws_network` stack binary against the EC2 emulator (moto), started by
+//! `scripts/test.sh`: the full cycle, crash safety under SIGKILL, bad input.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use aws_sdk_ec2::types::Filter;
+
+use crate::text;
+
+const BIN: &str = env!("CARGO_BIN_EXE_aws_network");
+
+fn moto() -> String {
+    std::env::var("MKSO_MOTO_ENDPOINT").expect(
+        "MKSO_MOTO_ENDPOINT is not set: run the tests with `bash scripts/test.sh`, which starts the emulators",
+    )
+}
+
+/// A project directory with one stack config of our own (a unique stack
+/// name keeps tests apart in the shared emulator).
+fn project(dir: &Path, env: &str, config: &str) -> String {
+    std::fs::write(dir.join("Mkso.yaml"), "name: aws-network\n").unwrap();
+    // The process id keeps runs apart too (a failed run may leave resources).
+    let stack = format!("aws.network.{env}{}", std::process::id());
+    std::fs::write(dir.join(format!("Mkso.{stack}.yaml")), config).unwrap();
+    stack
+}
+
+fn cmd(dir: &Path, stack: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(args)
+        .args(["--stack", stack, "--project-dir", dir.to_str().unwrap()])
+        .env(
+            "MKSO_BACKEND_URL",
+            format!("file://{}", dir.join("state").display()),
+        )
+        .env("AWS_ENDPOINT_URL", moto())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("MKSO_STACK")
+        .stdin(Stdio::null());
+    c
+}
+
+fn run(dir: &Path, stack: &str, args: &[&str]) -> Output {
+    cmd(dir, stack, args).output().unwrap()
+}
+
+async fn ec2() -> aws_sdk_ec2::Client {
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .load()
+        .await;
+    aws_sdk_ec2::Client::new(&conf)
+}
+
+/// Resources tagged with the stack, by kind.
+async fn tagged(stack: &str) -> Vec<(&'static str, usize)> {
+    let c = ec2().await;
+    let f = || {
+        Filter::builder()
+            .name("tag:mkso:stack")
+            .values(stack)
+            .build()
+    };
+    let vpcs = c
+        .describe_vpcs()
+        .filters(f())
+        .send()
+        .await
+        .unwrap()
+        .vpcs()
+        .len();
+    let subnets = c
+        .describe_subnets()
+        .filters(f())
+        .send()
+        .await
+        .unwrap()
+        .subnets()
+        .len();
+    let igws = c
+        .describe_internet_gateways()
+        .filters(f())
+        .send()
+        .await
+        .unwrap()
+        .internet_gateways()
+        .len();
+    let rts = c
+        .describe_route_tables()
+        .filters(f())
+        .send()
+        .await
+        .unwrap()
+        .route_tables()
+        .len();
+    let eips = c
+        .describe_addresses()
+        .filters(f())
+        .send()
+        .await
+        .unwrap()
+        .addresses()
+        .len();
+    let nats = c
+        .describe_nat_gateways()
+        .filter(f())
+        .send()
+        .await
+        .unwrap()
+        .nat_gateways()
+        .iter()
+        // Moto ignores filters on NAT gateways: check the tag here.
+        .filter(|n| {
+            n.tags()
+                .iter()
+                .any(|t| t.key() == Some("mkso:stack") && t.value() == Some(stack))
+        })
+        .filter(|n| n.state().map(|s| s.as_str()) != Some("deleted"))
+        .count();
+    vec![
+        ("vpc", vpcs),
+        ("subnet", subnets),
+        ("igw", igws),
+        ("route table", rts),
+        ("eip", eips),
+        ("nat", nats),
+    ]
+}
+
+const QA: &str =
+    "config:\n  aws:region: us-east-1\n  network:cidr: 10.10.0.0/16\n  network:zones: 2\n";
+
+#[tokio::test]
+async fn up_outputs_no_changes_destroy_leaves_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let stack = project(d.path(), "E2eCycle", &format!("{QA}  network:nat: one\n"));
+    let o = run(d.path(), &stack, &["up", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        tagged(&stack).await,
+        vec![
+            ("vpc", 1),
+            ("subnet", 4),
+            ("igw", 1),
+            ("route table", 3),
+            ("eip", 1),
+            ("nat", 1)
+        ]
+    );
+    let o = run(d.path(), &stack, &["outputs", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["vpc_id"].as_str().unwrap().starts_with("vpc-"), "{v}");
+    assert_eq!(v["public_subnet_ids"].as_array().unwrap().len(), 2);
+    assert_eq!(v["private_subnet_ids"].as_array().unwrap().len(), 2);
+    let o = run(d.path(), &stack, &["preview", "--expect-no-changes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(d.path(), &stack, &["refresh", "--expect-no-changes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(d.path(), &stack, &["destroy", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        tagged(&stack).await.iter().all(|(_, n)| *n == 0),
+        "{:?}",
+        tagged(&stack).await
+    );
+}
+
+#[tokio::test]
+async fn sigkill_at_several_points_then_up_converges_without_duplicates() {
+    let d = tempfile::tempdir().unwrap();
+    let stack = project(
+        d.path(),
+        "E2eCrash",
+        &format!("{QA}  network:nat: per_zone\n"),
+    );
+    for delay_ms in [150u64, 400, 700] {
+        let mut child = cmd(d.path(), &stack, &["up", "--yes", "--parallel", "2"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        // A killed process leaves its lock: the next command names it; unlock breaks it.
+        let _ = run(d.path(), &stack, &["unlock"]);
+    }
+    let o = run(d.path(), &stack, &["up", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(d.path(), &stack, &["preview", "--expect-no-changes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        tagged(&stack).await,
+        vec![
+            ("vpc", 1),
+            ("subnet", 4),
+            ("igw", 1),
+            ("route table", 3),
+            ("eip", 2),
+            ("nat", 2)
+        ],
+        "exactly one of each: no duplicates, no orphans"
+    );
+    let o = run(d.path(), &stack, &["destroy", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(tagged(&stack).await.iter().all(|(_, n)| *n == 0));
+}
+
+#[tokio::test]
+async fn bad_input_is_a_clear_error_with_state_intact() {
+    let d = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &str, &[&str], i32)] = &[
+        (
+            "BadCidr",
+            "config:\n  aws:region: us-east-1\n  network:cidr: 10.0.0.0/33\n  network:zones: 2\n",
+            &["10.0.0.0/33", "not an IPv4 CIDR"],
+            2,
+        ),
+        (
+            "NoFit",
+            "config:\n  aws:region: us-east-1\n  network:cidr: 10.0.0.0/27\n  network:zones: 4\n",
+            &["4 zones", "/28"],
+            2,
+        ),
+        (
+            "NoRegion",
+            "config:\n  network:cidr: 10.0.0.0/16\n  network:zones: 2\n",
+            &["`aws:region`", "MKSO_CONFIG__AWS__REGION"],
+            2,
+        ),
+        (
+            "Unreachable",
+            "config:\n  aws:region: us-east-1\n  aws:endpoint: http://127.0.0.1:9\n  network:cidr: 10.0.0.0/16\n  network:zones: 1\n",
+            &[
+                "cannot reach the EC2 endpoint http://127.0.0.1:9",
+                "gave up after",
+            ],
+            1,
+        ),
+    ];
+    for (env, config, expect, code) in cases {
+        let sub = d.path().join(env);
+        std::fs::create_dir_all(&sub).unwrap();
+        let stack = project(&sub, env, config);
+        let o = run(&sub, &stack, &["up", "--yes"]);
+        assert_eq!(o.status.code(), Some(*code), "{env}: {}", text(&o));
+        for e in *expect {
+            assert!(
+                text(&o).contains(e),
+                "{env}: expected `{e}` in: {}",
+                text(&o)
+            );
+        }
+        let o = run(&sub, &stack, &["state", "export"]);
+        let snap: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(
+            snap["resources"],
+            serde_json::json!([]),
+            "{env}: nothing recorded"
+        );
+        assert!(snap["pending"].is_null(), "{env}: nothing pending");
+    }
+}
