@@ -25,4 +25,7 @@ set -a
 # shellcheck disable=SC1090
 . "$(bash scripts/emulators.sh env)"
 set +a
+# Tests talk to the emulators only: fake credentials, never real ones.
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+unset AWS_PROFILE AWS_SESSION_TOKEN
 cargo test --workspace "$@"

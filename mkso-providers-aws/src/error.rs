@@ -33,6 +33,13 @@ where
         }
         SdkError::DispatchFailure(d) => {
             let detail = DisplayErrorContext(&err).to_string();
+            if detail.contains("loading credentials") || detail.contains("no credentials") {
+                return ProviderError::permanent(format!(
+                    "{what}: no usable AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run where an instance role is available ({})",
+                    detail.split(" (").next().unwrap_or(&detail)
+                ))
+                .unsent();
+            }
             let e = ProviderError::retryable(format!(
                 "{what}: cannot reach the EC2 endpoint {endpoint}: {detail}"
             ));

@@ -503,6 +503,9 @@ async fn declared_inner(
                 read.outputs.clone(),
                 secret,
             );
+            // The program's ignored properties take the imported values.
+            let mut inputs = inputs;
+            apply_ignore_changes(&mut inputs, &rec.inputs, &d.options.ignore_changes);
             let again = decide(&provider, &identity, d, Some(&rec), &inputs).await?;
             if again.op == Op::Replace {
                 return Err(StepError::new(format!(

@@ -46,7 +46,10 @@ async fn describe_instance(
     out.reservations()
         .iter()
         .flat_map(|r| r.instances())
-        .find(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str()) != Some("terminated"))
+        .find(|i| {
+            i.instance_id() == Some(id)
+                && i.state().and_then(|s| s.name()).map(|n| n.as_str()) != Some("terminated")
+        })
         .cloned()
         .ok_or_else(|| not_found("instance", id))
 }
@@ -513,7 +516,8 @@ async fn describe_key(
         .await
         .map_err(call.err("DescribeKeyPairs"))?;
     out.key_pairs()
-        .first()
+        .iter()
+        .find(|x| x.key_pair_id() == Some(id))
         .cloned()
         .ok_or_else(|| not_found("key pair", id))
 }
@@ -544,17 +548,32 @@ pub(crate) async fn read_key_pair(
 ) -> Result<ReadResponse, ProviderError> {
     let k = describe_key(call, id).await?;
     let own = tags::own_tags(&tags::from_sdk(k.tags()), &call.p.config.default_tags);
+    // Unset in the program means the default name.
+    let key_name = if recorded.get("key_name").is_some_and(Value::is_null) {
+        Value::Null
+    } else {
+        json!(k.key_name())
+    };
     Ok(ReadResponse {
         id: id.to_string(),
-        inputs: Some(with_fields(recorded, json!({"tags": own}))),
+        inputs: Some(with_fields(
+            recorded,
+            json!({"key_name": key_name, "tags": own}),
+        )),
         outputs: json!({"id": id, "key_name": k.key_name(), "fingerprint": k.key_fingerprint()}),
     })
 }
 
 pub(crate) async fn delete_key_pair(call: &Call<'_>, id: &str) -> Result<(), ProviderError> {
+    // By name: some EC2 implementations ignore KeyPairId on delete.
+    let k = match describe_key(call, id).await {
+        Ok(k) => k,
+        Err(e) if e.class == ErrorClass::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
     call.c
         .delete_key_pair()
-        .key_pair_id(id)
+        .set_key_name(k.key_name().map(String::from))
         .send()
         .await
         .map_err(call.err("DeleteKeyPair"))?;

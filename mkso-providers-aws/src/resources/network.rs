@@ -106,7 +106,11 @@ pub(crate) async fn read_vpc(
         .send()
         .await
         .map_err(call.err("DescribeVpcs"))?;
-    let v = out.vpcs().first().ok_or_else(|| not_found("VPC", id))?;
+    let v = out
+        .vpcs()
+        .iter()
+        .find(|v| v.vpc_id() == Some(id))
+        .ok_or_else(|| not_found("VPC", id))?;
     let dns = |attr: aws_sdk_ec2::types::VpcAttributeName| async move {
         let a = call
             .c
@@ -246,7 +250,8 @@ pub(crate) async fn read_subnet(
         .map_err(call.err("DescribeSubnets"))?;
     let s = out
         .subnets()
-        .first()
+        .iter()
+        .find(|x| x.subnet_id() == Some(id))
         .ok_or_else(|| not_found("subnet", id))?;
     let own = tags::own_tags(&tags::from_sdk(s.tags()), &call.p.config.default_tags);
     let zone = if recorded
@@ -372,7 +377,8 @@ async fn describe_igw(
         .await
         .map_err(call.err("DescribeInternetGateways"))?;
     out.internet_gateways()
-        .first()
+        .iter()
+        .find(|x| x.internet_gateway_id() == Some(id))
         .cloned()
         .ok_or_else(|| not_found("internet gateway", id))
 }
@@ -493,7 +499,8 @@ async fn describe_route_table(
         .await
         .map_err(call.err("DescribeRouteTables"))?;
     out.route_tables()
-        .first()
+        .iter()
+        .find(|x| x.route_table_id() == Some(id))
         .cloned()
         .ok_or_else(|| not_found("route table", id))
 }

@@ -42,7 +42,8 @@ async fn describe_group(
         .await
         .map_err(call.err("DescribeSecurityGroups"))?;
     out.security_groups()
-        .first()
+        .iter()
+        .find(|x| x.group_id() == Some(id))
         .cloned()
         .ok_or_else(|| not_found("security group", id))
 }
@@ -80,11 +81,16 @@ pub(crate) async fn read_group(
     } else {
         json!(g.group_name())
     };
+    // Unset in the program means the default description.
+    let description = match (recorded.get("description"), g.description()) {
+        (Some(Value::Null), Some("managed by mkso")) => Value::Null,
+        (_, d) => json!(d),
+    };
     Ok(ReadResponse {
         id: id.to_string(),
         inputs: Some(with_fields(
             recorded,
-            json!({"name": name, "vpc_id": g.vpc_id(), "tags": own}),
+            json!({"name": name, "description": description, "vpc_id": g.vpc_id(), "tags": own}),
         )),
         outputs: json!({"id": id, "name": g.group_name()}),
     })
@@ -172,7 +178,8 @@ async fn describe_rule(
         .await
         .map_err(call.err("DescribeSecurityGroupRules"))?;
     out.security_group_rules()
-        .first()
+        .iter()
+        .find(|x| x.security_group_rule_id() == Some(id))
         .cloned()
         .ok_or_else(|| not_found("security group rule", id))
 }

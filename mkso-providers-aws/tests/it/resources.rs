@@ -1,0 +1,736 @@
+//! Each resource type: create, update in place, drift (refresh reports, up
+//! corrects), replace, delete, import.
+
+use std::collections::BTreeMap;
+
+use mkso::engine::{DriftKind, Op};
+use mkso::prelude::*;
+use mkso_providers_aws::*;
+
+use crate::{Env, Program, op};
+
+fn tags(team: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([("team".to_string(), team.to_string())])
+}
+
+fn boxed(f: impl Fn(&Stack) -> Result<(), mkso::Error> + Send + Sync + 'static) -> Box<Program> {
+    Box::new(f)
+}
+
+fn empty() -> Box<Program> {
+    boxed(|_| Ok(()))
+}
+
+fn drifted(r: &mkso::engine::RefreshOutcome, name: &str) -> DriftKind {
+    r.drift
+        .iter()
+        .find(|d| d.urn.name() == name)
+        .unwrap_or_else(|| panic!("no drift for `{name}`: {:?}", r.drift))
+        .kind
+        .clone()
+}
+
+fn vpc_program(
+    cidr: &'static str,
+    dns: bool,
+    team: &'static str,
+    import: Option<String>,
+) -> Box<Program> {
+    boxed(move |s| {
+        let mut o = ResourceOptions::new();
+        if let Some(id) = &import {
+            o = o.import(id.clone());
+        }
+        Vpc::new(
+            s,
+            "vpc",
+            VpcArgs::default()
+                .cidr_block(cidr)
+                .enable_dns_hostnames(dns)
+                .tags(tags(team)),
+            o,
+        )?;
+        Ok(())
+    })
+}
+
+#[tokio::test]
+async fn vpc() {
+    let env = Env::new("Vpc");
+    let c = env.client().await.clone();
+    let plan = env.up(&*vpc_program("10.1.0.0/16", false, "a", None)).await;
+    assert_eq!(op(&plan, "vpc"), Op::Create);
+    let id = env.id("vpc").await;
+    let t = env.tags(&id).await;
+    assert_eq!(t["Name"], "vpc");
+    assert_eq!(t["Environment"], env.stack.environment());
+    assert_eq!(t["mkso:stack"], env.stack.as_str());
+    assert!(t["mkso:urn"].ends_with("aws:ec2:Vpc::vpc"));
+    assert_eq!(t["Team"], "infra", "default tag");
+    assert_eq!(t["team"], "a");
+
+    // In place: a DNS attribute and a tag.
+    let v2 = vpc_program("10.1.0.0/16", true, "b", None);
+    let plan = env.up(&*v2).await;
+    assert_eq!(op(&plan, "vpc"), Op::Update);
+    assert_eq!(env.id("vpc").await, id, "same VPC");
+    let attr = c
+        .describe_vpc_attribute()
+        .vpc_id(&id)
+        .attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        attr.enable_dns_hostnames().and_then(|b| b.value()),
+        Some(true)
+    );
+    assert_eq!(env.tags(&id).await["team"], "b");
+    assert!(!env.preview(&*v2).await.has_changes());
+
+    // Drift: a tag changed behind mkso's back.
+    env.set_tag(&id, "team", "zzz").await;
+    let r = env.refresh(&*v2).await;
+    assert_eq!(drifted(&r, "vpc"), DriftKind::Changed(vec!["tags".into()]));
+    let plan = env.up(&*v2).await;
+    assert_eq!(op(&plan, "vpc"), Op::Update);
+    assert_eq!(env.tags(&id).await["team"], "b", "up set it back");
+
+    // Drift: deleted behind mkso's back.
+    c.delete_vpc().vpc_id(&id).send().await.unwrap();
+    let r = env.refresh(&*v2).await;
+    assert_eq!(drifted(&r, "vpc"), DriftKind::Deleted);
+    let plan = env.up(&*v2).await;
+    assert_eq!(op(&plan, "vpc"), Op::Create);
+    let id2 = env.id("vpc").await;
+    assert_ne!(id2, id);
+
+    // Replace: the CIDR cannot change in place.
+    let plan = env.up(&*vpc_program("10.2.0.0/16", true, "b", None)).await;
+    assert_eq!(op(&plan, "vpc"), Op::Replace);
+    let id3 = env.id("vpc").await;
+    assert_ne!(id3, id2);
+    assert!(
+        c.describe_vpcs().vpc_ids(&id2).send().await.is_err(),
+        "the old VPC is gone"
+    );
+
+    // Import it into another stack (adopts the id, creates nothing).
+    let other = Env::new("VpcImport");
+    let before = c.describe_vpcs().send().await.unwrap().vpcs().len();
+    let plan = other
+        .up(&*vpc_program("10.2.0.0/16", true, "b", Some(id3.clone())))
+        .await;
+    assert_eq!(op(&plan, "vpc"), Op::Import);
+    assert_eq!(other.id("vpc").await, id3);
+    assert_eq!(c.describe_vpcs().send().await.unwrap().vpcs().len(), before);
+    // Forget it there (retain) so only the first stack deletes it.
+    other
+        .up(&*boxed(move |s| {
+            Vpc::new(
+                s,
+                "vpc",
+                VpcArgs::default()
+                    .cidr_block("10.2.0.0/16")
+                    .enable_dns_hostnames(true)
+                    .tags(tags("b")),
+                ResourceOptions::new().retain_on_delete(true),
+            )?;
+            Ok(())
+        }))
+        .await;
+    other.up(&*empty()).await;
+
+    // Delete.
+    let plan = env.up(&*empty()).await;
+    assert_eq!(op(&plan, "vpc"), Op::Delete);
+    assert!(c.describe_vpcs().vpc_ids(&id3).send().await.is_err());
+}
+
+fn network(s: &Stack) -> Result<(Vpc, Subnet), mkso::Error> {
+    let vpc = Vpc::new(
+        s,
+        "vpc",
+        VpcArgs::default().cidr_block("10.3.0.0/16"),
+        ResourceOptions::new(),
+    )?;
+    let sn = Subnet::new(
+        s,
+        "subnet",
+        SubnetArgs::default()
+            .vpc_id(vpc.id())
+            .cidr_block("10.3.1.0/24")
+            .availability_zone(Some("us-east-1a".to_string())),
+        ResourceOptions::new(),
+    )?;
+    Ok((vpc, sn))
+}
+
+#[tokio::test]
+async fn subnet() {
+    let env = Env::new("Subnet");
+    let c = env.client().await.clone();
+    let p = |cidr: &'static str, public: bool| {
+        boxed(move |s| {
+            let vpc = Vpc::new(
+                s,
+                "vpc",
+                VpcArgs::default().cidr_block("10.4.0.0/16"),
+                ResourceOptions::new(),
+            )?;
+            Subnet::new(
+                s,
+                "subnet",
+                SubnetArgs::default()
+                    .vpc_id(vpc.id())
+                    .cidr_block(cidr)
+                    .availability_zone(Some("us-east-1b".to_string()))
+                    .map_public_ip_on_launch(public),
+                ResourceOptions::new(),
+            )?;
+            Ok(())
+        })
+    };
+    env.up(&*p("10.4.1.0/24", false)).await;
+    let id = env.id("subnet").await;
+    let plan = env.up(&*p("10.4.1.0/24", true)).await;
+    assert_eq!(op(&plan, "subnet"), Op::Update);
+    let sn = c.describe_subnets().subnet_ids(&id).send().await.unwrap();
+    assert_eq!(sn.subnets()[0].map_public_ip_on_launch(), Some(true));
+    assert_eq!(sn.subnets()[0].availability_zone(), Some("us-east-1b"));
+    assert!(!env.preview(&*p("10.4.1.0/24", true)).await.has_changes());
+    // Drift: deleted behind the back.
+    c.delete_subnet().subnet_id(&id).send().await.unwrap();
+    assert_eq!(
+        drifted(&env.refresh(&*p("10.4.1.0/24", true)).await, "subnet"),
+        DriftKind::Deleted
+    );
+    assert_eq!(
+        op(&env.up(&*p("10.4.1.0/24", true)).await, "subnet"),
+        Op::Create
+    );
+    // Replace on a new range.
+    let plan = env.up(&*p("10.4.2.0/24", true)).await;
+    assert_eq!(op(&plan, "subnet"), Op::Replace);
+    assert_eq!(
+        plan.steps
+            .iter()
+            .find(|s| s.name == "subnet")
+            .unwrap()
+            .replace_keys,
+        vec!["cidr_block"]
+    );
+    // Import into another stack.
+    let id = env.id("subnet").await;
+    let other = Env::new("SubnetImport");
+    let pi = boxed(move |s| {
+        Subnet::new(
+            s,
+            "subnet",
+            SubnetArgs::default()
+                .vpc_id("vpc-ignored-on-import".to_string())
+                .cidr_block("10.4.2.0/24")
+                .availability_zone(Some("us-east-1b".to_string()))
+                .map_public_ip_on_launch(true),
+            ResourceOptions::new()
+                .import(id.clone())
+                .retain_on_delete(true)
+                .ignore_changes(["vpc_id"]),
+        )?;
+        Ok(())
+    });
+    let plan = other.up(&*pi).await;
+    assert_eq!(op(&plan, "subnet"), Op::Import);
+    other.up(&*empty()).await;
+    env.up(&*empty()).await;
+}
+
+#[tokio::test]
+async fn security_group_and_rules() {
+    let env = Env::new("Sg");
+    let c = env.client().await.clone();
+    let p = |team: &'static str, port: i32| {
+        boxed(move |s| {
+            let vpc = Vpc::new(
+                s,
+                "vpc",
+                VpcArgs::default().cidr_block("10.5.0.0/16"),
+                ResourceOptions::new(),
+            )?;
+            let sg = SecurityGroup::new(
+                s,
+                "web",
+                SecurityGroupArgs::default()
+                    .vpc_id(vpc.id())
+                    .description(Some("web".to_string()))
+                    .tags(tags(team)),
+                ResourceOptions::new(),
+            )?;
+            SecurityGroupRule::new(
+                s,
+                "http",
+                SecurityGroupRuleArgs::default()
+                    .security_group_id(sg.id())
+                    .direction("ingress")
+                    .protocol("tcp")
+                    .from_port(port)
+                    .to_port(port)
+                    .cidr_blocks(vec!["0.0.0.0/0".to_string()]),
+                ResourceOptions::new(),
+            )?;
+            SecurityGroupRule::new(
+                s,
+                "out",
+                SecurityGroupRuleArgs::default()
+                    .security_group_id(sg.id())
+                    .direction("egress")
+                    .protocol("tcp")
+                    .from_port(443)
+                    .to_port(443)
+                    .cidr_blocks(vec!["10.0.0.0/8".to_string()]),
+                ResourceOptions::new(),
+            )?;
+            Ok(())
+        })
+    };
+    env.up(&*p("a", 80)).await;
+    let sg = env.id("web").await;
+    let rule = env.id("http").await;
+    assert!(rule.starts_with("sgr-"), "{rule}");
+    let perms = c
+        .describe_security_groups()
+        .group_ids(&sg)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        perms.security_groups()[0]
+            .ip_permissions()
+            .iter()
+            .any(|p| p.from_port() == Some(80))
+    );
+    assert!(!env.preview(&*p("a", 80)).await.has_changes());
+    assert!(env.refresh(&*p("a", 80)).await.drift.is_empty());
+    // Tags change in place.
+    assert_eq!(op(&env.up(&*p("b", 80)).await, "web"), Op::Update);
+    assert_eq!(env.tags(&sg).await["team"], "b");
+    // A rule's port replaces the rule, not the group.
+    let plan = env.up(&*p("b", 8080)).await;
+    assert_eq!(op(&plan, "http"), Op::Replace);
+    assert_eq!(op(&plan, "web"), Op::Same);
+    let perms = c
+        .describe_security_groups()
+        .group_ids(&sg)
+        .send()
+        .await
+        .unwrap();
+    let ports: Vec<i32> = perms.security_groups()[0]
+        .ip_permissions()
+        .iter()
+        .filter_map(|p| p.from_port())
+        .collect();
+    assert!(ports.contains(&8080) && !ports.contains(&80), "{ports:?}");
+    // Drift: the group's tag.
+    env.set_tag(&sg, "team", "x").await;
+    assert_eq!(
+        drifted(&env.refresh(&*p("b", 8080)).await, "web"),
+        DriftKind::Changed(vec!["tags".into()])
+    );
+    env.up(&*p("b", 8080)).await;
+    assert_eq!(env.tags(&sg).await["team"], "b");
+    // Import the group elsewhere.
+    let other = Env::new("SgImport");
+    let sg2 = sg.clone();
+    let plan = other
+        .up(&*boxed(move |s| {
+            SecurityGroup::new(
+                s,
+                "web",
+                SecurityGroupArgs::default()
+                    .vpc_id("ignored".to_string())
+                    .description(Some("web".to_string()))
+                    .tags(tags("b")),
+                ResourceOptions::new()
+                    .import(sg2.clone())
+                    .retain_on_delete(true)
+                    .ignore_changes(["vpc_id", "name"]),
+            )?;
+            Ok(())
+        }))
+        .await;
+    assert_eq!(op(&plan, "web"), Op::Import);
+    other.up(&*empty()).await;
+    env.up(&*empty()).await;
+    assert!(
+        c.describe_security_groups()
+            .group_ids(&sg)
+            .send()
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn gateways_route_tables_routes_and_associations() {
+    let env = Env::new("Routes");
+    let c = env.client().await.clone();
+    let p = |attach: bool, dest: &'static str| {
+        boxed(move |s| {
+            let (vpc, sn) = network(s)?;
+            let igw = InternetGateway::new(
+                s,
+                "igw",
+                InternetGatewayArgs::default().vpc_id(if attach {
+                    vpc.id().map(Some)
+                } else {
+                    Output::new(None)
+                }),
+                ResourceOptions::new(),
+            )?;
+            let rt = RouteTable::new(
+                s,
+                "rt",
+                RouteTableArgs::default().vpc_id(vpc.id()),
+                ResourceOptions::new(),
+            )?;
+            if attach {
+                Route::new(
+                    s,
+                    "default",
+                    RouteArgs::default()
+                        .route_table_id(rt.id())
+                        .destination_cidr_block(dest)
+                        .gateway_id(igw.id().map(Some)),
+                    ResourceOptions::new(),
+                )?;
+            }
+            RouteTableAssociation::new(
+                s,
+                "assoc",
+                RouteTableAssociationArgs::default()
+                    .route_table_id(rt.id())
+                    .subnet_id(sn.id()),
+                ResourceOptions::new(),
+            )?;
+            Ok(())
+        })
+    };
+    env.up(&*p(false, "0.0.0.0/0")).await;
+    let igw = env.id("igw").await;
+    // Attaching the gateway is an in-place change; the route is new.
+    let plan = env.up(&*p(true, "0.0.0.0/0")).await;
+    assert_eq!(op(&plan, "igw"), Op::Update);
+    assert_eq!(op(&plan, "default"), Op::Create);
+    let g = c
+        .describe_internet_gateways()
+        .internet_gateway_ids(&igw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(g.internet_gateways()[0].attachments().len(), 1);
+    let route = env.id("default").await;
+    assert!(route.ends_with("_0.0.0.0/0"), "{route}");
+    assert!(env.refresh(&*p(true, "0.0.0.0/0")).await.drift.is_empty());
+    assert!(!env.preview(&*p(true, "0.0.0.0/0")).await.has_changes());
+    // Drift: the route deleted behind the back; up recreates it.
+    let rt = env.id("rt").await;
+    c.delete_route()
+        .route_table_id(&rt)
+        .destination_cidr_block("0.0.0.0/0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        drifted(&env.refresh(&*p(true, "0.0.0.0/0")).await, "default"),
+        DriftKind::Deleted
+    );
+    assert_eq!(
+        op(&env.up(&*p(true, "0.0.0.0/0")).await, "default"),
+        Op::Create
+    );
+    // A new destination replaces the route.
+    let plan = env.up(&*p(true, "192.168.0.0/16")).await;
+    assert_eq!(op(&plan, "default"), Op::Replace);
+    let table = c
+        .describe_route_tables()
+        .route_table_ids(&rt)
+        .send()
+        .await
+        .unwrap();
+    let dests: Vec<&str> = table.route_tables()[0]
+        .routes()
+        .iter()
+        .filter_map(|r| r.destination_cidr_block())
+        .collect();
+    assert!(
+        dests.contains(&"192.168.0.0/16") && !dests.contains(&"0.0.0.0/0"),
+        "{dests:?}"
+    );
+    // Import the route table elsewhere.
+    let other = Env::new("RtImport");
+    let rt2 = rt.clone();
+    let plan = other
+        .up(&*boxed(move |s| {
+            RouteTable::new(
+                s,
+                "rt",
+                RouteTableArgs::default().vpc_id("ignored".to_string()),
+                ResourceOptions::new()
+                    .import(rt2.clone())
+                    .retain_on_delete(true)
+                    .ignore_changes(["vpc_id"]),
+            )?;
+            Ok(())
+        }))
+        .await;
+    assert_eq!(op(&plan, "rt"), Op::Import);
+    other.up(&*empty()).await;
+    // Everything deletes in dependency order (gateway detached first).
+    env.up(&*empty()).await;
+    assert!(
+        c.describe_internet_gateways()
+            .internet_gateway_ids(&igw)
+            .send()
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn instance_key_pair_eip_and_nat() {
+    let env = Env::new("Compute");
+    let c = env.client().await.clone();
+    const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f test@mkso";
+    let p = |itype: &'static str, team: &'static str, check: bool| {
+        boxed(move |s| {
+            let (vpc, sn) = network(s)?;
+            let key = KeyPair::new(
+                s,
+                "key",
+                KeyPairArgs::default().public_key(KEY),
+                ResourceOptions::new(),
+            )?;
+            let sg = SecurityGroup::new(
+                s,
+                "sg",
+                SecurityGroupArgs::default().vpc_id(vpc.id()),
+                ResourceOptions::new(),
+            )?;
+            let vm = Instance::new(
+                s,
+                "vm",
+                InstanceArgs::default()
+                    .ami("ami-12c6146b")
+                    .instance_type(itype)
+                    .subnet_id(sn.id().map(Some))
+                    .security_group_ids(sg.id().map(|g| vec![g]))
+                    .key_name(key.key_name().map(Some))
+                    .user_data(Some("#!/bin/sh\necho hello\n".to_string()))
+                    .source_dest_check(Some(check))
+                    .tags(tags(team)),
+                ResourceOptions::new(),
+            )?;
+            Eip::new(
+                s,
+                "ip",
+                EipArgs::default().instance_id(vm.id().map(Some)),
+                ResourceOptions::new(),
+            )?;
+            let nat_ip = Eip::new(s, "nat-ip", EipArgs::default(), ResourceOptions::new())?;
+            NatGateway::new(
+                s,
+                "nat",
+                NatGatewayArgs::default()
+                    .subnet_id(sn.id())
+                    .allocation_id(nat_ip.id()),
+                ResourceOptions::new(),
+            )?;
+            Ok(())
+        })
+    };
+    env.up(&*p("t2.micro", "a", true)).await;
+    let vm = env.id("vm").await;
+    let x = c
+        .describe_instances()
+        .instance_ids(&vm)
+        .send()
+        .await
+        .unwrap();
+    let inst = &x.reservations()[0].instances()[0];
+    assert_eq!(
+        inst.state().and_then(|s| s.name()).map(|n| n.as_str()),
+        Some("running")
+    );
+    assert_eq!(inst.key_name(), Some(format!("{}-key", env.stack).as_str()));
+    let ip = c
+        .describe_addresses()
+        .allocation_ids(env.id("ip").await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ip.addresses()[0].instance_id(),
+        Some(vm.as_str()),
+        "EIP associated"
+    );
+    let r = env.refresh(&*p("t2.micro", "a", true)).await;
+    assert!(r.drift.is_empty(), "{:?}", r.drift);
+    let plan = env.preview(&*p("t2.micro", "a", true)).await;
+    assert!(!plan.has_changes(), "{:?}", plan.summaries());
+    // Tags and source/dest check change in place.
+    let plan = env.up(&*p("t2.micro", "b", false)).await;
+    assert_eq!(op(&plan, "vm"), Op::Update);
+    assert_eq!(env.id("vm").await, vm);
+    assert_eq!(env.tags(&vm).await["team"], "b");
+    // Drift: the instance's tag.
+    env.set_tag(&vm, "team", "q").await;
+    assert_eq!(
+        drifted(&env.refresh(&*p("t2.micro", "b", false)).await, "vm"),
+        DriftKind::Changed(vec!["tags".into()])
+    );
+    env.up(&*p("t2.micro", "b", false)).await;
+    assert_eq!(env.tags(&vm).await["team"], "b");
+    // The instance type replaces it; the EIP follows the new instance in place.
+    let plan = env.up(&*p("t2.small", "b", false)).await;
+    assert_eq!(op(&plan, "vm"), Op::Replace);
+    let vm2 = env.id("vm").await;
+    assert_ne!(vm2, vm);
+    let ip = c
+        .describe_addresses()
+        .allocation_ids(env.id("ip").await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ip.addresses()[0].instance_id(), Some(vm2.as_str()));
+    let old = c
+        .describe_instances()
+        .instance_ids(&vm)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        old.reservations()[0].instances()[0]
+            .state()
+            .and_then(|s| s.name())
+            .map(|n| n.as_str()),
+        Some("terminated")
+    );
+    assert!(!env.preview(&*p("t2.small", "b", false)).await.has_changes());
+    // Import the key pair elsewhere.
+    let key = env.id("key").await;
+    let other = Env::new("KeyImport");
+    let k2 = key.clone();
+    let stack_key = format!("{}-key", env.stack);
+    let plan = other
+        .up(&*boxed(move |s| {
+            KeyPair::new(
+                s,
+                "key",
+                KeyPairArgs::default()
+                    .key_name(Some(stack_key.clone()))
+                    .public_key(KEY),
+                ResourceOptions::new()
+                    .import(k2.clone())
+                    .retain_on_delete(true)
+                    .ignore_changes(["public_key"]),
+            )?;
+            Ok(())
+        }))
+        .await;
+    assert_eq!(op(&plan, "key"), Op::Import);
+    other.up(&*empty()).await;
+    // Delete everything: instance terminated, EIPs released, NAT deleted.
+    let nat = env.id("nat").await;
+    env.up(&*empty()).await;
+    let n = c
+        .describe_nat_gateways()
+        .nat_gateway_ids(&nat)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        n.nat_gateways()
+            .iter()
+            .filter(|g| g.nat_gateway_id() == Some(nat.as_str()))
+            .all(|g| g.state().map(|s| s.as_str()) == Some("deleted"))
+    );
+    let keys = c.describe_key_pairs().send().await.unwrap();
+    assert!(
+        keys.key_pairs()
+            .iter()
+            .all(|k| k.key_pair_id() != Some(key.as_str())),
+        "key pair deleted"
+    );
+}
+
+#[tokio::test]
+async fn errors_are_classified_and_name_the_resource() {
+    let env = Env::new("Errors");
+    // A subnet outside its VPC's range: EC2 refuses, permanently, with its code.
+    let (_, out) = env
+        .try_up(&*boxed(|s| {
+            let vpc = Vpc::new(
+                s,
+                "vpc",
+                VpcArgs::default().cidr_block("10.6.0.0/16"),
+                ResourceOptions::new(),
+            )?;
+            Subnet::new(
+                s,
+                "bad",
+                SubnetArgs::default()
+                    .vpc_id(vpc.id())
+                    .cidr_block("10.7.0.0/24"),
+                ResourceOptions::new(),
+            )?;
+            Ok(())
+        }))
+        .await;
+    let f = &out.failures[0];
+    assert_eq!(f.urn.name(), "bad");
+    assert!(f.error.contains("CreateSubnet of `bad`"), "{}", f.error);
+    assert!(
+        f.error.starts_with("InvalidSubnet"),
+        "the AWS error code: {}",
+        f.error
+    );
+    // Reading something gone is not-found (refresh forgets it), deleting it is done.
+    let vpc = env.id("vpc").await;
+    env.client()
+        .await
+        .delete_vpc()
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap();
+    let r = env
+        .refresh(&*boxed(|s| {
+            Vpc::new(
+                s,
+                "vpc",
+                VpcArgs::default().cidr_block("10.6.0.0/16"),
+                ResourceOptions::new(),
+            )?;
+            Ok(())
+        }))
+        .await;
+    assert_eq!(drifted(&r, "vpc"), DriftKind::Deleted);
+    // An invalid CIDR is caught before any call, naming the resource and property.
+    let err = env
+        .try_preview(&*boxed(|s| {
+            Vpc::new(
+                s,
+                "v2",
+                VpcArgs::default().cidr_block("10.0.0.0/99"),
+                ResourceOptions::new(),
+            )?;
+            Ok(())
+        }))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`v2`") && err.contains("cidr_block") && err.contains("10.0.0.0/99"),
+        "{err}"
+    );
+}
