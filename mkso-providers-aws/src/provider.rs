@@ -106,7 +106,15 @@ impl Provider for AwsProvider {
             .await?
             .filter(|f| !req.exclude_ids.contains(&f.id));
         let Some(found) = found else {
-            return resources::create(&call, &req.inputs).await;
+            // A not-found right after a create is EC2's eventual consistency:
+            // retrying is safe, since a retry first adopts what is tagged.
+            return resources::create(&call, &req.inputs).await.map_err(|e| {
+                if e.class == mkso::ErrorClass::NotFound {
+                    ProviderError::retryable(format!("{} (read after create; retrying)", e.message))
+                } else {
+                    e
+                }
+            });
         };
         // Adopt the resource already tagged with this urn (an interrupted
         // create), made to match the program.

@@ -24,6 +24,8 @@ pub struct Env {
     pub stack: StackName,
     backend: Arc<MemoryBackend>,
     provider: Arc<AwsProvider>,
+    /// Named provider instances (e.g. a second region).
+    pub named: Vec<(String, Arc<AwsProvider>)>,
 }
 
 pub type Program = dyn Fn(&Stack) -> Result<(), mkso::Error> + Send + Sync;
@@ -37,11 +39,11 @@ impl Env {
             default_tags: BTreeMap::from([("Team".to_string(), "infra".to_string())]),
         })
         .unwrap();
-        // SAFETY of the test setup: fake credentials for the emulator.
         Env {
             stack,
             backend: Arc::new(MemoryBackend::new()),
             provider: Arc::new(provider),
+            named: Vec::new(),
         }
     }
 
@@ -52,6 +54,9 @@ impl Env {
     fn graph(&self, p: &Program) -> mkso::stack::ProgramGraph {
         let s = Stack::new(self.stack.clone(), "aws-test", StackConfig::default());
         s.add_provider(None, self.provider.clone());
+        for (n, p) in &self.named {
+            s.add_provider(Some(n), p.clone());
+        }
         p(&s).unwrap();
         s.take_graph()
     }

@@ -734,3 +734,64 @@ async fn errors_are_classified_and_name_the_resource() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn two_regions_through_the_provider_option() {
+    let mut env = Env::new("Regions");
+    let west = AwsProvider::new(AwsConfig {
+        region: "us-west-2".into(),
+        endpoint: Some(crate::moto()),
+        default_tags: Default::default(),
+    })
+    .unwrap();
+    let west = std::sync::Arc::new(west);
+    env.named.push(("west".into(), west.clone()));
+    let p = boxed(|s| {
+        Vpc::new(
+            s,
+            "east",
+            VpcArgs::default().cidr_block("10.8.0.0/16"),
+            ResourceOptions::new(),
+        )?;
+        Vpc::new(
+            s,
+            "west",
+            VpcArgs::default().cidr_block("10.9.0.0/16"),
+            ResourceOptions::new().provider("west"),
+        )?;
+        Ok(())
+    });
+    env.up(&*p).await;
+    let (east_id, west_id) = (env.id("east").await, env.id("west").await);
+    let wc = west.client().await;
+    assert!(
+        wc.describe_vpcs()
+            .vpc_ids(&west_id)
+            .send()
+            .await
+            .unwrap()
+            .vpcs()
+            .iter()
+            .any(|v| v.vpc_id() == Some(west_id.as_str()))
+    );
+    let east_in_west = wc.describe_vpcs().send().await.unwrap();
+    assert!(
+        east_in_west
+            .vpcs()
+            .iter()
+            .all(|v| v.vpc_id() != Some(east_id.as_str())),
+        "east's VPC is not in us-west-2"
+    );
+    assert!(!env.preview(&*p).await.has_changes());
+    env.up(&*empty()).await;
+    assert!(
+        wc.describe_vpcs()
+            .send()
+            .await
+            .unwrap()
+            .vpcs()
+            .iter()
+            .all(|v| v.vpc_id() != Some(west_id.as_str())),
+        "deleted through the west provider"
+    );
+}
