@@ -159,14 +159,16 @@ fn works_from_any_directory_and_help_everywhere() {
     }
 }
 
-#[test]
-fn first_ctrl_c_finishes_in_flight_steps_and_saves_state() {
-    let (_d, state) = tmp();
-    let env = [
-        ("MKSO_CONFIG__BENCH__COUNT", "40"),
-        ("MKSO_CONFIG__BENCH__LATENCY_MS", "400"),
-    ];
-    let child = Command::new(BIN)
+/// Starts `up --parallel 4` of the stack in the background.
+fn spawn_up(state: &std::path::Path, env: &[(&str, &str)], capture: bool) -> std::process::Child {
+    let out = || {
+        if capture {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        }
+    };
+    Command::new(BIN)
         .args([
             "up",
             "--yes",
@@ -176,12 +178,22 @@ fn first_ctrl_c_finishes_in_flight_steps_and_saves_state() {
             "bench.data.Dev",
         ])
         .env("MKSO_BACKEND_URL", format!("file://{}", state.display()))
-        .envs(env)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(out())
+        .stderr(out())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn first_ctrl_c_finishes_in_flight_steps_and_saves_state() {
+    let (_d, state) = tmp();
+    let env = [
+        ("MKSO_CONFIG__BENCH__COUNT", "40"),
+        ("MKSO_CONFIG__BENCH__LATENCY_MS", "400"),
+    ];
+    let child = spawn_up(&state, &env, true);
     std::thread::sleep(Duration::from_millis(1000));
     let ok = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -226,22 +238,7 @@ fn kill_9_leaves_loadable_state_and_the_next_up_converges() {
         ("MKSO_CONFIG__BENCH__COUNT", "40"),
         ("MKSO_CONFIG__BENCH__LATENCY_MS", "300"),
     ];
-    let mut child = Command::new(BIN)
-        .args([
-            "up",
-            "--yes",
-            "--parallel",
-            "4",
-            "--stack",
-            "bench.data.Dev",
-        ])
-        .env("MKSO_BACKEND_URL", format!("file://{}", state.display()))
-        .envs(env)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_up(&state, &env, false);
     std::thread::sleep(Duration::from_millis(1000));
     child.kill().unwrap(); // SIGKILL
     let _ = child.wait();

@@ -7,11 +7,12 @@ use aws_sdk_ec2::primitives::Blob;
 use aws_sdk_ec2::types::{AttributeBooleanValue, DomainType, InstanceType, ResourceType};
 use base64::Engine;
 use mkso::provider::{CreateResponse, ReadResponse, UpdateRequest};
-use mkso::{ErrorClass, ProviderError};
+use mkso::ProviderError;
 use serde_json::{Value, json};
 
 use super::{
-    Call, EipInputs, InstanceInputs, KeyPairInputs, NatGatewayInputs, not_found, with_fields,
+    Call, EipInputs, InstanceInputs, KeyPairInputs, NatGatewayInputs, existing, not_found,
+    with_fields,
 };
 use crate::tags;
 
@@ -344,10 +345,8 @@ pub(crate) async fn update_eip(
 }
 
 pub(crate) async fn delete_eip(call: &Call<'_>, id: &str) -> Result<(), ProviderError> {
-    let a = match describe_eip(call, id).await {
-        Ok(a) => a,
-        Err(e) if e.class == ErrorClass::NotFound => return Ok(()),
-        Err(e) => return Err(e),
+    let Some(a) = existing(describe_eip(call, id).await)? else {
+        return Ok(());
     };
     if let Some(assoc) = a.association_id() {
         call.c
@@ -566,10 +565,8 @@ pub(crate) async fn read_key_pair(
 
 pub(crate) async fn delete_key_pair(call: &Call<'_>, id: &str) -> Result<(), ProviderError> {
     // By name: some EC2 implementations ignore KeyPairId on delete.
-    let k = match describe_key(call, id).await {
-        Ok(k) => k,
-        Err(e) if e.class == ErrorClass::NotFound => return Ok(()),
-        Err(e) => return Err(e),
+    let Some(k) = existing(describe_key(call, id).await)? else {
+        return Ok(());
     };
     call.c
         .delete_key_pair()

@@ -388,6 +388,15 @@ pub(crate) fn with_fields(recorded: &Value, fields: Value) -> Value {
     Value::Object(out)
 }
 
+/// `Ok(None)` when the resource is gone (for deletes: nothing left to do).
+pub(crate) fn existing<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.class == mkso::ErrorClass::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 pub(crate) fn not_found(what: &str, id: &str) -> ProviderError {
     ProviderError::not_found(format!("{what} {id} does not exist"))
 }

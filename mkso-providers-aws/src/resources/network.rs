@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::{
     Call, InternetGatewayInputs, RouteInputs, RouteTableAssociationInputs, RouteTableInputs,
-    SubnetInputs, VpcInputs, not_found, with_fields,
+    SubnetInputs, VpcInputs, existing, not_found, with_fields,
 };
 use crate::tags;
 
@@ -443,10 +443,8 @@ pub(crate) async fn update_igw(
 }
 
 pub(crate) async fn delete_igw(call: &Call<'_>, id: &str) -> Result<(), ProviderError> {
-    let g = match describe_igw(call, id).await {
-        Ok(g) => g,
-        Err(e) if e.class == mkso::ErrorClass::NotFound => return Ok(()),
-        Err(e) => return Err(e),
+    let Some(g) = existing(describe_igw(call, id).await)? else {
+        return Ok(());
     };
     for a in g.attachments() {
         if let Some(v) = a.vpc_id() {
