@@ -6,8 +6,8 @@ use aws_sdk_ec2::client::Waiters;
 use aws_sdk_ec2::primitives::Blob;
 use aws_sdk_ec2::types::{AttributeBooleanValue, DomainType, InstanceType, ResourceType};
 use base64::Engine;
-use mkso::provider::{CreateResponse, ReadResponse, UpdateRequest};
 use mkso::ProviderError;
+use mkso::provider::{CreateResponse, ReadResponse, UpdateRequest};
 use serde_json::{Value, json};
 
 use super::{
