@@ -7,3 +7,6 @@ pub mod data_bench;
 
 #[path = "aws_network/program.rs"]
 pub mod aws_network;
+
+#[path = "gcp_cluster/program.rs"]
+pub mod gcp_cluster;

@@ -1,4 +1,21 @@
-//! GCP provider for mkso (Compute Engine resources on `google-cloud-compute-v1`).
+//! GCP Compute Engine resources for mkso, on `google-cloud-compute-v1`.
 //!
-//! Not implemented yet: this crate reserves its place in the workspace layout.
-//! The resources (`gcp:compute:Network`, `Firewall`, ...) arrive with the GCP provider issue.
+//! Resources: [`Network`], [`Subnetwork`], [`Firewall`], [`Instance`],
+//! [`Disk`]. Long-running operations are awaited with the crate's poller.
+//!
+//! A resource's GCP name is known before it is created: the `name` argument,
+//! or the mkso name sanitised plus a stable suffix derived from the stack and
+//! URN (never random). Its `description` records the URN, so an interrupted
+//! create is found again by name and adopted; a name taken by something mkso
+//! does not own is a clear error, never adopted. Instances and disks are
+//! labelled with the stack and environment.
+//!
+//! Provider configuration (namespace `gcp`): `gcp:project`, `gcp:region`,
+//! `gcp:zone`, optional `gcp:endpoint` (an emulator) and `gcp:credentials`
+//! (`anonymous` for emulators; default: Application Default Credentials).
+
+mod provider;
+mod resources;
+
+pub use provider::{GcpConfig, GcpProvider};
+pub use resources::*;

@@ -1,0 +1,1 @@
+//! GCP provider tests.
