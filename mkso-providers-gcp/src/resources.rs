@@ -159,8 +159,13 @@ impl<'a> Call<'a> {
         format!("managed by mkso; mkso:urn={}", self.identity.urn)
     }
 
-    fn owned(&self, description: Option<&str>) -> bool {
-        description.is_some_and(|d| d.ends_with(&format!("mkso:urn={}", self.identity.urn)))
+    /// Whether a resource found by name is this one: its description records
+    /// the URN, or (labelled types) its `mkso-urn` label holds the URN's hash.
+    fn owned(&self, got: &Got) -> bool {
+        got.description
+            .as_deref()
+            .is_some_and(|d| d.ends_with(&format!("mkso:urn={}", self.identity.urn)))
+            || got.urn_label.as_deref() == Some(urn_label(self.identity).as_str())
     }
 
     fn labels(&self, own: &BTreeMap<String, String>) -> HashMap<String, String> {
@@ -171,6 +176,7 @@ impl<'a> Call<'a> {
             "environment".into(),
             label(self.identity.stack.environment()),
         );
+        l.insert("mkso-urn".into(), urn_label(self.identity));
         l
     }
 
@@ -216,6 +222,14 @@ pub fn derived_name(identity: &ResourceIdentity) -> String {
     let base = base.trim_end_matches('-');
     format!("{base}-{suffix}")
 }
+
+/// The `mkso-urn` label: a stable hash of the URN (labels are too short for it).
+fn urn_label(identity: &ResourceIdentity) -> String {
+    format!("{:08x}", crc32fast::hash(identity.urn.as_str().as_bytes()))
+}
+
+/// Labels mkso sets itself (not part of a resource's `labels` input).
+const MANAGED_LABELS: &[&str] = &["mkso-stack", "environment", "mkso-urn"];
 
 /// A label key or value: lowercase, `[a-z0-9_-]`, at most 63 characters.
 fn label(s: &str) -> String {
@@ -449,7 +463,7 @@ pub(crate) async fn find(
         Err(e) if e.class == mkso::ErrorClass::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    if !call.owned(got.description.as_deref()) {
+    if !call.owned(&got) {
         return Err(call.taken(call.identity.type_token.as_str(), split(&id, "").1));
     }
     Ok(Some(CreateResponse {
@@ -460,6 +474,7 @@ pub(crate) async fn find(
 
 struct Got {
     description: Option<String>,
+    urn_label: Option<String>,
     inputs: Value,
     outputs: Value,
 }
@@ -479,8 +494,9 @@ async fn get(call: &Call<'_>, id: &str) -> Result<Got, ProviderError> {
                 .await
                 .map_err(call.err("networks.get"))?;
             Ok(Got {
+                urn_label: None,
                 description: n.description.clone(),
-                inputs: json!({"auto_create_subnetworks": n.auto_create_subnetworks.unwrap_or(false)}),
+                inputs: json!({"name": n.name, "auto_create_subnetworks": n.auto_create_subnetworks.unwrap_or(false)}),
                 outputs: json!({"name": n.name}),
             })
         }
@@ -497,8 +513,9 @@ async fn get(call: &Call<'_>, id: &str) -> Result<Got, ProviderError> {
                 .await
                 .map_err(call.err("subnetworks.get"))?;
             Ok(Got {
+                urn_label: None,
                 description: s.description.clone(),
-                inputs: json!({"network": last(s.network.as_deref()), "ip_cidr_range": s.ip_cidr_range}),
+                inputs: json!({"name": s.name, "network": last(s.network.as_deref()), "ip_cidr_range": s.ip_cidr_range}),
                 outputs: json!({"name": s.name, "region": region}),
             })
         }
@@ -518,9 +535,9 @@ async fn get(call: &Call<'_>, id: &str) -> Result<Got, ProviderError> {
                 .map(|a| (a.ip_protocol.clone().unwrap_or_default(), a.ports.clone()))
                 .collect();
             Ok(Got {
+                urn_label: None,
                 description: f.description.clone(),
-                inputs: json!({
-                    "network": last(f.network.as_deref()),
+                inputs: json!({"name": f.name, "network": last(f.network.as_deref()),
                     "allowed": allowed,
                     "source_ranges": f.source_ranges,
                     "target_tags": f.target_tags,
@@ -543,12 +560,13 @@ async fn get(call: &Call<'_>, id: &str) -> Result<Got, ProviderError> {
             let own: BTreeMap<String, String> = i
                 .labels
                 .iter()
-                .filter(|(k, _)| *k != "mkso-stack" && *k != "environment")
+                .filter(|(k, _)| !MANAGED_LABELS.contains(&k.as_str()))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             Ok(Got {
+                urn_label: i.labels.get("mkso-urn").cloned(),
                 description: i.description.clone(),
-                inputs: json!({"labels": own, "machine_type": last(i.machine_type.as_deref())}),
+                inputs: json!({"name": i.name, "labels": own, "machine_type": last(i.machine_type.as_deref())}),
                 outputs: json!({"name": i.name, "zone": zone}),
             })
         }
@@ -567,12 +585,13 @@ async fn get(call: &Call<'_>, id: &str) -> Result<Got, ProviderError> {
             let own: BTreeMap<String, String> = d
                 .labels
                 .iter()
-                .filter(|(k, _)| *k != "mkso-stack" && *k != "environment")
+                .filter(|(k, _)| !MANAGED_LABELS.contains(&k.as_str()))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             Ok(Got {
+                urn_label: d.labels.get("mkso-urn").cloned(),
                 description: d.description.clone(),
-                inputs: json!({"labels": own, "size_gb": d.size_gb}),
+                inputs: json!({"name": d.name, "labels": own, "size_gb": d.size_gb}),
                 outputs: json!({"name": d.name, "zone": zone}),
             })
         }
@@ -587,8 +606,12 @@ pub(crate) async fn read(
 ) -> Result<ReadResponse, ProviderError> {
     let g = get(call, id).await?;
     let mut fields = g.inputs;
-    // Keep what the cloud does not report as recorded (e.g. a derived name).
     if let Some(o) = fields.as_object_mut() {
+        // A derived name stays unset in the inputs, as the program has it.
+        if recorded.get("name").is_some_and(Value::is_null) {
+            o.remove("name");
+        }
+        // Keep what the cloud does not report as recorded.
         o.retain(|k, v| !(v.is_null() && recorded.get(k).is_some()));
     }
     Ok(ReadResponse {
