@@ -74,3 +74,61 @@ fn data_bench_up_outputs() {
     );
     insta::assert_yaml_snapshot!(g);
 }
+
+fn stack_graph(
+    program: fn(&mkso::Stack) -> Result<(), mkso::Error>,
+    project: &str,
+    stack: &str,
+    file: &str,
+) -> RecordedGraph {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    preview(program)
+        .stack(stack)
+        .project(project)
+        .config_file(&path)
+        .run()
+        .unwrap()
+}
+
+#[test]
+fn aws_network_configs() {
+    for (env, subnets, nats) in [("QA", 4, 0), ("Production", 6, 3)] {
+        let stack = format!("aws.network.{env}");
+        let g = stack_graph(
+            stacks::aws_network::program,
+            "aws-network",
+            &stack,
+            &format!("aws_network/Mkso.{stack}.yaml"),
+        );
+        assert_eq!(
+            g.resources_of_type("aws:ec2:Subnet").len(),
+            subnets,
+            "{env}"
+        );
+        assert_eq!(
+            g.resources_of_type("aws:ec2:NatGateway").len(),
+            nats,
+            "{env}"
+        );
+        insta::assert_yaml_snapshot!(format!("aws_network_{env}"), g);
+    }
+}
+
+#[test]
+fn gcp_cluster_configs() {
+    for (env, instances) in [("QA", 2), ("Production", 3)] {
+        let stack = format!("gcp.cluster.{env}");
+        let g = stack_graph(
+            stacks::gcp_cluster::program,
+            "gcp-cluster",
+            &stack,
+            &format!("gcp_cluster/Mkso.{stack}.yaml"),
+        );
+        assert_eq!(
+            g.resources_of_type("gcp:compute:Instance").len(),
+            instances,
+            "{env}"
+        );
+        insta::assert_yaml_snapshot!(format!("gcp_cluster_{env}"), g);
+    }
+}

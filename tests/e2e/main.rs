@@ -2,6 +2,7 @@
 
 mod aws_network;
 mod data_bench;
+mod gcp_cluster;
 mod graphs;
 
 use std::path::{Path, PathBuf};

@@ -1,3 +1,4 @@
 //! Tests of the components.
 
 mod aws_vpc_network;
+mod gcp_cluster;
