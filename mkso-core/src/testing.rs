@@ -30,7 +30,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::config::StackConfig;
-use crate::engine::{EngineOptions, Plan, RenderOptions, Session, plan_update, render_plan};
+use crate::engine::{
+    EngineOptions, Plan, RefreshOutcome, RenderOptions, Session, UpdateOutcome, plan_update,
+    render_plan,
+};
 use crate::error::Error;
 use crate::names::{StackName, Urn};
 use crate::options::ResourceOptions;
@@ -41,7 +44,7 @@ use crate::provider::{
     diff_inputs,
 };
 use crate::stack::{ProgramGraph, ResourceKind, Stack};
-use crate::state::{MemoryBackend, StateStore, StateView, UpdateKind, UpdateResult};
+use crate::state::{Backend, MemoryBackend, StateStore, StateView, UpdateKind, UpdateResult};
 
 /// Evaluates an output with nothing known about any resource: `Ok(None)` when
 /// it depends on a resource.
@@ -635,14 +638,21 @@ where
     /// with the outputs the provider returned.
     pub fn up(&self) -> Result<RecordedGraph, Error> {
         let preview = self.run()?;
-        let (name, graph) = self.run_program()?;
-        let rt = Self::runtime();
-        let view = rt.block_on(async {
-            let store = StateStore::new(Arc::new(MemoryBackend::new()), name);
-            let mut session = Session::open(store, "up").await?;
-            let opts = EngineOptions::default();
-            let plan = plan_update(&graph, session.view(), &opts).await?;
-            let outcome = session.apply(&graph, &plan, &opts).await?;
+        let harness = StackHarness::new(&self.stack)?
+            .project(&self.project)
+            .config(self.config.clone())
+            .provider(None, Arc::new(self.provider.clone()))
+            .provider(
+                None,
+                Arc::new(crate::builtin::BuiltinProvider::deterministic()),
+            );
+        let harness = self
+            .extra
+            .iter()
+            .fold(harness, |h, p| h.provider(None, p.clone()));
+        let program = |s: &Stack| (self.program)(s);
+        let view = Self::runtime().block_on(async {
+            let (_, outcome) = harness.up(&program, &EngineOptions::default()).await?;
             if let Some(f) = outcome.failures.first() {
                 return Err(Error::Program(format!(
                     "{} of `{}` failed: {}",
@@ -651,17 +661,7 @@ where
                     f.error
                 )));
             }
-            let view = session.view().clone();
-            session
-                .finish(
-                    UpdateKind::Up,
-                    UpdateResult::Succeeded,
-                    outcome.changes,
-                    0,
-                    1,
-                )
-                .await?;
-            Ok::<_, Error>(view)
+            harness.state().await
         })?;
         let mut g = preview;
         for r in g.resources.iter_mut() {
@@ -676,5 +676,198 @@ where
             .map(|(k, v)| (k.clone(), mask(v, view.secret_outputs.contains(k))))
             .collect();
         Ok(g)
+    }
+}
+
+/// Runs programs through the real engine — a locked session, pending
+/// operations resolved, plan, apply, compaction and history — on an in-memory
+/// backend (or any other), with the providers you give it. For testing
+/// providers against emulators, and engines' own tests.
+///
+/// ```
+/// use std::sync::Arc;
+/// use mkso::prelude::*;
+/// use mkso::testing::{StackHarness, TestProvider};
+///
+/// let h = StackHarness::new("test.things.Dev").unwrap()
+///     .provider(None, Arc::new(TestProvider::new()));
+/// let program = |s: &Stack| -> Result<(), mkso::Error> {
+///     mkso::builtin::Data::new(s, "a", mkso::builtin::DataArgs::default(), ResourceOptions::new())?;
+///     Ok(())
+/// };
+/// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+/// rt.block_on(async {
+///     let opts = mkso::EngineOptions::default();
+///     let (_, out) = h.up(&program, &opts).await.unwrap();
+///     assert!(out.succeeded());
+///     assert!(!h.preview(&program, &opts).await.unwrap().has_changes());
+///     assert!(h.id("a").await.unwrap().is_some());
+/// });
+/// ```
+pub struct StackHarness {
+    stack: StackName,
+    project: String,
+    config: StackConfig,
+    backend: Arc<dyn Backend>,
+    providers: Vec<(Option<String>, Arc<dyn Provider>)>,
+}
+
+impl std::fmt::Debug for StackHarness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "StackHarness({} in {})",
+            self.stack,
+            self.backend.describe()
+        )
+    }
+}
+
+/// A program as the harness runs it.
+pub type ProgramRef<'a> = &'a dyn Fn(&Stack) -> Result<(), Error>;
+
+impl StackHarness {
+    /// A harness for `stack`, on a fresh in-memory backend, with no providers
+    /// but the built-in one.
+    pub fn new(stack: &str) -> Result<Self, Error> {
+        Ok(StackHarness {
+            stack: StackName::new(stack)?,
+            project: "test".into(),
+            config: StackConfig::default(),
+            backend: Arc::new(MemoryBackend::new()),
+            providers: Vec::new(),
+        })
+    }
+
+    /// The project name (default `test`).
+    #[must_use]
+    pub fn project(mut self, name: &str) -> Self {
+        self.project = name.into();
+        self
+    }
+
+    /// The stack's config.
+    #[must_use]
+    pub fn config(mut self, config: StackConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Keeps state on this backend.
+    #[must_use]
+    pub fn backend(mut self, backend: Arc<dyn Backend>) -> Self {
+        self.backend = backend;
+        self
+    }
+
+    /// Adds a provider (the package's default when `name` is `None`).
+    #[must_use]
+    pub fn provider(mut self, name: Option<&str>, provider: Arc<dyn Provider>) -> Self {
+        self.providers.push((name.map(String::from), provider));
+        self
+    }
+
+    /// The stack.
+    pub fn stack(&self) -> &StackName {
+        &self.stack
+    }
+
+    /// The stack's state on the backend.
+    pub fn store(&self) -> StateStore {
+        StateStore::new(self.backend.clone(), self.stack.clone())
+    }
+
+    /// Runs the program and returns what it declared.
+    pub fn graph(&self, program: ProgramRef<'_>) -> Result<ProgramGraph, Error> {
+        let s = Stack::new(
+            self.stack.clone(),
+            self.project.clone(),
+            self.config.clone(),
+        );
+        for (name, p) in &self.providers {
+            s.add_provider(name.as_deref(), p.clone());
+        }
+        program(&s)?;
+        Ok(s.take_graph())
+    }
+
+    /// The recorded state.
+    pub async fn state(&self) -> Result<StateView, Error> {
+        Ok(self.store().load().await?.view)
+    }
+
+    /// The plan of an `up`, changing nothing.
+    pub async fn preview(
+        &self,
+        program: ProgramRef<'_>,
+        opts: &EngineOptions,
+    ) -> Result<Plan, Error> {
+        let graph = self.graph(program)?;
+        plan_update(&graph, &self.state().await?, opts).await
+    }
+
+    /// An `up`, as the CLI runs it (without the confirmation).
+    pub async fn up(
+        &self,
+        program: ProgramRef<'_>,
+        opts: &EngineOptions,
+    ) -> Result<(Plan, UpdateOutcome), Error> {
+        let mut session = Session::open(self.store(), "up").await?;
+        let graph = self.graph(program)?;
+        session.resolve_pending(&graph.providers, opts).await?;
+        let plan = plan_update(&graph, session.view(), opts).await?;
+        let outcome = session.apply(&graph, &plan, opts).await?;
+        let result = if outcome.succeeded() {
+            UpdateResult::Succeeded
+        } else {
+            UpdateResult::Failed
+        };
+        session
+            .finish(
+                UpdateKind::Up,
+                result,
+                outcome.changes.clone(),
+                outcome.failures.len(),
+                10,
+            )
+            .await?;
+        Ok((plan, outcome))
+    }
+
+    /// A `refresh`, as the CLI runs it.
+    pub async fn refresh(
+        &self,
+        program: ProgramRef<'_>,
+        opts: &EngineOptions,
+    ) -> Result<RefreshOutcome, Error> {
+        let mut session = Session::open(self.store(), "refresh").await?;
+        let graph = self.graph(program)?;
+        let r = session.refresh(&graph.providers, opts).await?;
+        let result = if r.failures.is_empty() {
+            UpdateResult::Succeeded
+        } else {
+            UpdateResult::Failed
+        };
+        session
+            .finish(
+                UpdateKind::Refresh,
+                result,
+                Default::default(),
+                r.failures.len(),
+                10,
+            )
+            .await?;
+        Ok(r)
+    }
+
+    /// The provider id of a recorded resource, by its nested name.
+    pub async fn id(&self, name: &str) -> Result<Option<String>, Error> {
+        Ok(self
+            .state()
+            .await?
+            .live
+            .values()
+            .find(|r| r.urn.name() == name)
+            .map(|r| r.id.clone()))
     }
 }

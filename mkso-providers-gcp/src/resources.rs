@@ -193,6 +193,17 @@ impl<'a> Call<'a> {
         }
     }
 
+    /// Runs a long-running operation to its end: a failed call and an
+    /// operation that finished with errors are both errors.
+    async fn wait(
+        &self,
+        what: &'static str,
+        poller: impl Poller<Operation, Operation>,
+    ) -> Result<(), ProviderError> {
+        let op = poller.until_done().await.map_err(self.err(what))?;
+        done(op, what)
+    }
+
     fn taken(&self, kind: &str, name: &str) -> ProviderError {
         ProviderError::permanent(format!(
             "the {kind} name `{name}` is taken by a resource mkso does not own (its description does not record {}): choose another `name`, or adopt it with the import option",
@@ -632,18 +643,17 @@ pub(crate) async fn update(
         Firewall::TYPE => {
             let n: FirewallInputs = parse(&req.new_inputs, t)?;
             let body = firewall_body(call, &n, &req.id);
-            let op = call
-                .c
-                .firewalls
-                .patch()
-                .set_project(p)
-                .set_firewall(&req.id)
-                .set_body(body)
-                .poller()
-                .until_done()
-                .await
-                .map_err(call.err("firewalls.patch"))?;
-            done(op, "firewalls.patch")?;
+            call.wait(
+                "firewalls.patch",
+                call.c
+                    .firewalls
+                    .patch()
+                    .set_project(p)
+                    .set_firewall(&req.id)
+                    .set_body(body)
+                    .poller(),
+            )
+            .await?;
         }
         Instance::TYPE => {
             let n: InstanceInputs = parse(&req.new_inputs, t)?;
@@ -661,19 +671,18 @@ pub(crate) async fn update(
             let body = model::InstancesSetLabelsRequest::new()
                 .set_labels(call.labels(&n.labels))
                 .set_or_clear_label_fingerprint(cur.label_fingerprint);
-            let op = call
-                .c
-                .instances
-                .set_labels()
-                .set_project(p)
-                .set_zone(zone)
-                .set_instance(name)
-                .set_body(body)
-                .poller()
-                .until_done()
-                .await
-                .map_err(call.err("instances.setLabels"))?;
-            done(op, "instances.setLabels")?;
+            call.wait(
+                "instances.setLabels",
+                call.c
+                    .instances
+                    .set_labels()
+                    .set_project(p)
+                    .set_zone(zone)
+                    .set_instance(name)
+                    .set_body(body)
+                    .poller(),
+            )
+            .await?;
         }
         Disk::TYPE => {
             let n: DiskInputs = parse(&req.new_inputs, t)?;
@@ -691,19 +700,18 @@ pub(crate) async fn update(
             let body = model::ZoneSetLabelsRequest::new()
                 .set_labels(call.labels(&n.labels))
                 .set_or_clear_label_fingerprint(cur.label_fingerprint);
-            let op = call
-                .c
-                .disks
-                .set_labels()
-                .set_project(p)
-                .set_zone(zone)
-                .set_resource(name)
-                .set_body(body)
-                .poller()
-                .until_done()
-                .await
-                .map_err(call.err("disks.setLabels"))?;
-            done(op, "disks.setLabels")?;
+            call.wait(
+                "disks.setLabels",
+                call.c
+                    .disks
+                    .set_labels()
+                    .set_project(p)
+                    .set_zone(zone)
+                    .set_resource(name)
+                    .set_body(body)
+                    .poller(),
+            )
+            .await?;
         }
         _ => {}
     }
@@ -715,69 +723,48 @@ pub(crate) async fn update(
 pub(crate) async fn delete(call: &Call<'_>, id: &str) -> Result<(), ProviderError> {
     let cfg = &call.p.config;
     let p = call.project();
-    let op = match call.identity.type_token.as_str() {
-        Network::TYPE => call
-            .c
-            .networks
-            .delete()
-            .set_project(p)
-            .set_network(id)
-            .poller()
-            .until_done()
-            .await
-            .map_err(call.err("networks.delete"))?,
+    let c = call.c;
+    match call.identity.type_token.as_str() {
+        Network::TYPE => {
+            let d = c.networks.delete().set_project(p).set_network(id);
+            call.wait("networks.delete", d.poller()).await
+        }
         Subnetwork::TYPE => {
             let (region, name) = split(id, &cfg.region);
-            call.c
+            let d = c
                 .subnetworks
                 .delete()
                 .set_project(p)
                 .set_region(region)
-                .set_subnetwork(name)
-                .poller()
-                .until_done()
-                .await
-                .map_err(call.err("subnetworks.delete"))?
+                .set_subnetwork(name);
+            call.wait("subnetworks.delete", d.poller()).await
         }
-        Firewall::TYPE => call
-            .c
-            .firewalls
-            .delete()
-            .set_project(p)
-            .set_firewall(id)
-            .poller()
-            .until_done()
-            .await
-            .map_err(call.err("firewalls.delete"))?,
+        Firewall::TYPE => {
+            let d = c.firewalls.delete().set_project(p).set_firewall(id);
+            call.wait("firewalls.delete", d.poller()).await
+        }
         Instance::TYPE => {
             let (zone, name) = split(id, &cfg.zone);
-            call.c
+            let d = c
                 .instances
                 .delete()
                 .set_project(p)
                 .set_zone(zone)
-                .set_instance(name)
-                .poller()
-                .until_done()
-                .await
-                .map_err(call.err("instances.delete"))?
+                .set_instance(name);
+            call.wait("instances.delete", d.poller()).await
         }
         Disk::TYPE => {
             let (zone, name) = split(id, &cfg.zone);
-            call.c
+            let d = c
                 .disks
                 .delete()
                 .set_project(p)
                 .set_zone(zone)
-                .set_disk(name)
-                .poller()
-                .until_done()
-                .await
-                .map_err(call.err("disks.delete"))?
+                .set_disk(name);
+            call.wait("disks.delete", d.poller()).await
         }
-        t => return Err(unknown(t)),
-    };
-    done(op, "delete")
+        t => Err(unknown(t)),
+    }
 }
 
 // ---- creates ----
@@ -791,17 +778,16 @@ async fn create_network(
     body.name = Some(name.clone());
     body.description = Some(call.description());
     body.auto_create_subnetworks = Some(i.auto_create_subnetworks);
-    let op = call
-        .c
-        .networks
-        .insert()
-        .set_project(call.project())
-        .set_body(body)
-        .poller()
-        .until_done()
-        .await
-        .map_err(call.err("networks.insert"))?;
-    done(op, "networks.insert")?;
+    call.wait(
+        "networks.insert",
+        call.c
+            .networks
+            .insert()
+            .set_project(call.project())
+            .set_body(body)
+            .poller(),
+    )
+    .await?;
     Ok(CreateResponse {
         outputs: json!({"name": name}),
         id: name,
@@ -827,18 +813,17 @@ async fn create_subnetwork(
         i.network
     ));
     body.region = Some(region.clone());
-    let op = call
-        .c
-        .subnetworks
-        .insert()
-        .set_project(call.project())
-        .set_region(&region)
-        .set_body(body)
-        .poller()
-        .until_done()
-        .await
-        .map_err(call.err("subnetworks.insert"))?;
-    done(op, "subnetworks.insert")?;
+    call.wait(
+        "subnetworks.insert",
+        call.c
+            .subnetworks
+            .insert()
+            .set_project(call.project())
+            .set_region(&region)
+            .set_body(body)
+            .poller(),
+    )
+    .await?;
     Ok(CreateResponse {
         outputs: json!({"name": name, "region": region}),
         id: format!("{region}/{name}"),
@@ -880,17 +865,16 @@ async fn create_firewall(
 ) -> Result<CreateResponse, ProviderError> {
     let name = call.name(&i.name);
     let body = firewall_body(call, &i, &name);
-    let op = call
-        .c
-        .firewalls
-        .insert()
-        .set_project(call.project())
-        .set_body(body)
-        .poller()
-        .until_done()
-        .await
-        .map_err(call.err("firewalls.insert"))?;
-    done(op, "firewalls.insert")?;
+    call.wait(
+        "firewalls.insert",
+        call.c
+            .firewalls
+            .insert()
+            .set_project(call.project())
+            .set_body(body)
+            .poller(),
+    )
+    .await?;
     Ok(CreateResponse {
         outputs: json!({"name": name}),
         id: name,
@@ -932,18 +916,17 @@ async fn create_instance(
         tags.items = i.tags.clone();
         body.tags = Some(tags);
     }
-    let op = call
-        .c
-        .instances
-        .insert()
-        .set_project(p)
-        .set_zone(&zone)
-        .set_body(body)
-        .poller()
-        .until_done()
-        .await
-        .map_err(call.err("instances.insert"))?;
-    done(op, "instances.insert")?;
+    call.wait(
+        "instances.insert",
+        call.c
+            .instances
+            .insert()
+            .set_project(p)
+            .set_zone(&zone)
+            .set_body(body)
+            .poller(),
+    )
+    .await?;
     Ok(CreateResponse {
         outputs: json!({"name": name, "zone": zone}),
         id: format!("{zone}/{name}"),
@@ -959,18 +942,17 @@ async fn create_disk(call: &Call<'_>, i: DiskInputs) -> Result<CreateResponse, P
     body.size_gb = Some(i.size_gb);
     body.source_image = i.source_image.clone();
     body.labels = call.labels(&i.labels);
-    let op = call
-        .c
-        .disks
-        .insert()
-        .set_project(call.project())
-        .set_zone(&zone)
-        .set_body(body)
-        .poller()
-        .until_done()
-        .await
-        .map_err(call.err("disks.insert"))?;
-    done(op, "disks.insert")?;
+    call.wait(
+        "disks.insert",
+        call.c
+            .disks
+            .insert()
+            .set_project(call.project())
+            .set_zone(&zone)
+            .set_body(body)
+            .poller(),
+    )
+    .await?;
     Ok(CreateResponse {
         outputs: json!({"name": name, "zone": zone}),
         id: format!("{zone}/{name}"),

@@ -90,8 +90,7 @@ struct Net {
     zones: u32,
 }
 
-fn with_config(yaml: &str) -> impl Fn(&Stack) -> Result<(), mkso::Error> {
-    let _ = yaml;
+fn net_program() -> impl Fn(&Stack) -> Result<(), mkso::Error> {
     |s: &Stack| {
         let n: Net = s.config("net")?;
         Thing::new(
@@ -123,7 +122,7 @@ async fn config_errors_name_key_type_and_file() {
         let h = Harness::new();
         let cfg = StackConfig::from_yaml_str(yaml, "Mkso.test.things.Dev.yaml").unwrap();
         let stack = Stack::new(h.stack.clone(), "test", cfg);
-        let err = with_config(yaml)(&stack).unwrap_err().to_string();
+        let err = net_program()(&stack).unwrap_err().to_string();
         for e in expect {
             assert!(err.contains(e), "{err}");
         }

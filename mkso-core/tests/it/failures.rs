@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use mkso::engine::{EngineEvent, EngineOptions, Op};
+use mkso::engine::{EngineEvent, EngineOptions};
 use mkso::names::StackName;
 use mkso::prelude::*;
 use mkso::state::{Backend, MemoryBackend, StateError};
@@ -406,5 +406,4 @@ fn error_classes_are_distinct() {
     assert!(ProviderError::retryable("x").is_retryable());
     assert!(!ProviderError::permanent("x").is_retryable());
     assert_eq!(ProviderError::not_found("x").class, ErrorClass::NotFound);
-    let _ = Op::Create;
 }

@@ -8,12 +8,12 @@ mod snapshots;
 
 use std::sync::Arc;
 
-use mkso::engine::{EngineOptions, Plan, Session, UpdateOutcome, VecSink, plan_update};
+use mkso::StackName;
+use mkso::engine::{EngineOptions, Plan, UpdateOutcome, VecSink};
 use mkso::prelude::*;
 use mkso::stack::ProgramGraph;
-use mkso::state::{Backend, MemoryBackend, StateStore, StateView, UpdateKind, UpdateResult};
-use mkso::testing::TestProvider;
-use mkso::{StackConfig, StackName};
+use mkso::state::{Backend, MemoryBackend, StateStore, StateView};
+use mkso::testing::{ProgramRef, StackHarness, TestProvider};
 use serde_json::{Value, json};
 
 mkso::resource! {
@@ -137,14 +137,16 @@ impl Harness {
         StateStore::new(self.backend.clone(), self.stack.clone())
     }
 
-    pub fn graph(
-        &self,
-        p: &dyn Fn(&Stack) -> Result<(), mkso::Error>,
-    ) -> Result<ProgramGraph, mkso::Error> {
-        let stack = Stack::new(self.stack.clone(), "test", StackConfig::default());
-        stack.add_provider(None, Arc::new(self.provider.clone()));
-        p(&stack)?;
-        Ok(stack.take_graph())
+    /// The kit's harness over this stack, backend and test provider.
+    fn kit(&self) -> StackHarness {
+        StackHarness::new(self.stack.as_str())
+            .unwrap()
+            .backend(self.backend.clone())
+            .provider(None, Arc::new(self.provider.clone()))
+    }
+
+    pub fn graph(&self, p: ProgramRef<'_>) -> Result<ProgramGraph, mkso::Error> {
+        self.kit().graph(p)
     }
 
     pub fn options(&self) -> EngineOptions {
@@ -155,44 +157,22 @@ impl Harness {
     }
 
     pub async fn state(&self) -> StateView {
-        self.store().load().await.unwrap().view
+        self.kit().state().await.unwrap()
     }
 
-    pub async fn preview(&self, p: &dyn Fn(&Stack) -> Result<(), mkso::Error>) -> Plan {
-        let graph = self.graph(p).unwrap();
-        plan_update(&graph, &self.state().await, &self.options())
-            .await
-            .unwrap()
+    pub async fn preview(&self, p: ProgramRef<'_>) -> Plan {
+        self.kit().preview(p, &self.options()).await.unwrap()
     }
 
     pub async fn up_with(
         &self,
-        p: &dyn Fn(&Stack) -> Result<(), mkso::Error>,
+        p: ProgramRef<'_>,
         opts: EngineOptions,
     ) -> Result<(Plan, UpdateOutcome), mkso::Error> {
-        let mut session = Session::open(self.store(), "up").await?;
-        let graph = self.graph(p)?;
-        session.resolve_pending(&graph.providers, &opts).await?;
-        let plan = plan_update(&graph, session.view(), &opts).await?;
-        let outcome = session.apply(&graph, &plan, &opts).await?;
-        let result = if outcome.succeeded() {
-            UpdateResult::Succeeded
-        } else {
-            UpdateResult::Failed
-        };
-        session
-            .finish(
-                UpdateKind::Up,
-                result,
-                outcome.changes.clone(),
-                outcome.failures.len(),
-                10,
-            )
-            .await?;
-        Ok((plan, outcome))
+        self.kit().up(p, &opts).await
     }
 
-    pub async fn up(&self, p: &dyn Fn(&Stack) -> Result<(), mkso::Error>) -> (Plan, UpdateOutcome) {
+    pub async fn up(&self, p: ProgramRef<'_>) -> (Plan, UpdateOutcome) {
         self.up_with(p, self.options()).await.unwrap()
     }
 

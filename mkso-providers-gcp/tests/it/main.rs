@@ -5,10 +5,11 @@ mod resources;
 
 use std::sync::Arc;
 
-use mkso::engine::{EngineOptions, Plan, RefreshOutcome, Session, UpdateOutcome, plan_update};
+use mkso::StackName;
+use mkso::engine::{EngineOptions, Plan, RefreshOutcome, UpdateOutcome};
 use mkso::prelude::*;
-use mkso::state::{MemoryBackend, StateStore, StateView, UpdateKind, UpdateResult};
-use mkso::{StackConfig, StackName};
+use mkso::state::{MemoryBackend, StateView};
+use mkso::testing::StackHarness;
 use mkso_providers_gcp::{GcpConfig, GcpProvider};
 
 pub fn gcp() -> String {
@@ -46,40 +47,24 @@ impl Env {
         }
     }
 
-    fn graph(&self, p: &Program) -> mkso::stack::ProgramGraph {
-        let s = Stack::new(self.stack.clone(), "gcp-test", StackConfig::default());
-        s.add_provider(None, self.provider.clone());
-        p(&s).unwrap();
-        s.take_graph()
-    }
-
-    fn store(&self) -> StateStore {
-        StateStore::new(self.backend.clone(), self.stack.clone())
+    /// The kit's harness over this stack, backend and provider(s).
+    fn kit(&self) -> StackHarness {
+        StackHarness::new(self.stack.as_str())
+            .unwrap()
+            .project("gcp-test")
+            .backend(self.backend.clone())
+            .provider(None, self.provider.clone())
     }
 
     pub async fn state(&self) -> StateView {
-        self.store().load().await.unwrap().view
+        self.kit().state().await.unwrap()
     }
 
     pub async fn try_up(&self, p: &Program) -> (Plan, UpdateOutcome) {
-        let opts = EngineOptions::default();
-        let mut s = Session::open(self.store(), "up").await.unwrap();
-        let graph = self.graph(p);
-        s.resolve_pending(&graph.providers, &opts).await.unwrap();
-        let plan = plan_update(&graph, s.view(), &opts).await.unwrap();
-        let out = s.apply(&graph, &plan, &opts).await.unwrap();
-        s.finish(
-            UpdateKind::Up,
-            UpdateResult::Succeeded,
-            out.changes.clone(),
-            0,
-            3,
-        )
-        .await
-        .unwrap();
-        (plan, out)
+        self.kit().up(p, &EngineOptions::default()).await.unwrap()
     }
 
+    /// Runs `up`; panics on failure.
     pub async fn up(&self, p: &Program) -> Plan {
         let (plan, out) = self.try_up(p).await;
         assert!(out.succeeded(), "up failed: {:?}", out.failures);
@@ -87,42 +72,29 @@ impl Env {
     }
 
     pub async fn preview(&self, p: &Program) -> Plan {
-        plan_update(
-            &self.graph(p),
-            &self.state().await,
-            &EngineOptions::default(),
-        )
-        .await
-        .unwrap()
+        self.kit()
+            .preview(p, &EngineOptions::default())
+            .await
+            .unwrap()
     }
 
     pub async fn refresh(&self, p: &Program) -> RefreshOutcome {
-        let opts = EngineOptions::default();
-        let mut s = Session::open(self.store(), "refresh").await.unwrap();
-        let graph = self.graph(p);
-        let r = s.refresh(&graph.providers, &opts).await.unwrap();
-        s.finish(
-            UpdateKind::Refresh,
-            UpdateResult::Succeeded,
-            Default::default(),
-            0,
-            3,
-        )
-        .await
-        .unwrap();
+        let r = self
+            .kit()
+            .refresh(p, &EngineOptions::default())
+            .await
+            .unwrap();
         assert!(r.failures.is_empty(), "{:?}", r.failures);
         r
     }
 
+    /// The provider id of a resource by name.
     pub async fn id(&self, name: &str) -> String {
-        self.state()
+        self.kit()
+            .id(name)
             .await
-            .live
-            .values()
-            .find(|r| r.urn.name() == name)
+            .unwrap()
             .unwrap_or_else(|| panic!("no `{name}` in state"))
-            .id
-            .clone()
     }
 
     /// A plain HTTP call to the emulator's Compute API (behind mkso's back).
