@@ -261,7 +261,7 @@ impl Runner {
 }
 
 /// Writes process statistics for benchmarks (`MKSO_STATS_FILE`): wall time,
-/// peak resident memory, and bytes written to the state backend.
+/// peak resident memory, and bytes and requests sent to the state backend.
 fn write_stats(
     path: &str,
     started: std::time::Instant,
@@ -280,6 +280,7 @@ fn write_stats(
         "wall_seconds": started.elapsed().as_secs_f64(),
         "peak_rss_mb": peak_kb as f64 / 1024.0,
         "backend_bytes_written": backend.map(|b| b.bytes_written()).unwrap_or(0),
+        "backend_requests": backend.map(|b| b.requests_sent()).unwrap_or(0),
     });
     if let Err(e) = std::fs::write(path, stats.to_string()) {
         eprintln!("warning: cannot write MKSO_STATS_FILE {path}: {e}");

@@ -85,10 +85,15 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Bytes written so far by this process (for benchmarks).
     fn bytes_written(&self) -> u64;
+
+    /// Requests sent so far by this process (for benchmarks; 0 for local files).
+    fn requests_sent(&self) -> u64 {
+        0
+    }
 }
 
 /// Opens the backend a URL names: `file://DIR` (relative paths are relative to
-/// `project_dir`). Other schemes come with their backends.
+/// `project_dir`) or `s3://bucket/prefix` (with the `s3` feature).
 pub fn backend_for_url(url: &str, project_dir: &Path) -> Result<Arc<dyn Backend>, StateError> {
     if let Some(path) = url.strip_prefix("file://") {
         let p = Path::new(path);
@@ -98,6 +103,10 @@ pub fn backend_for_url(url: &str, project_dir: &Path) -> Result<Arc<dyn Backend>
             project_dir.join(p)
         };
         return Ok(Arc::new(LocalBackend::new(dir)));
+    }
+    #[cfg(feature = "s3")]
+    if url.starts_with("s3://") {
+        return Ok(Arc::new(super::s3::S3Backend::from_url(url)?));
     }
     Err(StateError::BadUrl { url: url.into() })
 }

@@ -4,10 +4,17 @@
 //! The snapshot is replaced with write-to-temp, fsync, rename, fsync-directory;
 //! the journal is appended and fdatasync'ed; the lock is created with `O_EXCL`;
 //! history snapshots are hard links (no bytes copied).
+//!
+//! Like the S3 backend, the snapshot is compare-and-swapped: a writer holds
+//! `snapshot.json.writing` (created with `O_EXCL`) while it checks that the
+//! snapshot is still the one this process read (by checksum) and renames the
+//! new one in; a lock is released only if it is still the one we created.
 
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
@@ -21,6 +28,11 @@ use crate::names::StackName;
 pub struct LocalBackend {
     root: PathBuf,
     written: AtomicU64,
+    /// Checksum of each stack's snapshot as this process last read or wrote it
+    /// (`None` inside: seen absent).
+    seen: Mutex<HashMap<StackName, Option<u32>>>,
+    /// The lock records this process created.
+    locks: Mutex<HashMap<StackName, Vec<u8>>>,
 }
 
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StateError + use<> {
@@ -38,6 +50,8 @@ impl LocalBackend {
         LocalBackend {
             root: root.into(),
             written: AtomicU64::new(0),
+            seen: Mutex::new(HashMap::new()),
+            locks: Mutex::new(HashMap::new()),
         }
     }
 
@@ -110,6 +124,10 @@ impl Backend for LocalBackend {
             Ok(mut f) => {
                 f.write_all(info).map_err(io("write", &path))?;
                 f.sync_all().map_err(io("sync", &path))?;
+                self.locks
+                    .lock()
+                    .unwrap()
+                    .insert(stack.clone(), info.to_vec());
                 Ok(None)
             }
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {
@@ -124,27 +142,78 @@ impl Backend for LocalBackend {
     }
 
     fn release_lock_blocking(&self, stack: &StackName) -> Result<(), StateError> {
-        Self::remove_opt(&self.stack_dir(stack).join("lock.json"))
+        let path = self.stack_dir(stack).join("lock.json");
+        let ours = self.locks.lock().unwrap().remove(stack);
+        if let Some(ours) = ours
+            && Self::read_opt(&path)?.is_some_and(|cur| cur != ours)
+        {
+            tracing::warn!(stack = %stack, "the lock was taken over by another process; left it alone");
+            return Ok(());
+        }
+        Self::remove_opt(&path)
     }
 
     async fn read_snapshot(&self, stack: &StackName) -> Result<Option<Vec<u8>>, StateError> {
-        Self::read_opt(&self.stack_dir(stack).join("snapshot.json"))
+        let got = Self::read_opt(&self.stack_dir(stack).join("snapshot.json"))?;
+        self.seen
+            .lock()
+            .unwrap()
+            .insert(stack.clone(), got.as_deref().map(crc32fast::hash));
+        Ok(got)
     }
 
     async fn write_snapshot(&self, stack: &StackName, bytes: &[u8]) -> Result<(), StateError> {
         let dir = self.ensure_dir(stack)?;
         let path = dir.join("snapshot.json");
-        let tmp = dir.join(format!("snapshot.json.tmp-{}", std::process::id()));
-        {
-            let mut f = File::create(&tmp).map_err(io("create", &tmp))?;
-            f.write_all(bytes).map_err(io("write", &tmp))?;
-            f.sync_all().map_err(io("sync", &tmp))?;
+        let guard = dir.join("snapshot.json.writing");
+        let conflict = || StateError::Conflict {
+            location: path.display().to_string(),
+        };
+        let mut tries = 0;
+        loop {
+            match OpenOptions::new().write(true).create_new(true).open(&guard) {
+                Ok(_) => break,
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                    // A write takes milliseconds: an old guard was left by a crash.
+                    let stale = fs::metadata(&guard)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.elapsed().ok())
+                        .is_some_and(|age| age > std::time::Duration::from_secs(30));
+                    tries += 1;
+                    if stale && tries < 3 {
+                        let _ = fs::remove_file(&guard);
+                        continue;
+                    }
+                    return Err(conflict());
+                }
+                Err(e) => return Err(io("create", &guard)(e)),
+            }
         }
-        fs::rename(&tmp, &path).map_err(io("rename", &path))?;
-        Self::sync_dir(&dir);
-        self.written
-            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        Ok(())
+        let result = (|| {
+            let seen = self.seen.lock().unwrap().get(stack).copied().flatten();
+            let current = Self::read_opt(&path)?.as_deref().map(crc32fast::hash);
+            if current != seen {
+                return Err(conflict());
+            }
+            let tmp = dir.join(format!("snapshot.json.tmp-{}", std::process::id()));
+            {
+                let mut f = File::create(&tmp).map_err(io("create", &tmp))?;
+                f.write_all(bytes).map_err(io("write", &tmp))?;
+                f.sync_all().map_err(io("sync", &tmp))?;
+            }
+            fs::rename(&tmp, &path).map_err(io("rename", &path))?;
+            Self::sync_dir(&dir);
+            self.seen
+                .lock()
+                .unwrap()
+                .insert(stack.clone(), Some(crc32fast::hash(bytes)));
+            self.written
+                .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            Ok(())
+        })();
+        let _ = fs::remove_file(&guard);
+        result
     }
 
     async fn read_journal(&self, stack: &StackName) -> Result<Vec<u8>, StateError> {

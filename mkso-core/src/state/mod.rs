@@ -17,6 +17,8 @@ mod local;
 mod lock;
 mod memory;
 mod model;
+#[cfg(feature = "s3")]
+mod s3;
 mod store;
 
 pub use backend::{Backend, backend_for_url};
@@ -28,6 +30,8 @@ pub use memory::MemoryBackend;
 pub use model::{
     JournalEntry, PendingOp, PendingOperation, ResourceState, Snapshot, SnapshotRef, StateView,
 };
+#[cfg(feature = "s3")]
+pub use s3::S3Backend;
 pub use store::{JournalWriter, LoadedState, StateStore};
 
 use std::path::PathBuf;
@@ -79,6 +83,14 @@ pub enum StateError {
         stack: StackName,
         /// Who holds the lock.
         holder: LockInfo,
+    },
+    /// The snapshot changed since this process read it: another writer.
+    #[error(
+        "state {location} was changed by another writer since this process read it; nothing was overwritten. Is another mkso running on this stack without the lock? Check `history`, then run the command again"
+    )]
+    Conflict {
+        /// The object or file.
+        location: String,
     },
     /// The backend URL is not supported.
     #[error(

@@ -1,5 +1,6 @@
 //! mkso-core's integration tests: one binary, one module per area.
 
+mod backend_conformance;
 mod bad_input;
 mod cli;
 mod failures;

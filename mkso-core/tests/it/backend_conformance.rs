@@ -1,0 +1,358 @@
+//! One conformance suite for every state backend: the local directory backend
+//! and the S3 backend against moto (`MKSO_MOTO_ENDPOINT`, started by
+//! `scripts/test.sh`). Each "process" is a fresh backend instance on the same
+//! directory or bucket prefix, as two mkso processes would be.
+
+use std::sync::Arc;
+
+use mkso::StackName;
+use mkso::names::Urn;
+use mkso::stack::ResourceKind;
+use mkso::state::{
+    Backend, HistoryEntry, JournalEntry, LocalBackend, ResourceState, S3Backend, StateError,
+    StateStore, UpdateKind, UpdateResult,
+};
+use serde_json::json;
+
+/// Opens a new "process" on the shared place.
+type Open = Arc<dyn Fn() -> Arc<dyn Backend> + Send + Sync>;
+
+fn local(dir: &std::path::Path) -> Open {
+    let dir = dir.to_path_buf();
+    Arc::new(move || Arc::new(LocalBackend::new(dir.clone())) as Arc<dyn Backend>)
+}
+
+pub fn moto() -> String {
+    std::env::var("MKSO_MOTO_ENDPOINT").expect(
+        "MKSO_MOTO_ENDPOINT is not set: run the tests with `bash scripts/test.sh`, which starts the emulators",
+    )
+}
+
+pub const BUCKET: &str = "mkso-state-tests";
+
+/// Creates the test bucket on moto (once; an existing bucket is fine).
+pub async fn ensure_bucket() {
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .endpoint_url(moto())
+        .force_path_style(true)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .build();
+    let client = aws_sdk_s3::Client::from_conf(conf);
+    let _ = client.create_bucket().bucket(BUCKET).send().await;
+}
+
+fn s3(test: &str) -> Open {
+    let prefix = format!("{test}-{}", std::process::id());
+    Arc::new(move || {
+        Arc::new(S3Backend::new(BUCKET, prefix.clone()).with_endpoint(moto())) as Arc<dyn Backend>
+    })
+}
+
+fn stack() -> StackName {
+    StackName::new("conformance.QA").unwrap()
+}
+
+fn resource(name: &str, value: i64) -> ResourceState {
+    let urn = Urn::new(&stack(), "conf", "test:index:Thing", name);
+    ResourceState {
+        urn,
+        type_token: "test:index:Thing".into(),
+        kind: ResourceKind::Custom,
+        id: format!("{name}-id"),
+        inputs: json!({ "value": value }),
+        outputs: json!({ "id": format!("{name}-id"), "value": value }),
+        dependencies: vec![],
+        parent: None,
+        provider: None,
+        protect: false,
+        retain_on_delete: false,
+        secret: false,
+        pending_delete: false,
+    }
+}
+
+/// Writes a snapshot holding `names` through a full load → journal → compact.
+async fn commit(store: &StateStore, names: &[(&str, i64)]) -> Result<u64, StateError> {
+    let mut view = store.load().await?.view;
+    let writer = store.journal(view.serial);
+    let entries: Vec<JournalEntry> = names
+        .iter()
+        .map(|(n, v)| JournalEntry::Upsert {
+            op_id: None,
+            resource: resource(n, *v),
+        })
+        .collect();
+    writer.write(entries.clone()).await?;
+    writer.close().await;
+    for e in entries {
+        view.apply(e);
+    }
+    store.compact(&mut view).await
+}
+
+async fn lock_is_exclusive_names_its_holder_and_is_released(open: Open) {
+    let a = StateStore::new(open(), stack());
+    let b = StateStore::new(open(), stack());
+    let guard = a.lock("up").await.unwrap();
+    let err = b.lock("up").await.unwrap_err();
+    let StateError::Locked { holder, .. } = &err else {
+        panic!("expected Locked, got {err}")
+    };
+    assert_eq!(holder.pid, std::process::id());
+    assert_eq!(holder.command, "up");
+    let msg = err.to_string();
+    for part in [&holder.user, &holder.host, &holder.since] {
+        assert!(msg.contains(part.as_str()), "{msg}");
+    }
+    assert!(msg.contains("unlock --stack conformance.QA"), "{msg}");
+    assert_eq!(b.lock_holder().await.unwrap().as_ref(), Some(holder));
+    drop(guard);
+    assert_eq!(b.lock_holder().await.unwrap(), None);
+    let g2 = b.lock("destroy").await.unwrap();
+    g2.release();
+    assert_eq!(a.lock_holder().await.unwrap(), None);
+}
+
+async fn a_stale_lock_is_broken_with_unlock(open: Open) {
+    let a = StateStore::new(open(), stack());
+    // A process that died holding the lock: its guard never runs.
+    std::mem::forget(a.lock("up").await.unwrap());
+    let b = StateStore::new(open(), stack());
+    assert!(matches!(
+        b.lock("up").await.unwrap_err(),
+        StateError::Locked { .. }
+    ));
+    b.break_lock().unwrap();
+    let g = b.lock("up").await.unwrap();
+    // b now holds a fresh lock of its own.
+    assert!(a.lock_holder().await.unwrap().is_some());
+    g.release();
+    assert!(a.lock_holder().await.unwrap().is_none());
+}
+
+async fn the_journal_is_replayed_after_a_crash(open: Open) {
+    let a = StateStore::new(open(), stack());
+    commit(&a, &[("one", 1)]).await.unwrap();
+    // An update that records two steps, then dies before compaction.
+    let view = a.load().await.unwrap().view;
+    let w = a.journal(view.serial);
+    w.write(vec![JournalEntry::Upsert {
+        op_id: None,
+        resource: resource("two", 2),
+    }])
+    .await
+    .unwrap();
+    w.write(vec![JournalEntry::Upsert {
+        op_id: None,
+        resource: resource("one", 10),
+    }])
+    .await
+    .unwrap();
+    w.close().await;
+    drop(a);
+
+    let b = StateStore::new(open(), stack());
+    let loaded = b.load().await.unwrap();
+    assert_eq!(loaded.replayed, 2);
+    assert!(!loaded.torn_tail);
+    let v = &loaded.view;
+    assert_eq!(v.len(), 2);
+    let one = Urn::new(&stack(), "conf", "test:index:Thing", "one");
+    assert_eq!(v.live[&one].inputs, json!({ "value": 10 }));
+    // The next compaction folds the journal in and empties it.
+    let serial = commit(&b, &[("three", 3)]).await.unwrap();
+    let c = StateStore::new(open(), stack());
+    let loaded = c.load().await.unwrap();
+    assert_eq!(loaded.replayed, 0);
+    assert_eq!(loaded.view.serial, serial);
+    assert_eq!(loaded.view.len(), 3);
+    assert!(c.backend().read_journal(&stack()).await.unwrap().is_empty());
+}
+
+async fn a_corrupt_snapshot_is_refused_and_left_untouched(open: Open) {
+    let a = StateStore::new(open(), stack());
+    commit(&a, &[("one", 1)]).await.unwrap();
+    let backend = open();
+    let good = backend.read_snapshot(&stack()).await.unwrap().unwrap();
+    let cut = &good[..good.len() - 20];
+    backend.write_snapshot(&stack(), cut).await.unwrap();
+    let b = StateStore::new(open(), stack());
+    let err = b.load().await.unwrap_err();
+    assert!(matches!(err, StateError::CorruptSnapshot { .. }), "{err}");
+    assert!(err.to_string().contains("snapshot.json"), "{err}");
+    // Nothing that loads state can overwrite it: a commit fails on load.
+    assert!(commit(&b, &[("two", 2)]).await.is_err());
+    assert_eq!(
+        open().read_snapshot(&stack()).await.unwrap().unwrap(),
+        cut.to_vec()
+    );
+}
+
+async fn history_is_kept_and_trimmed(open: Open) {
+    let a = StateStore::new(open(), stack());
+    for i in 1..=5u64 {
+        let serial = commit(&a, &[(&format!("r{i}"), i as i64)]).await.unwrap();
+        let e = HistoryEntry {
+            id: format!("{serial:010}"),
+            kind: UpdateKind::Up,
+            started: "2026-11-22T00:00:00Z".into(),
+            ended: "2026-11-22T00:00:01Z".into(),
+            result: UpdateResult::Succeeded,
+            changes: [("create".to_string(), 1)].into(),
+            failed: 0,
+            serial,
+        };
+        a.record_history(&e, 3).await.unwrap();
+    }
+    let b = StateStore::new(open(), stack());
+    let h = b.history().await.unwrap();
+    assert_eq!(
+        h.iter().map(|e| e.serial).collect::<Vec<_>>(),
+        vec![3, 4, 5]
+    );
+    // Each record keeps the snapshot it wrote.
+    let snap = b
+        .backend()
+        .read_history_snapshot(&stack(), &h[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    let s = mkso::state::decode_snapshot(&snap, "history").unwrap();
+    assert_eq!(s.serial, 3);
+    assert_eq!(s.resources.len(), 3);
+    assert!(
+        b.backend()
+            .read_history_snapshot(&stack(), "0000000001")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn of_two_concurrent_writers_only_one_succeeds(open: Open) {
+    let seed = StateStore::new(open(), stack());
+    commit(&seed, &[("base", 0)]).await.unwrap();
+    let a = StateStore::new(open(), stack());
+    let b = StateStore::new(open(), stack());
+    let mut va = a.load().await.unwrap().view;
+    let mut vb = b.load().await.unwrap().view;
+    va.apply(JournalEntry::Upsert {
+        op_id: None,
+        resource: resource("from-a", 1),
+    });
+    vb.apply(JournalEntry::Upsert {
+        op_id: None,
+        resource: resource("from-b", 2),
+    });
+    a.compact(&mut va).await.unwrap();
+    let err = b.compact(&mut vb).await.unwrap_err();
+    assert!(matches!(err, StateError::Conflict { .. }), "{err}");
+    assert!(err.to_string().contains("another writer"), "{err}");
+    let v = StateStore::new(open(), stack()).load().await.unwrap().view;
+    assert_eq!(v.serial, va.serial);
+    let names: Vec<&str> = {
+        let mut n: Vec<&str> = v.live.keys().map(|u| u.name()).collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names, ["base", "from-a"]);
+}
+
+async fn stacks_are_listed_and_removed_without_a_trace(open: Open) {
+    let other = StackName::new("conformance.Production").unwrap();
+    let a = StateStore::new(open(), stack());
+    commit(&a, &[("one", 1)]).await.unwrap();
+    let p = StateStore::new(open(), other.clone());
+    commit(&p, &[("one", 1)]).await.unwrap();
+    let backend = open();
+    assert_eq!(
+        backend.list_stacks().await.unwrap(),
+        vec![other.clone(), stack()]
+    );
+    backend.remove_stack(&stack()).await.unwrap();
+    backend.remove_stack(&other).await.unwrap();
+    assert!(backend.list_stacks().await.unwrap().is_empty());
+    assert!(backend.read_snapshot(&stack()).await.unwrap().is_none());
+    assert!(backend.list_history(&stack()).await.unwrap().is_empty());
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod local_backend {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    super::$name(super::local(dir.path())).await;
+                }
+            )*
+        }
+        mod s3_backend {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $name() {
+                    super::ensure_bucket().await;
+                    super::$name(super::s3(stringify!($name))).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    lock_is_exclusive_names_its_holder_and_is_released,
+    a_stale_lock_is_broken_with_unlock,
+    the_journal_is_replayed_after_a_crash,
+    a_corrupt_snapshot_is_refused_and_left_untouched,
+    history_is_kept_and_trimmed,
+    of_two_concurrent_writers_only_one_succeeds,
+    stacks_are_listed_and_removed_without_a_trace,
+);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_remove_stack_leaves_no_object_behind() {
+    ensure_bucket().await;
+    let open = s3("leaves_nothing");
+    let a = StateStore::new(open(), stack());
+    let g = a.lock("up").await.unwrap();
+    commit(&a, &[("one", 1)]).await.unwrap();
+    drop(g);
+    open().remove_stack(&stack()).await.unwrap();
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .endpoint_url(moto())
+        .force_path_style(true)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .build();
+    let listed = aws_sdk_s3::Client::from_conf(conf)
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .prefix(format!("leaves_nothing-{}/", std::process::id()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.key_count(), Some(0), "{:?}", listed.contents());
+}
+
+#[test]
+fn s3_urls_are_parsed_and_bad_ones_named() {
+    let b = S3Backend::from_url("s3://my-bucket/team/infra").unwrap();
+    assert_eq!(b.describe(), "s3://my-bucket/team/infra");
+    assert_eq!(
+        b.snapshot_location(&stack()),
+        "s3://my-bucket/team/infra/stacks/conformance.QA/snapshot.json"
+    );
+    assert_eq!(
+        S3Backend::from_url("s3://bare").unwrap().describe(),
+        "s3://bare"
+    );
+    let err = S3Backend::from_url("s3:///nobucket").unwrap_err();
+    assert!(err.to_string().contains("s3:///nobucket"), "{err}");
+}
