@@ -17,7 +17,7 @@
 //! assert_eq!(b.count, 25);
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::names::StackName;
+use crate::secrets::{SECRET_MARKER, Secrets, SecretsError};
 
 /// The project file's name.
 pub const PROJECT_FILE: &str = "Mkso.yaml";
@@ -35,6 +36,27 @@ pub const ENV_PREFIX: &str = "MKSO_CONFIG__";
 /// Errors reading configuration. Each names the file and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// A secret config value cannot be encrypted or decrypted.
+    #[error("config key `{key}` in {file}: {source}")]
+    Secret {
+        /// `namespace:key` (or `encryptionsalt`).
+        key: String,
+        /// The stack file.
+        file: PathBuf,
+        /// What went wrong (never the value).
+        #[source]
+        source: SecretsError,
+    },
+    /// A secret key read into a field that is not a `Secret`.
+    #[error(
+        "config key `{key}` in {file} is secret, but the program reads it into a plain field: declare that field as `mkso::secrets::Secret<...>` so the value stays secret"
+    )]
+    SecretNotDeclared {
+        /// `namespace:key`.
+        key: String,
+        /// The stack file.
+        file: PathBuf,
+    },
     /// The project file does not exist.
     #[error(
         "no {PROJECT_FILE} in {dir}: run from a project directory or pass --project-dir DIR (a directory holding {PROJECT_FILE} with at least `name: <project>`)"
@@ -315,6 +337,44 @@ impl StackFile {
         Ok(())
     }
 
+    /// Sets a key to an encrypted value (`{secure: v1:...}`), creating the
+    /// file's salt (`encryptionsalt:`) on first use and checking the passphrase
+    /// against it otherwise.
+    pub fn set_secret(
+        &mut self,
+        key: &str,
+        value: &Value,
+        secrets: &Secrets,
+    ) -> Result<(), ConfigError> {
+        let err = |source| ConfigError::Secret {
+            key: key.into(),
+            file: self.path.clone(),
+            source,
+        };
+        let salt = match self.doc.get("encryptionsalt").and_then(|v| v.as_str()) {
+            Some(line) => secrets
+                .open_salt_line(line, &self.path.display().to_string())
+                .map_err(err)?,
+            None => {
+                let line = secrets.new_salt_line().map_err(err)?;
+                let salt = line.split(':').nth(1).unwrap_or_default().to_string();
+                self.doc.insert("encryptionsalt".into(), line.into());
+                salt
+            }
+        };
+        let text = serde_json::to_vec(value).expect("JSON serializes");
+        let sealed = secrets.encrypt(&salt, &text).map_err(err)?;
+        let mut m = serde_yaml_ng::Mapping::new();
+        m.insert("secure".into(), sealed.into());
+        self.set(key, serde_yaml_ng::Value::Mapping(m))
+    }
+
+    /// The salt of the file's secrets (`encryptionsalt:`), if it has any.
+    pub fn salt(&self) -> Option<String> {
+        let line = self.doc.get("encryptionsalt")?.as_str()?;
+        line.split(':').nth(1).map(str::to_string)
+    }
+
     /// Removes a key; returns whether it was there.
     pub fn remove(&mut self, key: &str) -> bool {
         match self.doc.get_mut("config") {
@@ -363,6 +423,14 @@ fn env_part(s: &str) -> String {
         .collect()
 }
 
+/// The ciphertext of a `{secure: v1:...}` config value.
+fn secure_text(v: &Value) -> Option<&str> {
+    match v {
+        Value::Object(m) if m.len() == 1 => m.get("secure")?.as_str(),
+        _ => None,
+    }
+}
+
 /// The environment variable that overrides `namespace:key`.
 pub fn env_var_for(key: &str) -> String {
     match split_key(key) {
@@ -376,6 +444,8 @@ pub fn env_var_for(key: &str) -> String {
 pub struct StackConfig {
     file: PathBuf,
     entries: BTreeMap<String, Value>,
+    /// Keys whose values are secret (decrypted in `entries`).
+    secret_keys: BTreeSet<String>,
     /// (NAMESPACE, KEY) in upper case → (variable name, raw value).
     env: BTreeMap<(String, String), (String, String)>,
 }
@@ -384,21 +454,27 @@ impl StackConfig {
     /// Loads a stack file (an absent file is empty); no environment overrides yet.
     pub fn load(path: &Path) -> Result<StackConfig, ConfigError> {
         let f = StackFile::load(path)?;
-        Ok(StackConfig {
+        let mut c = StackConfig {
             file: path.to_path_buf(),
             entries: f.entries()?,
+            secret_keys: BTreeSet::new(),
             env: BTreeMap::new(),
-        })
+        };
+        c.open_secrets(&f)?;
+        Ok(c)
     }
 
     /// Parses config from a YAML string (`config:` map); `file` is used in errors.
     pub fn from_yaml_str(text: &str, file: &str) -> Result<StackConfig, ConfigError> {
         let f = StackFile::parse(text, Path::new(file))?;
-        Ok(StackConfig {
+        let mut c = StackConfig {
             file: file.into(),
             entries: f.entries()?,
+            secret_keys: BTreeSet::new(),
             env: BTreeMap::new(),
-        })
+        };
+        c.open_secrets(&f)?;
+        Ok(c)
     }
 
     /// Config from `namespace:key` → value pairs.
@@ -406,8 +482,68 @@ impl StackConfig {
         StackConfig {
             file: file.into(),
             entries: entries.into_iter().collect(),
+            secret_keys: BTreeSet::new(),
             env: BTreeMap::new(),
         }
+    }
+
+    /// Adds a secret value (as `config set --secret` would; for tests).
+    #[must_use]
+    pub fn with_secret(mut self, key: &str, value: Value) -> Self {
+        crate::secrets::register_value(&value);
+        self.entries.insert(key.to_string(), value);
+        self.secret_keys.insert(key.to_string());
+        self
+    }
+
+    /// Decrypts `{secure: ...}` values with `MKSO_PASSPHRASE`.
+    fn open_secrets(&mut self, f: &StackFile) -> Result<(), ConfigError> {
+        let secure: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|(_, v)| secure_text(v).is_some())
+            .map(|(k, _)| k.clone())
+            .collect();
+        if secure.is_empty() {
+            return Ok(());
+        }
+        let secrets = Secrets::process();
+        let file = self.file.display().to_string();
+        if let Some(line) = f.doc.get("encryptionsalt").and_then(|v| v.as_str()) {
+            secrets
+                .open_salt_line(line, &file)
+                .map_err(|source| ConfigError::Secret {
+                    key: "encryptionsalt".into(),
+                    file: self.file.clone(),
+                    source,
+                })?;
+        }
+        for key in secure {
+            let sealed = secure_text(&self.entries[&key]).unwrap_or_default().to_string();
+            let err = |source| ConfigError::Secret {
+                key: key.clone(),
+                file: self.file.clone(),
+                source,
+            };
+            let plain = secrets
+                .decrypt_named(&sealed, &format!("the value of `{key}`"))
+                .map_err(err)?;
+            let v: Value = serde_json::from_slice(&plain).map_err(|_| {
+                err(SecretsError::Malformed {
+                    what: format!("the value of `{key}`"),
+                    reason: "not JSON inside",
+                })
+            })?;
+            crate::secrets::register_value(&v);
+            self.entries.insert(key.clone(), v);
+            self.secret_keys.insert(key);
+        }
+        Ok(())
+    }
+
+    /// Whether a key holds a secret.
+    pub fn is_secret(&self, key: &str) -> bool {
+        self.secret_keys.contains(key)
     }
 
     /// Applies `MKSO_CONFIG__<NAMESPACE>__<KEY>` overrides from these variables.
@@ -501,6 +637,12 @@ impl StackConfig {
                     namespace: ns.into(),
                     known: known(),
                     file: file.clone(),
+                });
+            }
+            if self.secret_keys.contains(key) && !props[k].to_string().contains(SECRET_MARKER) {
+                return Err(ConfigError::SecretNotDeclared {
+                    key: key.clone(),
+                    file: self.file.clone(),
                 });
             }
             obj.insert(k.to_string(), value.clone());

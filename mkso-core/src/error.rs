@@ -21,6 +21,14 @@ pub enum Error {
     /// An output could not be computed.
     #[error(transparent)]
     Output(#[from] Box<OutputError>),
+    /// A stack reference that cannot be read or used.
+    #[error("stack reference {stack}: {message}")]
+    Reference {
+        /// The referenced stack.
+        stack: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A resource name that cannot be used.
     #[error("invalid resource name `{name}`: {reason}")]
     InvalidName {

@@ -42,7 +42,9 @@ pub mod names;
 pub mod options;
 pub mod output;
 pub mod provider;
+pub mod reference;
 pub mod resource;
+pub mod secrets;
 pub mod stack;
 pub mod state;
 pub mod testing;
@@ -55,7 +57,9 @@ pub use names::{StackName, Urn};
 pub use options::{CustomTimeouts, ResourceOptions, ResourceRef, Tenacity};
 pub use output::{Input, Output, OutputValue};
 pub use provider::{ErrorClass, Provider, ProviderError};
+pub use reference::StackReference;
 pub use resource::{Registered, Resource, ResourceArgs};
+pub use secrets::Secret;
 pub use stack::{ComponentResource, Stack};
 
 #[doc(hidden)]

@@ -202,6 +202,21 @@ impl<T: OutputValue> Output<T> {
         self.secret
     }
 
+    /// The same value, no longer secret: for values derived from a secret
+    /// resource that are not themselves secret (an instance's id, say).
+    pub fn unsecret(self) -> Self {
+        let eval = self.eval.clone();
+        Self::from_fn(self.deps.clone(), false, move |r| {
+            let fut = eval(r);
+            async move {
+                let mut res = fut.await?;
+                res.secret = false;
+                Ok(res)
+            }
+            .boxed()
+        })
+    }
+
     /// The same value, marked secret.
     pub fn into_secret(self) -> Self {
         let eval = self.eval.clone();

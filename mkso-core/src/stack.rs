@@ -111,6 +111,7 @@ struct Inner {
     project: String,
     config: StackConfig,
     registry: Mutex<Registry>,
+    references: Mutex<Option<crate::reference::SharedSource>>,
 }
 
 /// The context a program receives; cheap to clone.
@@ -176,6 +177,7 @@ impl Stack {
                 project: project.into(),
                 config,
                 registry: Mutex::new(registry),
+                references: Mutex::new(None),
             }),
         }
     }
@@ -185,6 +187,35 @@ impl Stack {
             .registry
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Where [`Stack::reference`] reads other stacks' outputs (the runner sets
+    /// the state backend; the testing kit canned outputs).
+    pub fn set_reference_source(&self, source: Arc<dyn crate::reference::ReferenceSource>) {
+        *self
+            .inner
+            .references
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(source);
+    }
+
+    /// A reference to another stack's outputs (e.g. `aws.network.QA`), read
+    /// now: a stack without state is an error naming it.
+    pub fn reference(&self, stack: &str) -> Result<crate::reference::StackReference, Error> {
+        let name = StackName::new(stack)?;
+        let source = self
+            .inner
+            .references
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| Error::Reference {
+                stack: stack.to_string(),
+                message: "this program runs without a state backend to read references from"
+                    .into(),
+            })?;
+        let outputs = source.outputs(&name)?;
+        Ok(crate::reference::StackReference::new(name, outputs))
     }
 
     /// The stack's name (`aws.network.QA`).

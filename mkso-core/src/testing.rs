@@ -43,6 +43,7 @@ use crate::provider::{
     FindRequest, Provider, ProviderError, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse,
     diff_inputs,
 };
+use crate::reference::{CannedReferences, ReferenceSource};
 use crate::stack::{ProgramGraph, ResourceKind, Stack};
 use crate::state::{Backend, MemoryBackend, StateStore, StateView, UpdateKind, UpdateResult};
 
@@ -464,6 +465,7 @@ pub struct ProgramTest<F> {
     config: StackConfig,
     provider: TestProvider,
     extra: Vec<Arc<dyn Provider>>,
+    references: CannedReferences,
 }
 
 /// Starts a test run of `program`.
@@ -478,6 +480,7 @@ where
         config: StackConfig::default(),
         provider: TestProvider::new(),
         extra: Vec::new(),
+        references: CannedReferences::default(),
     }
 }
 
@@ -526,6 +529,28 @@ where
         self
     }
 
+    /// Adds a secret config value (as `config set --secret` would).
+    #[must_use]
+    pub fn secret_config(mut self, key: &str, value: Value) -> Self {
+        self.config = self.config.with_secret(key, value);
+        self
+    }
+
+    /// Canned outputs (a JSON object) for a stack the program references.
+    #[must_use]
+    pub fn reference(mut self, stack: &str, outputs: Value) -> Self {
+        self.references.insert(stack, outputs, &[]);
+        self
+    }
+
+    /// A canned secret output of a referenced stack.
+    #[must_use]
+    pub fn secret_reference_output(mut self, stack: &str, name: &str, value: Value) -> Self {
+        self.references
+            .insert(stack, json!({ name: value }), &[name]);
+        self
+    }
+
     /// Uses this test provider (to override behaviour per type).
     #[must_use]
     pub fn provider(mut self, p: TestProvider) -> Self {
@@ -543,6 +568,7 @@ where
     fn run_program(&self) -> Result<(StackName, ProgramGraph), Error> {
         let name = StackName::new(&self.stack)?;
         let stack = Stack::new(name.clone(), self.project.clone(), self.config.clone());
+        stack.set_reference_source(Arc::new(self.references.clone()));
         stack.add_provider(None, Arc::new(self.provider.clone()));
         stack.add_provider(
             None,
@@ -710,6 +736,7 @@ pub struct StackHarness {
     config: StackConfig,
     backend: Arc<dyn Backend>,
     providers: Vec<(Option<String>, Arc<dyn Provider>)>,
+    references: Option<Arc<dyn ReferenceSource>>,
 }
 
 impl std::fmt::Debug for StackHarness {
@@ -736,6 +763,7 @@ impl StackHarness {
             config: StackConfig::default(),
             backend: Arc::new(MemoryBackend::new()),
             providers: Vec::new(),
+            references: None,
         })
     }
 
@@ -767,6 +795,15 @@ impl StackHarness {
         self
     }
 
+    /// Where the program's stack references are read from (e.g.
+    /// [`BackendReferences`](crate::reference::BackendReferences) or
+    /// [`CannedReferences`]).
+    #[must_use]
+    pub fn references(mut self, source: Arc<dyn ReferenceSource>) -> Self {
+        self.references = Some(source);
+        self
+    }
+
     /// The stack.
     pub fn stack(&self) -> &StackName {
         &self.stack
@@ -784,6 +821,9 @@ impl StackHarness {
             self.project.clone(),
             self.config.clone(),
         );
+        if let Some(r) = &self.references {
+            s.set_reference_source(r.clone());
+        }
         for (name, p) in &self.providers {
             s.add_provider(name.as_deref(), p.clone());
         }

@@ -8,11 +8,13 @@ use tokio_util::sync::CancellationToken;
 
 use super::display::Display;
 use super::{CommandError, EXIT_INVALID, Runner};
-use crate::config::{PROJECT_FILE, Project};
+use crate::config::{PROJECT_FILE, Project, StackFile};
+use crate::reference::BackendReferences;
+use crate::secrets::Secrets;
 use crate::engine::{EngineOptions, EventSink, FanOut, TracingSink};
 use crate::names::{STACK_NAME_FORM, StackName};
 use crate::stack::{ProgramGraph, Stack};
-use crate::state::{Backend, LockGuard, StateStore, backend_for_url};
+use crate::state::{Backend, LockGuard, Sealer, StateStore, backend_for_url};
 
 /// Flags every command takes.
 #[derive(clap::Args, Debug, Clone)]
@@ -44,6 +46,8 @@ pub struct CliContext {
     pub project: Project,
     /// The state backend.
     pub backend: Arc<dyn Backend>,
+    /// Its URL (stack references read from it).
+    pub backend_url: String,
 }
 
 impl CliContext {
@@ -70,6 +74,7 @@ impl CliContext {
             global,
             project,
             backend,
+            backend_url: url,
         })
     }
 
@@ -86,15 +91,24 @@ impl CliContext {
         StackName::new(s).map_err(|e| CommandError::new(EXIT_INVALID, e.to_string()))
     }
 
-    /// The state of a stack.
+    /// The state of a stack; its secrets are sealed with the passphrase and
+    /// the stack file's salt.
     pub fn store(&self, stack: &StackName) -> StateStore {
+        let salt = StackFile::load(&self.project.stack_file(stack))
+            .ok()
+            .and_then(|f| f.salt());
         StateStore::new(self.backend.clone(), stack.clone())
+            .with_sealer(Sealer::new(Secrets::process(), salt))
     }
 
     /// Runs the program for a stack and returns what it declared.
     pub fn run_program(&self, stack: &StackName) -> Result<ProgramGraph, CommandError> {
         let config = self.project.stack_config(stack)?;
         let s = Stack::new(stack.clone(), self.project.file.name.clone(), config);
+        s.set_reference_source(Arc::new(BackendReferences::new(
+            self.backend_url.clone(),
+            self.project.dir.clone(),
+        )));
         for (name, f) in &self.runner.providers {
             let p = f(&s)?;
             s.add_provider(name.as_deref(), p);

@@ -1,6 +1,7 @@
 //! Shows engine events: a progress display on a terminal, plain lines
 //! otherwise, or newline-delimited JSON with `--json`.
 
+use crate::secrets::redact;
 use std::io::{BufWriter, IsTerminal, Stdout, Write};
 use std::sync::Mutex;
 
@@ -54,6 +55,7 @@ impl Display {
         if self.json {
             return;
         }
+        let s = redact(s);
         let print = || {
             let mut o = self.out.lock().unwrap_or_else(|e| e.into_inner());
             let _ = writeln!(o, "{s}");
@@ -71,9 +73,9 @@ impl Display {
         if !self.json {
             return;
         }
+        let text = serde_json::to_string(v).unwrap_or_default();
         let mut o = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = serde_json::to_writer(&mut *o, v);
-        let _ = writeln!(o);
+        let _ = writeln!(o, "{}", redact(&text));
     }
 
     /// Flushes and clears the progress display.
@@ -92,9 +94,9 @@ fn short(urn: &crate::names::Urn) -> String {
 impl EventSink for Display {
     fn emit(&self, event: &EngineEvent) {
         if self.json {
+            let text = serde_json::to_string(event).unwrap_or_default();
             let mut o = self.out.lock().unwrap_or_else(|e| e.into_inner());
-            let _ = serde_json::to_writer(&mut *o, event);
-            let _ = writeln!(o);
+            let _ = writeln!(o, "{}", redact(&text));
             return;
         }
         match event {

@@ -252,7 +252,7 @@ impl Runner {
             Ok(code) => code,
             Err(e) => {
                 if !e.message.is_empty() {
-                    eprintln!("error: {}", e.message);
+                    eprintln!("error: {}", crate::secrets::redact(&e.message));
                 }
                 e.code
             }
@@ -294,7 +294,7 @@ pub fn init_tracing() {
         .unwrap_or_else(|_| "warn".into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
+        .with_writer(|| crate::secrets::RedactingWriter(std::io::stderr()))
         .with_target(false)
         .try_init();
 }

@@ -17,7 +17,8 @@ pub struct Args {
 /// `state` subcommands.
 #[derive(clap::Subcommand, Debug)]
 pub enum Sub {
-    /// Print the state as JSON (to stdout, or to --file).
+    /// Print the state as JSON (to stdout, or to --file); secret values stay
+    /// encrypted.
     Export {
         /// Write to this file.
         #[arg(long)]
@@ -35,8 +36,10 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
     let stack = ctx.stack_name()?;
     match args.command {
         Sub::Export { file } => {
-            let view = ctx.store(&stack).load().await?.view;
-            let snap = view.to_snapshot(view.serial);
+            let store = ctx.store(&stack);
+            let view = store.load().await?.view;
+            let mut snap = view.to_snapshot(view.serial);
+            store.seal_snapshot(&mut snap)?;
             let text = serde_json::to_string_pretty(&snap).unwrap_or_default();
             match file {
                 Some(f) => std::fs::write(&f, text + "\n").map_err(|e| {
@@ -57,6 +60,7 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
                 )
             })?;
             snap.resolve_refs();
+            ctx.store(&stack).open_snapshot(&mut snap)?;
             if snap.stack != stack {
                 return Err(CommandError::new(
                     EXIT_INVALID,

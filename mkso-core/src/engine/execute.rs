@@ -297,6 +297,7 @@ fn pending(op_id: u64, op: PendingOp, r: &ResourceState) -> PendingOperation {
         dependencies: r.dependencies.clone(),
         parent: r.parent.clone(),
         provider: r.provider.clone(),
+        secret: r.secret,
     }
 }
 

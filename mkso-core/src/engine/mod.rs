@@ -164,6 +164,17 @@ impl Session {
         plan: &Plan,
         opts: &EngineOptions,
     ) -> Result<UpdateOutcome, Error> {
+        let has_secrets = plan.all_steps().any(|s| s.secret) || !plan.secret_outputs.is_empty();
+        if has_secrets && !self.store.can_seal() {
+            // Refuse before any change: a secret could not be recorded.
+            return Err(crate::state::StateError::Secret {
+                location: self.store.backend().snapshot_location(&self.view.stack),
+                source: crate::secrets::SecretsError::NoPassphrase {
+                    what: format!("stack {} has secret values, so recording them", self.view.stack),
+                },
+            }
+            .into());
+        }
         let empty = StateView::empty(self.view.stack.clone());
         let view = std::mem::replace(&mut self.view, empty);
         let result = execute::execute(graph, plan, view, self.journal(), opts).await;

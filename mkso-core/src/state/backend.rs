@@ -86,6 +86,12 @@ pub trait Backend: Send + Sync + 'static {
     /// Bytes written so far by this process (for benchmarks).
     fn bytes_written(&self) -> u64;
 
+    /// Whether it keeps state beyond the process (secret values are sealed
+    /// only where they are kept).
+    fn is_persistent(&self) -> bool {
+        true
+    }
+
     /// Requests sent so far by this process (for benchmarks; 0 for local files).
     fn requests_sent(&self) -> u64 {
         0

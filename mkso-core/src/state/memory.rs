@@ -179,6 +179,10 @@ impl Backend for MemoryBackend {
             .retain(|k, _| !k.starts_with(&prefix));
         Ok(())
     }
+    fn is_persistent(&self) -> bool {
+        false
+    }
+
     fn bytes_written(&self) -> u64 {
         self.written.load(Ordering::Relaxed)
     }

@@ -19,6 +19,7 @@ mod memory;
 mod model;
 #[cfg(feature = "s3")]
 mod s3;
+mod sealing;
 mod store;
 
 pub use backend::{Backend, backend_for_url};
@@ -32,6 +33,7 @@ pub use model::{
 };
 #[cfg(feature = "s3")]
 pub use s3::S3Backend;
+pub use sealing::Sealer;
 pub use store::{JournalWriter, LoadedState, StateStore};
 
 use std::path::PathBuf;
@@ -91,6 +93,15 @@ pub enum StateError {
     Conflict {
         /// The object or file.
         location: String,
+    },
+    /// Secret values in state cannot be sealed or opened.
+    #[error("state {location}: {source}")]
+    Secret {
+        /// The snapshot or journal.
+        location: String,
+        /// What went wrong (never the value).
+        #[source]
+        source: crate::secrets::SecretsError,
     },
     /// The backend URL is not supported.
     #[error(

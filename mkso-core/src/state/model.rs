@@ -153,6 +153,9 @@ pub struct PendingOperation {
     /// The provider instance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<ProviderRef>,
+    /// Whether the inputs hold secrets (encrypted when stored).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub secret: bool,
 }
 
 /// The compacted state of a stack.
@@ -192,6 +195,15 @@ pub struct SnapshotRef<'a> {
     secret_outputs: &'a Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pending: Vec<&'a PendingOperation>,
+}
+
+impl SnapshotRef<'_> {
+    /// Whether anything in it is secret.
+    pub fn has_secrets(&self) -> bool {
+        self.resources.iter().any(|r| r.secret)
+            || self.pending.iter().any(|p| p.secret)
+            || !self.secret_outputs.is_empty()
+    }
 }
 
 /// One journal record.

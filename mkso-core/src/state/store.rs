@@ -11,6 +11,8 @@ use super::codec::{decode_journal, decode_snapshot, encode_journal_entry, encode
 use super::history::HistoryEntry;
 use super::lock::{LockGuard, LockInfo};
 use super::model::{JournalEntry, StateView};
+use super::sealing::Sealer;
+use crate::secrets::Secrets;
 use crate::names::StackName;
 
 /// A loaded state.
@@ -29,6 +31,7 @@ pub struct LoadedState {
 pub struct StateStore {
     backend: Arc<dyn Backend>,
     stack: StackName,
+    sealer: Arc<Sealer>,
 }
 
 impl std::fmt::Debug for StateStore {
@@ -43,9 +46,48 @@ impl std::fmt::Debug for StateStore {
 }
 
 impl StateStore {
-    /// The state of `stack` on `backend`.
+    /// The state of `stack` on `backend`. Secret values are sealed with the
+    /// passphrase in `MKSO_PASSPHRASE` (unless the backend persists nothing).
     pub fn new(backend: Arc<dyn Backend>, stack: StackName) -> Self {
-        StateStore { backend, stack }
+        let sealer = if backend.is_persistent() {
+            Sealer::new(Secrets::process(), None)
+        } else {
+            Sealer::disabled()
+        };
+        StateStore {
+            backend,
+            stack,
+            sealer: Arc::new(sealer),
+        }
+    }
+
+    /// Seals secret values with this sealer (e.g. with the stack file's salt).
+    #[must_use]
+    pub fn with_sealer(mut self, sealer: Sealer) -> Self {
+        if self.backend.is_persistent() {
+            self.sealer = Arc::new(sealer);
+        }
+        self
+    }
+
+    /// Seals the secret values of a snapshot (for `state export`).
+    pub fn seal_snapshot(&self, snap: &mut super::Snapshot) -> Result<(), StateError> {
+        if self.sealer.needs_sealing(snap) {
+            let location = self.backend.snapshot_location(&self.stack);
+            self.sealer.seal_snapshot(snap, &location)?;
+        }
+        Ok(())
+    }
+
+    /// Opens the sealed values of a snapshot (for `state import`).
+    pub fn open_snapshot(&self, snap: &mut super::Snapshot) -> Result<(), StateError> {
+        self.sealer.open_snapshot(snap, "the imported state")
+    }
+
+    /// Whether secret values can be written (fails early, before any change,
+    /// when a program has secrets and no passphrase is set).
+    pub fn can_seal(&self) -> bool {
+        self.sealer.can_seal()
     }
 
     /// The backend.
@@ -101,14 +143,16 @@ impl StateStore {
     pub async fn load(&self) -> Result<LoadedState, StateError> {
         let mut view = match self.backend.read_snapshot(&self.stack).await? {
             Some(bytes) => {
-                let snap = decode_snapshot(&bytes, &self.backend.snapshot_location(&self.stack))?;
+                let location = self.backend.snapshot_location(&self.stack);
+                let mut snap = decode_snapshot(&bytes, &location)?;
+                self.sealer.open_snapshot(&mut snap, &location)?;
                 StateView::from_snapshot(snap)
             }
             None => StateView::empty(self.stack.clone()),
         };
         let journal = self.backend.read_journal(&self.stack).await?;
-        let (entries, torn_tail) =
-            decode_journal(&journal, &self.backend.journal_location(&self.stack))?;
+        let location = self.backend.journal_location(&self.stack);
+        let (entries, torn_tail) = decode_journal(&journal, &location)?;
         let mut replayed = 0;
         let mut applies = false;
         for e in entries {
@@ -118,6 +162,8 @@ impl StateStore {
                 continue;
             }
             if applies {
+                let mut e = e;
+                self.sealer.open_entry(&mut e, &location)?;
                 view.apply(e);
                 replayed += 1;
             }
@@ -132,7 +178,30 @@ impl StateStore {
     /// Writes `view` as the next snapshot and clears the journal. Returns the new serial.
     pub async fn compact(&self, view: &mut StateView) -> Result<u64, StateError> {
         let serial = view.serial + 1;
-        let bytes = encode_snapshot(&view.snapshot_ref(serial));
+        let location = self.backend.snapshot_location(&self.stack);
+        let mut snap = None;
+        if self.sealer.can_seal() {
+            let r = view.snapshot_ref(serial);
+            if r.has_secrets() {
+                let mut s = view.to_snapshot(serial);
+                self.sealer.seal_snapshot(&mut s, &location)?;
+                snap = Some(s);
+            }
+        }
+        let bytes = match &snap {
+            Some(s) => encode_snapshot(s),
+            None => {
+                if !self.sealer.can_seal() && view.snapshot_ref(serial).has_secrets() {
+                    return Err(StateError::Secret {
+                        location,
+                        source: crate::secrets::SecretsError::NoPassphrase {
+                            what: "writing secret values to the state".into(),
+                        },
+                    });
+                }
+                encode_snapshot(&view.snapshot_ref(serial))
+            }
+        };
         self.backend.write_snapshot(&self.stack, &bytes).await?;
         self.backend.reset_journal(&self.stack).await?;
         view.serial = serial;
@@ -141,7 +210,12 @@ impl StateStore {
 
     /// Starts a group-commit journal writer for an operation on `view.serial`.
     pub fn journal(&self, base_serial: u64) -> JournalWriter {
-        JournalWriter::start(self.backend.clone(), self.stack.clone(), base_serial)
+        JournalWriter::start(
+            self.backend.clone(),
+            self.stack.clone(),
+            base_serial,
+            self.sealer.clone(),
+        )
     }
 
     /// Records an update in the history and trims it to the last `keep`.
@@ -192,9 +266,15 @@ pub struct JournalWriter {
 }
 
 impl JournalWriter {
-    fn start(backend: Arc<dyn Backend>, stack: StackName, base_serial: u64) -> Self {
+    fn start(
+        backend: Arc<dyn Backend>,
+        stack: StackName,
+        base_serial: u64,
+        sealer: Arc<Sealer>,
+    ) -> Self {
         let (tx, mut rx) = mpsc::unbounded_channel::<Request>();
         let describe = backend.journal_location(&stack);
+        let describe_inner = describe.clone();
         let task = tokio::spawn(async move {
             let mut based = false;
             let mut failed: Option<String> = None;
@@ -207,8 +287,19 @@ impl JournalWriter {
                         Err(_) => break,
                     }
                 }
+                let sealed: Result<Vec<Vec<JournalEntry>>, StateError> = batch
+                    .iter()
+                    .map(|r| {
+                        r.entries
+                            .iter()
+                            .map(|e| sealer.seal_entry(e, &describe_inner))
+                            .collect()
+                    })
+                    .collect();
                 let result = if let Some(f) = &failed {
                     Err(f.clone())
+                } else if let Err(e) = &sealed {
+                    Err(e.to_string())
                 } else {
                     buf.clear();
                     if !based {
@@ -219,8 +310,8 @@ impl JournalWriter {
                             &mut buf,
                         );
                     }
-                    for r in &batch {
-                        for e in &r.entries {
+                    for entries in sealed.iter().flatten() {
+                        for e in entries {
                             encode_journal_entry(e, &mut buf);
                         }
                     }
