@@ -519,7 +519,9 @@ impl StackConfig {
                 })?;
         }
         for key in secure {
-            let sealed = secure_text(&self.entries[&key]).unwrap_or_default().to_string();
+            let sealed = secure_text(&self.entries[&key])
+                .unwrap_or_default()
+                .to_string();
             let err = |source| ConfigError::Secret {
                 key: key.clone(),
                 file: self.file.clone(),

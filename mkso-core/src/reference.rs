@@ -39,7 +39,8 @@ use serde_json::Value;
 use crate::error::Error;
 use crate::names::StackName;
 use crate::output::{Output, OutputValue};
-use crate::state::{StateError, StateStore, backend_for_url};
+use crate::secrets::Secrets;
+use crate::state::{Sealer, StateError, StateStore, backend_for_url};
 
 /// The outputs of a referenced stack.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -63,6 +64,7 @@ pub trait ReferenceSource: Send + Sync {
 pub struct BackendReferences {
     url: String,
     project_dir: PathBuf,
+    secrets: Arc<Secrets>,
 }
 
 impl BackendReferences {
@@ -71,7 +73,15 @@ impl BackendReferences {
         BackendReferences {
             url: url.into(),
             project_dir: project_dir.into(),
+            secrets: Secrets::process(),
         }
+    }
+
+    /// Opens secret outputs with this passphrase (default: `MKSO_PASSPHRASE`).
+    #[must_use]
+    pub fn secrets(mut self, secrets: Arc<Secrets>) -> Self {
+        self.secrets = secrets;
+        self
     }
 }
 
@@ -89,7 +99,8 @@ impl ReferenceSource for BackendReferences {
                         message: format!("cannot start a runtime: {e}"),
                     })?;
                 rt.block_on(async {
-                    let store = StateStore::new(backend.clone(), stack.clone());
+                    let store = StateStore::new(backend.clone(), stack.clone())
+                        .with_sealer(Sealer::new(self.secrets.clone(), None));
                     if !store.exists().await? {
                         return Err(StateError::NoSuchStack {
                             stack: stack.clone(),
@@ -181,7 +192,10 @@ impl StackReference {
 
     /// One output, typed. Missing outputs and wrong types are errors naming
     /// the stack, the output and the types; secret outputs stay secret.
-    pub fn output<T: OutputValue + DeserializeOwned>(&self, name: &str) -> Result<Output<T>, Error> {
+    pub fn output<T: OutputValue + DeserializeOwned>(
+        &self,
+        name: &str,
+    ) -> Result<Output<T>, Error> {
         let Some(v) = self.outputs.values.get(name) else {
             let has = if self.outputs.values.is_empty() {
                 "none".to_string()
@@ -224,7 +238,11 @@ impl StackReference {
             .collect();
         let typed: T = serde_path_to_error::deserialize(Value::Object(obj)).map_err(|e| {
             let path = e.path().to_string();
-            let field = path.split(['.', '[']).next().unwrap_or_default().to_string();
+            let field = path
+                .split(['.', '['])
+                .next()
+                .unwrap_or_default()
+                .to_string();
             let secret = self.outputs.secret.contains(&field);
             let inner = e.into_inner().to_string();
             Error::Reference {

@@ -100,7 +100,9 @@ impl Secrets {
     /// (so keys are derived once per salt per process).
     pub fn process() -> Arc<Secrets> {
         static PROCESS: std::sync::OnceLock<Arc<Secrets>> = std::sync::OnceLock::new();
-        PROCESS.get_or_init(|| Arc::new(Secrets::from_env())).clone()
+        PROCESS
+            .get_or_init(|| Arc::new(Secrets::from_env()))
+            .clone()
     }
 
     /// An explicit passphrase.
@@ -329,7 +331,9 @@ mod tests {
         let e = wrong.open_salt_line(&line, "Mkso.x.QA.yaml").unwrap_err();
         assert!(e.to_string().contains(PASSPHRASE_VAR), "{e}");
         assert!(e.to_string().contains("Mkso.x.QA.yaml"), "{e}");
-        let e = Secrets::none().open_value(sealed, "state of x").unwrap_err();
+        let e = Secrets::none()
+            .open_value(sealed, "state of x")
+            .unwrap_err();
         assert_eq!(
             e.to_string(),
             "state of x needs the secrets passphrase: set MKSO_PASSPHRASE (the passphrase this stack's secrets were encrypted with)"

@@ -211,8 +211,7 @@ impl Stack {
             .clone()
             .ok_or_else(|| Error::Reference {
                 stack: stack.to_string(),
-                message: "this program runs without a state backend to read references from"
-                    .into(),
+                message: "this program runs without a state backend to read references from".into(),
             })?;
         let outputs = source.outputs(&name)?;
         Ok(crate::reference::StackReference::new(name, outputs))

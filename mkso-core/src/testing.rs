@@ -737,6 +737,7 @@ pub struct StackHarness {
     backend: Arc<dyn Backend>,
     providers: Vec<(Option<String>, Arc<dyn Provider>)>,
     references: Option<Arc<dyn ReferenceSource>>,
+    secrets: Option<Arc<crate::secrets::Secrets>>,
 }
 
 impl std::fmt::Debug for StackHarness {
@@ -764,6 +765,7 @@ impl StackHarness {
             backend: Arc::new(MemoryBackend::new()),
             providers: Vec::new(),
             references: None,
+            secrets: None,
         })
     }
 
@@ -804,6 +806,16 @@ impl StackHarness {
         self
     }
 
+    /// Seals secret values in state with this passphrase (default: the
+    /// process's `MKSO_PASSPHRASE`).
+    #[must_use]
+    pub fn passphrase(mut self, passphrase: &str) -> Self {
+        self.secrets = Some(Arc::new(crate::secrets::Secrets::with_passphrase(
+            passphrase,
+        )));
+        self
+    }
+
     /// The stack.
     pub fn stack(&self) -> &StackName {
         &self.stack
@@ -811,7 +823,11 @@ impl StackHarness {
 
     /// The stack's state on the backend.
     pub fn store(&self) -> StateStore {
-        StateStore::new(self.backend.clone(), self.stack.clone())
+        let store = StateStore::new(self.backend.clone(), self.stack.clone());
+        match &self.secrets {
+            Some(s) => store.with_sealer(crate::state::Sealer::new(s.clone(), None)),
+            None => store,
+        }
     }
 
     /// Runs the program and returns what it declared.

@@ -16,7 +16,12 @@ fn read_stdin_value(key: &str) -> Result<String, CommandError> {
     } else {
         stdin.read_to_string(&mut text)
     }
-    .map_err(|e| CommandError::new(EXIT_INVALID, format!("cannot read the value of `{key}` from standard input: {e}")))?;
+    .map_err(|e| {
+        CommandError::new(
+            EXIT_INVALID,
+            format!("cannot read the value of `{key}` from standard input: {e}"),
+        )
+    })?;
     let text = text.strip_suffix('\n').unwrap_or(&text);
     let text = text.strip_suffix('\r').unwrap_or(text);
     if text.is_empty() {

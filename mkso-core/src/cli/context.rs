@@ -9,10 +9,10 @@ use tokio_util::sync::CancellationToken;
 use super::display::Display;
 use super::{CommandError, EXIT_INVALID, Runner};
 use crate::config::{PROJECT_FILE, Project, StackFile};
-use crate::reference::BackendReferences;
-use crate::secrets::Secrets;
 use crate::engine::{EngineOptions, EventSink, FanOut, TracingSink};
 use crate::names::{STACK_NAME_FORM, StackName};
+use crate::reference::BackendReferences;
+use crate::secrets::Secrets;
 use crate::stack::{ProgramGraph, Stack};
 use crate::state::{Backend, LockGuard, Sealer, StateStore, backend_for_url};
 

@@ -170,7 +170,10 @@ impl Session {
             return Err(crate::state::StateError::Secret {
                 location: self.store.backend().snapshot_location(&self.view.stack),
                 source: crate::secrets::SecretsError::NoPassphrase {
-                    what: format!("stack {} has secret values, so recording them", self.view.stack),
+                    what: format!(
+                        "stack {} has secret values, so recording them",
+                        self.view.stack
+                    ),
                 },
             }
             .into());

@@ -38,6 +38,11 @@ impl Sealer {
         }
     }
 
+    /// Whether values are sealed at all.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
     /// Whether secret values can be written (a passphrase is set, or sealing is off).
     pub fn can_seal(&self) -> bool {
         !self.enabled || self.secrets.has_passphrase()
@@ -142,7 +147,11 @@ impl Sealer {
             JournalEntry::Outputs { outputs, secret } => {
                 for k in secret.iter() {
                     if let Some(v) = outputs.get_mut(k) {
-                        self.open(v, &format!("secret stack output `{k}` in {location}"), location)?;
+                        self.open(
+                            v,
+                            &format!("secret stack output `{k}` in {location}"),
+                            location,
+                        )?;
                     }
                 }
                 Ok(())
@@ -186,7 +195,11 @@ impl Sealer {
         }
         for k in &s.secret_outputs {
             if let Some(v) = s.outputs.get_mut(k) {
-                self.open(v, &format!("secret stack output `{k}` in {location}"), location)?;
+                self.open(
+                    v,
+                    &format!("secret stack output `{k}` in {location}"),
+                    location,
+                )?;
             }
         }
         Ok(())

@@ -12,8 +12,8 @@ use super::history::HistoryEntry;
 use super::lock::{LockGuard, LockInfo};
 use super::model::{JournalEntry, StateView};
 use super::sealing::Sealer;
-use crate::secrets::Secrets;
 use crate::names::StackName;
+use crate::secrets::Secrets;
 
 /// A loaded state.
 #[derive(Debug)]
@@ -179,28 +179,13 @@ impl StateStore {
     pub async fn compact(&self, view: &mut StateView) -> Result<u64, StateError> {
         let serial = view.serial + 1;
         let location = self.backend.snapshot_location(&self.stack);
-        let mut snap = None;
-        if self.sealer.can_seal() {
-            let r = view.snapshot_ref(serial);
-            if r.has_secrets() {
-                let mut s = view.to_snapshot(serial);
-                self.sealer.seal_snapshot(&mut s, &location)?;
-                snap = Some(s);
-            }
-        }
-        let bytes = match &snap {
-            Some(s) => encode_snapshot(s),
-            None => {
-                if !self.sealer.can_seal() && view.snapshot_ref(serial).has_secrets() {
-                    return Err(StateError::Secret {
-                        location,
-                        source: crate::secrets::SecretsError::NoPassphrase {
-                            what: "writing secret values to the state".into(),
-                        },
-                    });
-                }
-                encode_snapshot(&view.snapshot_ref(serial))
-            }
+        let r = view.snapshot_ref(serial);
+        let bytes = if self.sealer.is_enabled() && r.has_secrets() {
+            let mut s = view.to_snapshot(serial);
+            self.sealer.seal_snapshot(&mut s, &location)?;
+            encode_snapshot(&s)
+        } else {
+            encode_snapshot(&r)
         };
         self.backend.write_snapshot(&self.stack, &bytes).await?;
         self.backend.reset_journal(&self.stack).await?;

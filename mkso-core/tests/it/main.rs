@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod failures;
 mod lifecycle;
+mod secrets_refs;
 mod snapshots;
 
 use std::sync::Arc;
