@@ -8,5 +8,8 @@ pub mod data_bench;
 #[path = "aws_network/program.rs"]
 pub mod aws_network;
 
+#[path = "aws_app/program.rs"]
+pub mod aws_app;
+
 #[path = "gcp_cluster/program.rs"]
 pub mod gcp_cluster;

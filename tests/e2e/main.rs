@@ -1,5 +1,6 @@
 //! End-to-end tests of the real stack binaries (one test binary, modules per stack).
 
+mod aws_app;
 mod aws_network;
 mod data_bench;
 mod gcp_cluster;

@@ -79,6 +79,8 @@ impl From<Error> for CommandError {
     fn from(e: Error) -> Self {
         let code = match &e {
             Error::State(s) if matches!(**s, StateError::Locked { .. }) => EXIT_LOCKED,
+            // A wrong or missing passphrase is the user's input to fix.
+            Error::State(s) if matches!(**s, StateError::Secret { .. }) => EXIT_INVALID,
             Error::State(_) | Error::Provider { .. } => EXIT_FAILED,
             _ => EXIT_INVALID,
         };

@@ -1,0 +1,180 @@
+//! The `aws_app` program: an application environment on the network of
+//! `aws.network.<environment>`, read through a stack reference.
+//!
+//! - a security group for the app (HTTP from anywhere, SSH only from
+//!   `app:ssh_cidr`) and one for the bastion (SSH only from `app:ssh_cidr`);
+//! - `app:instances` app instances spread across the network's private subnets,
+//!   their user data carrying the database password (`app:db_password`, a
+//!   secret config value, so the user data is secret too);
+//! - a bastion instance in the first public subnet, with an Elastic IP.
+//!
+//! Exports the app instances' ids and the bastion's public IP.
+
+use std::collections::BTreeMap;
+
+use mkso::prelude::*;
+use mkso::secrets::Secret;
+use mkso_providers_aws::{
+    Eip, EipArgs, Instance, InstanceArgs, SecurityGroup, SecurityGroupArgs, SecurityGroupRule,
+    SecurityGroupRuleArgs,
+};
+
+/// The `app` config namespace.
+#[derive(Debug, Clone, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppConfig {
+    /// How many app instances (spread across the private subnets).
+    pub instances: u32,
+    /// Their instance type.
+    pub instance_type: String,
+    /// The machine image of the app and bastion instances.
+    pub ami: String,
+    /// Where SSH may come from (CIDR), e.g. the office's range.
+    pub ssh_cidr: String,
+    /// The database password (set with `config set --secret app:db_password`).
+    pub db_password: Secret<String>,
+    /// The network stack to run on (default `aws.network.<environment>`).
+    #[serde(default)]
+    pub network_stack: Option<String>,
+}
+
+/// The user data of an app instance: the password reaches it as a secret.
+fn user_data(env: &str, db_password: &Output<String>) -> Output<Option<String>> {
+    let env = env.to_string();
+    db_password.map(move |p| {
+        Some(format!(
+            "#!/bin/sh\nset -eu\ncat > /etc/app.env <<'ENV'\nAPP_ENV={env}\nDB_PASSWORD={p}\nENV\nsystemctl restart app\n"
+        ))
+    })
+}
+
+/// Declares the application environment and exports its ids.
+pub fn program(stack: &Stack) -> Result<(), mkso::Error> {
+    let app: AppConfig = stack.config("app")?;
+    if app.instances == 0 || app.instances > 20 {
+        return Err(mkso::Error::program(format!(
+            "config key `app:instances` is {}: use 1 to 20 instances",
+            app.instances
+        )));
+    }
+    if app.ssh_cidr.parse::<ipnet::IpNet>().is_err() {
+        return Err(mkso::Error::program(format!(
+            "config key `app:ssh_cidr` is `{}`, not a CIDR range such as 203.0.113.0/24",
+            app.ssh_cidr
+        )));
+    }
+    let env = stack.environment().to_string();
+    let network_stack = app
+        .network_stack
+        .clone()
+        .unwrap_or_else(|| format!("aws.network.{env}"));
+    let net = stack.reference(&network_stack)?;
+    let vpc_id: Output<String> = net.output("vpc_id")?;
+    let private: Output<Vec<String>> = net.output("private_subnet_ids")?;
+    let public: Output<Vec<String>> = net.output("public_subnet_ids")?;
+    let tags = BTreeMap::from([("App".to_string(), "web".to_string())]);
+
+    let app_sg = SecurityGroup::new(
+        stack,
+        "app-sg",
+        SecurityGroupArgs::default()
+            .description(Some(format!("app instances of {env}")))
+            .vpc_id(vpc_id.clone())
+            .tags(tags.clone()),
+        ResourceOptions::new(),
+    )?;
+    let bastion_sg = SecurityGroup::new(
+        stack,
+        "bastion-sg",
+        SecurityGroupArgs::default()
+            .description(Some(format!("bastion of {env}")))
+            .vpc_id(vpc_id)
+            .tags(tags.clone()),
+        ResourceOptions::new(),
+    )?;
+    let rule = |name: &str, sg: &SecurityGroup, port: i32, cidr: &str, what: &str| {
+        SecurityGroupRule::new(
+            stack,
+            name,
+            SecurityGroupRuleArgs::default()
+                .security_group_id(sg.id())
+                .direction("ingress")
+                .protocol("tcp")
+                .from_port(port)
+                .to_port(port)
+                .cidr_blocks(vec![cidr.to_string()])
+                .description(Some(what.to_string())),
+            ResourceOptions::new(),
+        )
+    };
+    rule("app-http", &app_sg, 80, "0.0.0.0/0", "HTTP from anywhere")?;
+    rule(
+        "app-ssh",
+        &app_sg,
+        22,
+        &app.ssh_cidr,
+        "SSH from the admin range",
+    )?;
+    rule(
+        "bastion-ssh",
+        &bastion_sg,
+        22,
+        &app.ssh_cidr,
+        "SSH from the admin range",
+    )?;
+
+    let password: Output<String> = app.db_password.clone().into();
+    let mut ids = Vec::new();
+    for i in 0..app.instances as usize {
+        let subnet = private.try_map(move |s| {
+            if s.is_empty() {
+                Err("the network stack exports no private subnets".to_string())
+            } else {
+                Ok(Some(s[i % s.len()].clone()))
+            }
+        });
+        let instance = Instance::new(
+            stack,
+            &format!("app-{i}"),
+            InstanceArgs::default()
+                .ami(app.ami.clone())
+                .instance_type(app.instance_type.clone())
+                .subnet_id(subnet)
+                .security_group_ids(app_sg.id().map(|id| vec![id]))
+                .user_data(user_data(&env, &password))
+                .tags(tags.clone()),
+            ResourceOptions::new(),
+        )?;
+        ids.push(instance.id());
+    }
+    let bastion = Instance::new(
+        stack,
+        "bastion",
+        InstanceArgs::default()
+            .ami(app.ami.clone())
+            .instance_type("t3.micro")
+            .subnet_id(public.try_map(|s| {
+                s.first()
+                    .cloned()
+                    .map(Some)
+                    .ok_or_else(|| "the network stack exports no public subnets".to_string())
+            }))
+            .security_group_ids(bastion_sg.id().map(|id| vec![id]))
+            .tags(tags.clone()),
+        ResourceOptions::new(),
+    )?;
+    let eip = Eip::new(
+        stack,
+        "bastion-eip",
+        EipArgs::default()
+            .instance_id(bastion.id().map(Some))
+            .tags(tags),
+        ResourceOptions::new(),
+    )?;
+    // The app instances are secret as a whole (their user data is); their ids
+    // are not secrets, so they are exported in clear.
+    stack.export("app_instance_ids", Output::all_vec(ids).unsecret());
+    stack.export("bastion_id", bastion.id());
+    stack.export("bastion_public_ip", eip.public_ip());
+    Ok(())
+}

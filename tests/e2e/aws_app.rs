@@ -1,0 +1,510 @@
+//! The `aws_app` stack binary on the `aws_network` stack (a stack reference),
+//! against moto, on the S3 backend and on the local one: the full cycle with a
+//! secret canary searched for in every artifact, passphrase errors, a missing
+//! referenced stack; and 20 processes racing for one stack's lock.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+
+use aws_sdk_ec2::types::Filter;
+use mkso::StackName;
+use mkso::state::{Backend, LocalBackend, S3Backend};
+
+use crate::text;
+
+const NET: &str = env!("CARGO_BIN_EXE_aws_network");
+const APP: &str = env!("CARGO_BIN_EXE_aws_app");
+const BENCH: &str = env!("CARGO_BIN_EXE_data_bench");
+const BUCKET: &str = "mkso-e2e-state";
+const PASSPHRASE: &str = "e2e passphrase, not a real one";
+
+fn moto() -> String {
+    std::env::var("MKSO_MOTO_ENDPOINT").expect(
+        "MKSO_MOTO_ENDPOINT is not set: run the tests with `bash scripts/test.sh`, which starts the emulators",
+    )
+}
+
+fn stacks_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+/// Creates the state bucket on moto (an existing one is fine; moto does not
+/// check signatures, so a plain PUT does).
+async fn ensure_bucket() {
+    let url = format!("{}/{BUCKET}", moto());
+    let r = reqwest::Client::new().put(url).send().await.unwrap();
+    assert!(
+        r.status().is_success() || r.status().as_u16() == 409,
+        "{}",
+        r.status()
+    );
+}
+
+enum Kind {
+    Local,
+    S3,
+}
+
+/// Two project directories (copies of the real ones, with the real QA config
+/// under a unique stack name) sharing one backend.
+struct World {
+    _dir: tempfile::TempDir,
+    net_dir: PathBuf,
+    app_dir: PathBuf,
+    net_stack: String,
+    app_stack: String,
+    backend_url: String,
+    backend: Arc<dyn Backend>,
+    /// Everything every command printed.
+    printed: String,
+}
+
+impl World {
+    fn new(kind: Kind, tag: &str) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let env = format!("QA{tag}{}", std::process::id());
+        let net_dir = dir.path().join("aws_network");
+        let app_dir = dir.path().join("aws_app");
+        for (d, src, base) in [
+            (&net_dir, "aws_network", "aws.network"),
+            (&app_dir, "aws_app", "aws.app"),
+        ] {
+            std::fs::create_dir_all(d).unwrap();
+            let src = stacks_dir().join(src);
+            std::fs::copy(src.join("Mkso.yaml"), d.join("Mkso.yaml")).unwrap();
+            std::fs::copy(
+                src.join(format!("Mkso.{base}.QA.yaml")),
+                d.join(format!("Mkso.{base}.{env}.yaml")),
+            )
+            .unwrap();
+        }
+        let (backend_url, backend): (String, Arc<dyn Backend>) = match kind {
+            Kind::Local => {
+                let state = dir.path().join("state");
+                (
+                    format!("file://{}", state.display()),
+                    Arc::new(LocalBackend::new(state)),
+                )
+            }
+            Kind::S3 => {
+                let prefix = format!("e2e-{env}");
+                (
+                    format!("s3://{BUCKET}/{prefix}"),
+                    Arc::new(S3Backend::new(BUCKET, prefix).with_endpoint(moto())),
+                )
+            }
+        };
+        World {
+            _dir: dir,
+            net_dir,
+            app_dir,
+            net_stack: format!("aws.network.{env}"),
+            app_stack: format!("aws.app.{env}"),
+            backend_url,
+            backend,
+            printed: String::new(),
+        }
+    }
+
+    fn cmd(&self, bin: &str, dir: &Path, stack: &str, args: &[&str]) -> Command {
+        let mut c = Command::new(bin);
+        c.args(args)
+            .args(["--stack", stack, "--project-dir", dir.to_str().unwrap()])
+            .env("MKSO_BACKEND_URL", &self.backend_url)
+            .env("MKSO_PASSPHRASE", PASSPHRASE)
+            .env("MKSO_LOG", "debug")
+            .env("AWS_ENDPOINT_URL", moto())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env_remove("MKSO_STACK")
+            .env_remove("MKSO_PROJECT_DIR")
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn keep(&mut self, o: Output) -> Output {
+        self.printed.push_str(&text(&o));
+        o
+    }
+
+    fn net(&mut self, args: &[&str]) -> Output {
+        let o = self
+            .cmd(NET, &self.net_dir, &self.net_stack, args)
+            .output()
+            .unwrap();
+        self.keep(o)
+    }
+
+    fn app(&mut self, args: &[&str]) -> Output {
+        let o = self
+            .cmd(APP, &self.app_dir, &self.app_stack, args)
+            .output()
+            .unwrap();
+        self.keep(o)
+    }
+
+    fn app_with(&mut self, args: &[&str], env: &[(&str, Option<&str>)]) -> Output {
+        let mut c = self.cmd(APP, &self.app_dir, &self.app_stack, args);
+        for (k, v) in env {
+            match v {
+                Some(v) => c.env(k, v),
+                None => c.env_remove(k),
+            };
+        }
+        let o = c.output().unwrap();
+        self.keep(o)
+    }
+
+    /// `config set --secret` with the value on standard input.
+    fn set_secret(&mut self, key: &str, value: &str) {
+        use std::io::Write;
+        let mut child = self
+            .cmd(
+                APP,
+                &self.app_dir,
+                &self.app_stack,
+                &["config", "set", "--secret", key],
+            )
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{value}\n").as_bytes())
+            .unwrap();
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        self.keep(o);
+    }
+
+    /// Every byte the backend keeps for both stacks, and both stack files.
+    async fn artifacts(&self) -> String {
+        let mut all = String::new();
+        for stack in [&self.net_stack, &self.app_stack] {
+            let s = StackName::new(stack).unwrap();
+            all.push_str(&String::from_utf8_lossy(
+                &self.backend.read_journal(&s).await.unwrap(),
+            ));
+            if let Some(b) = self.backend.read_snapshot(&s).await.unwrap() {
+                all.push_str(&String::from_utf8_lossy(&b));
+            }
+            for id in self.backend.list_history(&s).await.unwrap() {
+                all.push_str(&String::from_utf8_lossy(
+                    &self.backend.read_history(&s, &id).await.unwrap(),
+                ));
+                if let Some(b) = self.backend.read_history_snapshot(&s, &id).await.unwrap() {
+                    all.push_str(&String::from_utf8_lossy(&b));
+                }
+            }
+        }
+        for (d, stack) in [
+            (&self.net_dir, &self.net_stack),
+            (&self.app_dir, &self.app_stack),
+        ] {
+            all.push_str(&std::fs::read_to_string(d.join(format!("Mkso.{stack}.yaml"))).unwrap());
+        }
+        all
+    }
+}
+
+async fn ec2() -> aws_sdk_ec2::Client {
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .load()
+        .await;
+    aws_sdk_ec2::Client::new(&conf)
+}
+
+/// Live instances, security groups, addresses and VPCs tagged with `stack`.
+async fn live(stack: &str) -> (usize, usize, usize, usize) {
+    let c = ec2().await;
+    let f = || {
+        Filter::builder()
+            .name("tag:mkso:stack")
+            .values(stack)
+            .build()
+    };
+    let instances = c
+        .describe_instances()
+        .filters(f())
+        .send()
+        .await
+        .unwrap()
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .filter(|i| {
+            !matches!(
+                i.state().and_then(|s| s.name()).map(|n| n.as_str()),
+                Some("terminated" | "shutting-down")
+            )
+        })
+        .count();
+    let sgs = c
+        .describe_security_groups()
+        .filters(f())
+        .send()
+        .await
+        .unwrap()
+        .security_groups()
+        .len();
+    let eips = c
+        .describe_addresses()
+        .filters(f())
+        .send()
+        .await
+        .unwrap()
+        .addresses()
+        .len();
+    let vpcs = c
+        .describe_vpcs()
+        .filters(f())
+        .send()
+        .await
+        .unwrap()
+        .vpcs()
+        .len();
+    (instances, sgs, eips, vpcs)
+}
+
+async fn full_cycle(kind: Kind, tag: &str) {
+    ensure_bucket().await;
+    let canary = format!("canary-{tag}-{}-9f2c71", std::process::id());
+    let mut w = World::new(kind, tag);
+
+    // The app before its network exists: a clear error naming the reference.
+    w.set_secret("app:db_password", &canary);
+    let o = w.app(&["up", "--yes"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains(&format!("stack reference {}", w.net_stack))
+            && t.contains("run `up` for it first"),
+        "{t}"
+    );
+
+    let o = w.net(&["up", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = w.app(&["up", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        live(&w.app_stack).await,
+        (3, 2, 1, 0),
+        "2 app instances + bastion, 2 groups, 1 EIP"
+    );
+
+    for o in [
+        w.net(&["preview", "--expect-no-changes"]),
+        w.app(&["preview", "--expect-no-changes"]),
+    ] {
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    }
+
+    let o = w.app(&["outputs", "--json"]);
+    let outs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let ids = outs["app_instance_ids"].as_array().unwrap();
+    assert_eq!(ids.len(), 2);
+    assert!(
+        ids.iter().all(|i| i.as_str().unwrap().starts_with("i-")),
+        "{outs}"
+    );
+    assert!(
+        outs["bastion_public_ip"].as_str().unwrap().contains('.'),
+        "{outs}"
+    );
+    // The app instances are in the network's private subnets.
+    let net_outs = w.net(&["outputs", "--json"]);
+    let net_outs: serde_json::Value = serde_json::from_slice(&net_outs.stdout).unwrap();
+    let private: Vec<String> =
+        serde_json::from_value(net_outs["private_subnet_ids"].clone()).unwrap();
+    let c = ec2().await;
+    let described = c
+        .describe_instances()
+        .set_instance_ids(Some(
+            ids.iter()
+                .map(|i| i.as_str().unwrap().to_string())
+                .collect(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let mut subnets: Vec<String> = described
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .filter(|i| ids.iter().any(|x| x.as_str() == i.instance_id()))
+        .map(|i| i.subnet_id().unwrap().to_string())
+        .collect();
+    subnets.sort();
+    let mut expected = private.clone();
+    expected.sort();
+    assert_eq!(subnets, expected, "one app instance per private subnet");
+
+    // Wrong or missing passphrase: a clear error naming the variable, no change.
+    let o = w.app_with(
+        &["preview"],
+        &[("MKSO_PASSPHRASE", Some("wrong passphrase"))],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("MKSO_PASSPHRASE is not the passphrase"),
+        "{}",
+        text(&o)
+    );
+    let o = w.app_with(&["preview"], &[("MKSO_PASSPHRASE", None)]);
+    assert_ne!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("set MKSO_PASSPHRASE"), "{}", text(&o));
+
+    let o = w.app(&["destroy", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = w.net(&["destroy", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(live(&w.app_stack).await, (0, 0, 0, 0));
+    assert_eq!(live(&w.net_stack).await, (0, 0, 0, 0));
+
+    // The canary: nowhere in what was printed (debug logs included), the
+    // state (snapshots, journals, history) or the stack files.
+    assert!(w.printed.contains("DEBUG"), "debug logging was on");
+    let artifacts = w.artifacts().await;
+    assert!(
+        artifacts.contains("$mkso:secret"),
+        "the user data was recorded, sealed"
+    );
+    for (what, text) in [
+        ("printed output", &w.printed),
+        ("state and stack files", &artifacts),
+    ] {
+        assert!(!text.contains(&canary), "the secret appears in the {what}");
+    }
+    // Only --show-secrets reveals it.
+    let o = w.app(&["config", "get", "app:db_password"]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "[secret]");
+    let o = w.app(&["config", "get", "app:db_password", "--show-secrets"]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), canary);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn network_then_app_on_the_s3_backend() {
+    full_cycle(Kind::S3, "s").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn network_then_app_on_the_local_backend() {
+    full_cycle(Kind::Local, "l").await;
+}
+
+/// 20 processes run `up` on one stack at once: one proceeds, the others stop
+/// at once naming the holder, and the state is what the winner wrote.
+fn lock_race(backend_url: &str, tag: &str) {
+    let stack = format!("bench.race.{tag}{}", std::process::id());
+    let children: Vec<std::process::Child> = (0..20)
+        .map(|_| {
+            Command::new(BENCH)
+                .args(["up", "--yes", "--stack", &stack])
+                .env("MKSO_BACKEND_URL", backend_url)
+                .env("AWS_ENDPOINT_URL", moto())
+                .env("AWS_ACCESS_KEY_ID", "testing")
+                .env("AWS_SECRET_ACCESS_KEY", "testing")
+                .env("AWS_REGION", "us-east-1")
+                .env("MKSO_CONFIG__BENCH__COUNT", "3")
+                .env("MKSO_CONFIG__BENCH__SHAPE", "chain")
+                // The winner holds the lock for ~6 s (3 steps in a chain).
+                .env("MKSO_CONFIG__BENCH__LATENCY_MS", "2000")
+                .env_remove("MKSO_STACK")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let pids: Vec<u32> = children.iter().map(|c| c.id()).collect();
+    let mut results: Vec<(u32, Output)> = Vec::new();
+    let mut order = Vec::new();
+    let mut pending: Vec<(u32, std::process::Child)> = pids.iter().copied().zip(children).collect();
+    // Record the order in which they end.
+    while !pending.is_empty() {
+        let mut i = 0;
+        while i < pending.len() {
+            if pending[i].1.try_wait().unwrap().is_some() {
+                let (pid, child) = pending.remove(i);
+                order.push(pid);
+                results.push((pid, child.wait_with_output().unwrap()));
+            } else {
+                i += 1;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let winners: Vec<&(u32, Output)> = results.iter().filter(|(_, o)| o.status.success()).collect();
+    assert_eq!(winners.len(), 1, "exactly one proceeds");
+    let winner = winners[0].0;
+    for (pid, o) in &results {
+        if *pid == winner {
+            continue;
+        }
+        assert_eq!(o.status.code(), Some(4), "{}", text(o));
+        let t = text(o);
+        assert!(
+            t.contains("is locked by ")
+                && t.contains(&format!("(pid {winner})"))
+                && t.contains("since "),
+            "the error names the holder: {t}"
+        );
+    }
+    // The others did not wait for the lock: they all ended before the winner.
+    assert_eq!(
+        order.last(),
+        Some(&winner),
+        "the winner ends last: {order:?}"
+    );
+    // The state is what the winner wrote: one update, three resources.
+    let o = Command::new(BENCH)
+        .args(["state", "export", "--stack", &stack])
+        .env("MKSO_BACKEND_URL", backend_url)
+        .env("AWS_ENDPOINT_URL", moto())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let snap: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(snap["resources"].as_array().unwrap().len(), 3, "{snap}");
+    assert_eq!(snap["serial"], 1, "one update wrote the state");
+    let o = Command::new(BENCH)
+        .args(["history", "--json", "--stack", &stack])
+        .env("MKSO_BACKEND_URL", backend_url)
+        .env("AWS_ENDPOINT_URL", moto())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    let h: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(h.as_array().map(Vec::len), Some(1), "{h}");
+}
+
+#[test]
+fn twenty_processes_race_for_the_lock_on_s3() {
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(ensure_bucket());
+    lock_race(&format!("s3://{BUCKET}/race-{}", std::process::id()), "s");
+}
+
+#[test]
+fn twenty_processes_race_for_the_lock_locally() {
+    let d = tempfile::tempdir().unwrap();
+    lock_race(&format!("file://{}", d.path().display()), "l");
+}
