@@ -132,3 +132,92 @@ fn gcp_cluster_configs() {
         insta::assert_yaml_snapshot!(format!("gcp_cluster_{env}"), g);
     }
 }
+
+/// The app on canned outputs of its network stack; the password is a canary
+/// that must not appear in the recorded graph.
+#[test]
+fn aws_app_configs() {
+    let canary = "canary-graph-pw-4411";
+    for (env, subnets, instances) in [("QA", 2, 2), ("Production", 3, 3)] {
+        let stack = format!("aws.app.{env}");
+        let private: Vec<String> = (0..subnets).map(|i| format!("subnet-private-{i}")).collect();
+        let public: Vec<String> = (0..subnets).map(|i| format!("subnet-public-{i}")).collect();
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("aws_app/Mkso.{stack}.yaml"));
+        let g = preview(stacks::aws_app::program)
+            .stack(&stack)
+            .project("aws-app")
+            .config_file(&path)
+            .secret_config("app:db_password", serde_json::json!(canary))
+            .reference(
+                &format!("aws.network.{env}"),
+                serde_json::json!({
+                    "vpc_id": format!("vpc-{env}"),
+                    "private_subnet_ids": private,
+                    "public_subnet_ids": public,
+                }),
+            )
+            .run()
+            .unwrap();
+        let all = serde_json::to_string(&g).unwrap();
+        assert!(!all.contains(canary), "the password leaked into the graph");
+        let app: Vec<_> = g
+            .resources_of_type("aws:ec2:Instance")
+            .into_iter()
+            .filter(|r| r.name.starts_with("app-"))
+            .collect();
+        assert_eq!(app.len(), instances, "{env}");
+        // App instances carry the secret: recorded as secret as a whole.
+        assert!(app.iter().all(|r| r.inputs == serde_json::json!("[secret]")));
+        let bastion = g.get("bastion").unwrap();
+        assert_eq!(bastion.inputs["subnet_id"], "subnet-public-0");
+        let ssh = g.get("app-ssh").unwrap();
+        assert_ne!(ssh.inputs["cidr_blocks"], serde_json::json!(["0.0.0.0/0"]));
+        assert_eq!(
+            g.get("app-http").unwrap().inputs["cidr_blocks"],
+            serde_json::json!(["0.0.0.0/0"])
+        );
+        insta::assert_yaml_snapshot!(format!("aws_app_{env}"), g);
+    }
+}
+
+#[test]
+fn aws_app_bad_references_are_clear() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("aws_app/Mkso.aws.app.QA.yaml");
+    let base = || {
+        preview(stacks::aws_app::program)
+            .stack("aws.app.QA")
+            .config_file(&path)
+            .secret_config("app:db_password", serde_json::json!("pw-for-errors"))
+    };
+    let e = base().run().unwrap_err().to_string();
+    assert!(e.contains("stack reference aws.network.QA"), "{e}");
+    let e = base()
+        .reference("aws.network.QA", serde_json::json!({"vpc_id": "vpc-1"}))
+        .run()
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "stack reference aws.network.QA: it has no output `private_subnet_ids` (its outputs: vpc_id)"
+    );
+    let e = base()
+        .reference(
+            "aws.network.QA",
+            serde_json::json!({"vpc_id": 7, "private_subnet_ids": [], "public_subnet_ids": []}),
+        )
+        .run()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("output `vpc_id` is a number") && e.contains("alloc::string::String"),
+        "{e}"
+    );
+    // Without the secret: the error says how to set it.
+    let e = preview(stacks::aws_app::program)
+        .stack("aws.app.QA")
+        .config_file(&path)
+        .run()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("app:db_password"), "{e}");
+}
