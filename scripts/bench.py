@@ -51,6 +51,43 @@ def latency():
             rows.append((200, "independent, 1 s each", label, s["wall"], s["peak_rss_mb"],
                          s["backend_bytes_written"], state_size(state), "critical path 1.0 s"))
 
+def s3_cases():
+    """`up` on the S3 backend (moto): bytes and requests sent, vs the state size."""
+    import urllib.request, uuid
+    endpoint = os.environ.get("MKSO_MOTO_ENDPOINT")
+    if not endpoint:
+        print("(S3 cases skipped: MKSO_MOTO_ENDPOINT is not set; scripts/bench.sh starts moto)")
+        return []
+    bucket = "mkso-bench"
+    try:
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/{bucket}", method="PUT"))
+    except Exception:
+        pass  # exists already
+    out = []
+    for n in [1000, 10000] if QUICK else [1000, 10000, 100000]:
+        prefix = f"bench-{uuid.uuid4().hex[:8]}"
+        with tempfile.TemporaryDirectory() as d:
+            stats = os.path.join(d, "stats.json")
+            e = dict(os.environ, MKSO_BACKEND_URL=f"s3://{bucket}/{prefix}", MKSO_STATS_FILE=stats,
+                     AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing",
+                     AWS_SECRET_ACCESS_KEY="testing", AWS_REGION="us-east-1",
+                     MKSO_CONFIG__BENCH__COUNT=str(n), MKSO_CONFIG__BENCH__SHAPE="independent")
+            t0 = time.monotonic()
+            p = subprocess.run([BIN, "up", "--yes", "--stack", "bench.data.Dev"], env=e,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+            wall = time.monotonic() - t0
+            if p.returncode != 0:
+                sys.exit(f"S3 up failed ({p.returncode}): {p.stderr.decode()[-2000:]}")
+            with open(stats) as f:
+                st = json.load(f)
+            key = f"{endpoint}/{bucket}/{prefix}/stacks/bench.data.Dev/snapshot.json"
+            # moto checks no signature, but reads need an identity (not anonymous).
+            auth = ("AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/s3/aws4_request, "
+                    "SignedHeaders=host, Signature=00")
+            size = len(urllib.request.urlopen(urllib.request.Request(key, headers={"Authorization": auth})).read())
+            out.append((n, wall, st["peak_rss_mb"], st["backend_bytes_written"], st["backend_requests"], size))
+    return out
+
 sizes = [1000, 10000] if QUICK else [1000, 10000, 100000]
 for n in sizes:
     case(n, "independent")
@@ -62,3 +99,10 @@ latency()
 print(f"{'N':>7}  {'shape':<22} {'operation':<26} {'wall s':>7} {'peak RSS MB':>11} {'bytes written':>14} {'state bytes':>12}  note")
 for n, shape, op, wall, rss, written, size, extra in rows:
     print(f"{n:>7}  {shape:<22} {op:<26} {wall:>7.3f} {rss:>11.1f} {written:>14} {size:>12}  {extra}")
+
+s3 = s3_cases()
+if s3:
+    print()
+    print(f"{'N':>7}  {'S3 backend (moto): up from empty':<34} {'wall s':>7} {'peak RSS MB':>11} {'bytes sent':>11} {'requests':>9} {'state bytes':>12}  sent/state")
+    for n, wall, rss, sent, reqs, size in s3:
+        print(f"{n:>7}  {'':<34} {wall:>7.3f} {rss:>11.1f} {sent:>11} {reqs:>9} {size:>12}  {sent / max(size, 1):.2f}")

@@ -13,19 +13,7 @@ mkdir -p "$CARGO_TARGET_DIR"
 # Snapshots are reviewed, never accepted by a test run.
 export INSTA_UPDATE=no
 
-started=0
-if ! bash scripts/emulators.sh status >/dev/null 2>&1; then
-  bash scripts/emulators.sh start
-  started=1
-fi
-if [ "$started" = 1 ]; then
-  trap 'bash scripts/emulators.sh stop >/dev/null' EXIT
-fi
-set -a
-# shellcheck disable=SC1090
-. "$(bash scripts/emulators.sh env)"
-set +a
 # Tests talk to the emulators only: fake credentials, never real ones.
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
 unset AWS_PROFILE AWS_SESSION_TOKEN
-cargo test --workspace "$@"
+exec bash scripts/with-emulators.sh cargo test --workspace "$@"

@@ -306,6 +306,9 @@ async fn full_cycle(kind: Kind, tag: &str) {
     for o in [
         w.net(&["preview", "--expect-no-changes"]),
         w.app(&["preview", "--expect-no-changes"]),
+        w.app(&["preview", "--json", "--diff", "--expect-no-changes"]),
+        w.app(&["up", "--yes", "--json"]),
+        w.app(&["refresh", "--yes", "--json"]),
     ] {
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     }
@@ -403,25 +406,32 @@ async fn network_then_app_on_the_local_backend() {
     full_cycle(Kind::Local, "l").await;
 }
 
+/// `data_bench` on a backend (S3 on moto, or local).
+fn bench(backend_url: &str, stack: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(BENCH);
+    c.args(args)
+        .args(["--stack", stack])
+        .env("MKSO_BACKEND_URL", backend_url)
+        .env("AWS_ENDPOINT_URL", moto())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("MKSO_STACK")
+        .stdin(Stdio::null());
+    c
+}
+
 /// 20 processes run `up` on one stack at once: one proceeds, the others stop
 /// at once naming the holder, and the state is what the winner wrote.
 fn lock_race(backend_url: &str, tag: &str) {
     let stack = format!("bench.race.{tag}{}", std::process::id());
     let children: Vec<std::process::Child> = (0..20)
         .map(|_| {
-            Command::new(BENCH)
-                .args(["up", "--yes", "--stack", &stack])
-                .env("MKSO_BACKEND_URL", backend_url)
-                .env("AWS_ENDPOINT_URL", moto())
-                .env("AWS_ACCESS_KEY_ID", "testing")
-                .env("AWS_SECRET_ACCESS_KEY", "testing")
-                .env("AWS_REGION", "us-east-1")
+            bench(backend_url, &stack, &["up", "--yes"])
                 .env("MKSO_CONFIG__BENCH__COUNT", "3")
                 .env("MKSO_CONFIG__BENCH__SHAPE", "chain")
                 // The winner holds the lock for ~6 s (3 steps in a chain).
                 .env("MKSO_CONFIG__BENCH__LATENCY_MS", "2000")
-                .env_remove("MKSO_STACK")
-                .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -469,26 +479,14 @@ fn lock_race(backend_url: &str, tag: &str) {
         "the winner ends last: {order:?}"
     );
     // The state is what the winner wrote: one update, three resources.
-    let o = Command::new(BENCH)
-        .args(["state", "export", "--stack", &stack])
-        .env("MKSO_BACKEND_URL", backend_url)
-        .env("AWS_ENDPOINT_URL", moto())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
+    let o = bench(backend_url, &stack, &["state", "export"])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
     let snap: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(snap["resources"].as_array().unwrap().len(), 3, "{snap}");
     assert_eq!(snap["serial"], 1, "one update wrote the state");
-    let o = Command::new(BENCH)
-        .args(["history", "--json", "--stack", &stack])
-        .env("MKSO_BACKEND_URL", backend_url)
-        .env("AWS_ENDPOINT_URL", moto())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
+    let o = bench(backend_url, &stack, &["history", "--json"])
         .output()
         .unwrap();
     let h: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

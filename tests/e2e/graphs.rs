@@ -140,7 +140,9 @@ fn aws_app_configs() {
     let canary = "canary-graph-pw-4411";
     for (env, subnets, instances) in [("QA", 2, 2), ("Production", 3, 3)] {
         let stack = format!("aws.app.{env}");
-        let private: Vec<String> = (0..subnets).map(|i| format!("subnet-private-{i}")).collect();
+        let private: Vec<String> = (0..subnets)
+            .map(|i| format!("subnet-private-{i}"))
+            .collect();
         let public: Vec<String> = (0..subnets).map(|i| format!("subnet-public-{i}")).collect();
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("aws_app/Mkso.{stack}.yaml"));
         let g = preview(stacks::aws_app::program)
@@ -167,7 +169,10 @@ fn aws_app_configs() {
             .collect();
         assert_eq!(app.len(), instances, "{env}");
         // App instances carry the secret: recorded as secret as a whole.
-        assert!(app.iter().all(|r| r.inputs == serde_json::json!("[secret]")));
+        assert!(
+            app.iter()
+                .all(|r| r.inputs == serde_json::json!("[secret]"))
+        );
         let bastion = g.get("bastion").unwrap();
         assert_eq!(bastion.inputs["subnet_id"], "subnet-public-0");
         let ssh = g.get("app-ssh").unwrap();

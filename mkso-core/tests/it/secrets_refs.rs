@@ -353,3 +353,36 @@ fn the_testing_kit_supplies_canned_references() {
     let e = preview(consumer).stack("aws.app.QA").run().unwrap_err();
     assert!(e.to_string().contains("no canned outputs"), "{e}");
 }
+
+/// Secretness survives `map`, `apply`, `all` and a component boundary.
+#[test]
+fn secretness_survives_combinators_and_components() {
+    fn program(stack: &Stack) -> Result<(), Error> {
+        let cfg: AppConfig = stack.config("app")?;
+        let pw: Output<String> = cfg.db_password.into();
+        let plain = Output::from("user".to_string());
+        let combined = Output::all((plain.clone(), pw.clone())).map(|(u, p)| format!("{u}:{p}"));
+        let applied = pw.apply(|p| async move { p.len() });
+        let comp = stack.component("test:index:Db", "db", ResourceOptions::new())?;
+        comp.register_outputs(
+            Output::all_vec(vec![combined.clone()]).map(|v| json!({ "dsn": v[0] })),
+        );
+        let dsn: Output<String> = comp.property("dsn");
+        stack.export("combined", combined);
+        stack.export("applied", applied);
+        stack.export("dsn", dsn);
+        stack.export("plain", plain);
+        Ok(())
+    }
+    let canary = "canary-combinators-8d";
+    let g = preview(program)
+        .config([("app:size", json!(1))])
+        .secret_config("app:db_password", json!(canary))
+        .up()
+        .unwrap();
+    for k in ["combined", "applied", "dsn"] {
+        assert_eq!(g.outputs[k], json!("[secret]"), "{k}");
+    }
+    assert_eq!(g.outputs["plain"], json!("user"));
+    assert!(!serde_json::to_string(&g).unwrap().contains(canary));
+}
