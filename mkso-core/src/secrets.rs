@@ -263,12 +263,17 @@ pub fn register(secret: &str) {
     if secret.chars().count() < 4 {
         return;
     }
+    // Also as it appears inside JSON text (`--json` events), escaped.
+    let escaped = serde_json::to_string(secret).unwrap_or_default();
+    let escaped = escaped[1..escaped.len() - 1].to_string();
     let mut k = KNOWN.write().unwrap_or_else(|e| e.into_inner());
-    if !k.iter().any(|s| s == secret) {
-        k.push(secret.to_string());
-        // Longest first, so a secret containing another is masked whole.
-        k.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for form in [secret.to_string(), escaped] {
+        if !k.contains(&form) {
+            k.push(form);
+        }
     }
+    // Longest first, so a secret containing another is masked whole.
+    k.sort_by_key(|s| std::cmp::Reverse(s.len()));
 }
 
 /// Registers every string (and number) inside a JSON value.

@@ -373,7 +373,8 @@ async fn declared_inner(
 ) -> Result<(), StepError> {
     let resolver: Arc<dyn Resolver> = ctx.resolver.clone();
     let res = d.inputs.resolve(resolver).await.map_err(Error::from)?;
-    let secret = res.secret;
+    // Once secret, a record stays sealed (as the plan shows it).
+    let secret = res.secret || old.as_ref().is_some_and(|o| o.secret);
     let Some(mut inputs) = res.value.filter(|v| !contains_unknown(v)) else {
         return Err(StepError::new(
             "its inputs are still unknown after its dependencies were applied",
@@ -1262,7 +1263,7 @@ pub(crate) async fn resolve_pending(
                             provider: op.provider.clone(),
                             protect: false,
                             retain_on_delete: false,
-                            secret: false,
+                            secret: op.secret,
                             pending_delete: false,
                         };
                         // A create that was a replacement: the recorded one becomes the old copy.

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -53,7 +54,9 @@ impl fmt::Display for LockInfo {
 pub struct LockGuard {
     backend: Arc<dyn Backend>,
     stack: StackName,
-    released: bool,
+    /// Shared with releasers, so the lock is released once: a late releaser
+    /// must not delete a lock another process took since.
+    released: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for LockGuard {
@@ -67,7 +70,7 @@ impl LockGuard {
         LockGuard {
             backend,
             stack,
-            released: false,
+            released: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -77,11 +80,10 @@ impl LockGuard {
     }
 
     fn release_inner(&mut self) {
-        if !self.released {
-            self.released = true;
-            if let Err(e) = self.backend.release_lock_blocking(&self.stack) {
-                tracing::warn!(stack = %self.stack, error = %e, "could not release the stack lock");
-            }
+        if !self.released.swap(true, Ordering::SeqCst)
+            && let Err(e) = self.backend.release_lock_blocking(&self.stack)
+        {
+            tracing::warn!(stack = %self.stack, error = %e, "could not release the stack lock");
         }
     }
 
@@ -89,8 +91,11 @@ impl LockGuard {
     pub fn releaser(&self) -> impl Fn() + Send + Sync + 'static {
         let backend = self.backend.clone();
         let stack = self.stack.clone();
+        let released = self.released.clone();
         move || {
-            let _ = backend.release_lock_blocking(&stack);
+            if !released.swap(true, Ordering::SeqCst) {
+                let _ = backend.release_lock_blocking(&stack);
+            }
         }
     }
 }

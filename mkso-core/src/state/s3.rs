@@ -74,6 +74,8 @@ where
     let status = e.raw_response().map(|r| r.status().as_u16());
     let code = e.code().unwrap_or_default();
     match (status, code) {
+        // A missing bucket is not a missing object.
+        (_, "NoSuchBucket") => Failure::Other(describe_error(e)),
         (Some(404), _) | (_, "NoSuchKey" | "NotFound") => Failure::NotFound,
         (Some(412 | 409), _) | (_, "PreconditionFailed" | "ConditionalRequestConflict") => {
             Failure::Precondition
@@ -252,9 +254,19 @@ impl S3Backend {
             Cond::Etag(e) => req.if_match(e),
         };
         match req.send().await {
-            Ok(out) => Ok(Some(out.e_tag().map(str::to_string))),
+            Ok(out) => Ok(Some(
+                out.e_tag().filter(|e| !e.is_empty()).map(str::to_string),
+            )),
             Err(e) => match classify(&e) {
-                Failure::Precondition => Ok(None),
+                Failure::Precondition => {
+                    // The SDK retries a request whose response was lost; the
+                    // retry of a write that did succeed fails its condition.
+                    // If the object holds exactly our bytes, it was ours.
+                    match self.get(key).await? {
+                        Some((existing, etag)) if existing == body => Ok(Some(etag)),
+                        _ => Ok(None),
+                    }
+                }
                 Failure::NotFound => Err(self.err("write", key, describe_error(&e))),
                 Failure::Other(m) => Err(self.err("write", key, m)),
             },
@@ -374,11 +386,25 @@ impl Backend for S3Backend {
         info: &[u8],
     ) -> Result<Option<Vec<u8>>, StateError> {
         let key = self.key(stack, "lock.json");
+        // A token makes our record unique, so that a create retried after a
+        // lost response recognises its own lock (see `put`).
+        let mut token = [0u8; 8];
+        getrandom::fill(&mut token).expect("the OS random source works");
+        let token: String = token.iter().map(|b| format!("{b:02x}")).collect();
+        let record = match serde_json::from_slice::<serde_json::Value>(info) {
+            Ok(serde_json::Value::Object(mut m)) => {
+                m.insert("token".into(), token.into());
+                serde_json::to_vec(&m).expect("JSON serializes")
+            }
+            _ => info.to_vec(),
+        };
+        let info = &record[..];
         // A holder may release between our failed create and our read: try again.
         for _ in 0..5 {
             if let Some(etag) = self.put(&key, info, Cond::Absent).await? {
-                let etag = etag.unwrap_or_default();
-                self.lock_etags.lock().unwrap().insert(stack.clone(), etag);
+                if let Some(etag) = etag {
+                    self.lock_etags.lock().unwrap().insert(stack.clone(), etag);
+                }
                 return Ok(None);
             }
             if let Some((holder, _)) = self.get(&key).await? {
