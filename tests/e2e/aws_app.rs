@@ -11,19 +11,13 @@ use aws_sdk_ec2::types::Filter;
 use mkso::StackName;
 use mkso::state::{Backend, LocalBackend, S3Backend};
 
-use crate::text;
+use crate::{ec2, moto, text};
 
 const NET: &str = env!("CARGO_BIN_EXE_aws_network");
 const APP: &str = env!("CARGO_BIN_EXE_aws_app");
 const BENCH: &str = env!("CARGO_BIN_EXE_data_bench");
 const BUCKET: &str = "mkso-e2e-state";
 const PASSPHRASE: &str = "e2e passphrase, not a real one";
-
-fn moto() -> String {
-    std::env::var("MKSO_MOTO_ENDPOINT").expect(
-        "MKSO_MOTO_ENDPOINT is not set: run the tests with `bash scripts/test.sh`, which starts the emulators",
-    )
-}
 
 fn stacks_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
@@ -211,18 +205,6 @@ impl World {
         }
         all
     }
-}
-
-async fn ec2() -> aws_sdk_ec2::Client {
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .load()
-        .await;
-    aws_sdk_ec2::Client::new(&conf)
 }
 
 /// Live instances, security groups, addresses and VPCs tagged with `stack`.

@@ -7,15 +7,9 @@ use std::time::Duration;
 
 use aws_sdk_ec2::types::Filter;
 
-use crate::text;
+use crate::{ec2, moto, text};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aws_network");
-
-fn moto() -> String {
-    std::env::var("MKSO_MOTO_ENDPOINT").expect(
-        "MKSO_MOTO_ENDPOINT is not set: run the tests with `bash scripts/test.sh`, which starts the emulators",
-    )
-}
 
 /// A project directory with one stack config of our own (a unique stack
 /// name keeps tests apart in the shared emulator).
@@ -45,18 +39,6 @@ fn cmd(dir: &Path, stack: &str, args: &[&str]) -> Command {
 
 fn run(dir: &Path, stack: &str, args: &[&str]) -> Output {
     cmd(dir, stack, args).output().unwrap()
-}
-
-async fn ec2() -> aws_sdk_ec2::Client {
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .load()
-        .await;
-    aws_sdk_ec2::Client::new(&conf)
 }
 
 /// Resources tagged with the stack, by kind.

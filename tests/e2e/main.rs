@@ -63,3 +63,23 @@ pub fn tmp() -> (tempfile::TempDir, PathBuf) {
     let p = d.path().join("state");
     (d, p)
 }
+
+/// The moto endpoint (set by `scripts/test.sh`).
+pub fn moto() -> String {
+    std::env::var("MKSO_MOTO_ENDPOINT").expect(
+        "MKSO_MOTO_ENDPOINT is not set: run the tests with `bash scripts/test.sh`, which starts the emulators",
+    )
+}
+
+/// An EC2 client on moto.
+pub async fn ec2() -> aws_sdk_ec2::Client {
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .load()
+        .await;
+    aws_sdk_ec2::Client::new(&conf)
+}
