@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::names::StackName;
-use crate::secrets::{SECRET_MARKER, Secrets, SecretsError};
+use crate::secrets::{SECRET_MARKER, Secrets, SecretsError, salt_of};
 
 /// The project file's name.
 pub const PROJECT_FILE: &str = "Mkso.yaml";
@@ -357,7 +357,7 @@ impl StackFile {
                 .map_err(err)?,
             None => {
                 let line = secrets.new_salt_line().map_err(err)?;
-                let salt = line.split(':').nth(1).unwrap_or_default().to_string();
+                let salt = salt_of(&line).unwrap_or_default().to_string();
                 self.doc.insert("encryptionsalt".into(), line.into());
                 salt
             }
@@ -372,7 +372,7 @@ impl StackFile {
     /// The salt of the file's secrets (`encryptionsalt:`), if it has any.
     pub fn salt(&self) -> Option<String> {
         let line = self.doc.get("encryptionsalt")?.as_str()?;
-        line.split(':').nth(1).map(str::to_string)
+        salt_of(line).map(str::to_string)
     }
 
     /// Removes a key; returns whether it was there.

@@ -144,11 +144,13 @@ pub struct CannedReferences {
 }
 
 impl CannedReferences {
-    /// Sets a stack's outputs (a JSON object).
+    /// Sets a stack's outputs (a JSON object: anything else is a mistake in
+    /// the test, and panics).
     pub fn insert(&mut self, stack: &str, outputs: Value, secret: &[&str]) {
-        let values = match outputs {
-            Value::Object(m) => m.into_iter().collect(),
-            _ => BTreeMap::new(),
+        let Value::Object(values) = outputs else {
+            panic!(
+                "canned outputs of {stack} must be a JSON object of output names to values, not {outputs}"
+            );
         };
         let e = self.stacks.entry(stack.to_string()).or_default();
         e.values.extend(values);

@@ -60,7 +60,9 @@ pub enum SecretsError {
         what: String,
     },
     /// Not a ciphertext of ours.
-    #[error("{what} is not a valid mkso ciphertext ({reason})")]
+    #[error(
+        "{what} is not a valid mkso ciphertext ({reason}): it was altered or not written by mkso; set it again with `config set --secret`, or restore the state from `history`"
+    )]
     Malformed {
         /// What it is.
         what: String,
@@ -219,7 +221,7 @@ impl Secrets {
         if plain != CHECK {
             return Err(SecretsError::WrongPassphrase { what });
         }
-        Ok(line.split(':').nth(1).unwrap_or_default().to_string())
+        Ok(salt_of(line).unwrap_or_default().to_string())
     }
 
     /// Encrypts a JSON value (serialized) as `{"$mkso:secret": "v1:..."}`.
@@ -242,6 +244,11 @@ impl Secrets {
         register_value(&v);
         Ok(v)
     }
+}
+
+/// The salt a ciphertext (`v1:<salt>:<body>`) was sealed under.
+pub fn salt_of(sealed: &str) -> Option<&str> {
+    sealed.split(':').nth(1)
 }
 
 /// The key of a sealed JSON value.
@@ -412,9 +419,13 @@ impl<'de, T: serde::de::DeserializeOwned> serde::Deserialize<'de> for Secret<T> 
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = Value::deserialize(d)?;
         register_value(&v);
-        T::deserialize(v)
-            .map(Secret)
-            .map_err(|_| serde::de::Error::custom("the secret value has the wrong type"))
+        T::deserialize(v).map(Secret).map_err(|_| {
+            // The value itself is never shown.
+            serde::de::Error::custom(format!(
+                "the secret value is not a `{}`",
+                std::any::type_name::<T>()
+            ))
+        })
     }
 }
 

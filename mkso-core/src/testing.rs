@@ -751,6 +751,27 @@ impl std::fmt::Debug for StackHarness {
     }
 }
 
+/// Everything a backend keeps for a stack — journal, snapshot, history records
+/// and their snapshots — as text, for searching it (e.g. for a secret canary).
+pub async fn stored_text(
+    backend: &dyn Backend,
+    stack: &StackName,
+) -> Result<String, crate::state::StateError> {
+    let mut all = String::from_utf8_lossy(&backend.read_journal(stack).await?).into_owned();
+    if let Some(s) = backend.read_snapshot(stack).await? {
+        all.push_str(&String::from_utf8_lossy(&s));
+    }
+    for id in backend.list_history(stack).await? {
+        all.push_str(&String::from_utf8_lossy(
+            &backend.read_history(stack, &id).await?,
+        ));
+        if let Some(s) = backend.read_history_snapshot(stack, &id).await? {
+            all.push_str(&String::from_utf8_lossy(&s));
+        }
+    }
+    Ok(all)
+}
+
 /// A program as the harness runs it.
 pub type ProgramRef<'a> = &'a dyn Fn(&Stack) -> Result<(), Error>;
 

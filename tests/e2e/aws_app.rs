@@ -10,6 +10,7 @@ use std::sync::Arc;
 use aws_sdk_ec2::types::Filter;
 use mkso::StackName;
 use mkso::state::{Backend, LocalBackend, S3Backend};
+use mkso::testing::stored_text;
 
 use crate::{ec2, moto, text};
 
@@ -182,20 +183,7 @@ impl World {
         let mut all = String::new();
         for stack in [&self.net_stack, &self.app_stack] {
             let s = StackName::new(stack).unwrap();
-            all.push_str(&String::from_utf8_lossy(
-                &self.backend.read_journal(&s).await.unwrap(),
-            ));
-            if let Some(b) = self.backend.read_snapshot(&s).await.unwrap() {
-                all.push_str(&String::from_utf8_lossy(&b));
-            }
-            for id in self.backend.list_history(&s).await.unwrap() {
-                all.push_str(&String::from_utf8_lossy(
-                    &self.backend.read_history(&s, &id).await.unwrap(),
-                ));
-                if let Some(b) = self.backend.read_history_snapshot(&s, &id).await.unwrap() {
-                    all.push_str(&String::from_utf8_lossy(&b));
-                }
-            }
+            all.push_str(&stored_text(self.backend.as_ref(), &s).await.unwrap());
         }
         for (d, stack) in [
             (&self.net_dir, &self.net_stack),

@@ -135,7 +135,7 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
                     CommandError::new(EXIT_INVALID, format!("value of `{key}`: {e}"))
                 })?;
                 crate::secrets::register_value(&json);
-                f.set_secret(&key, &json, &Secrets::from_env())?;
+                f.set_secret(&key, &json, &Secrets::process())?;
             } else {
                 f.set(&key, v)?;
             }

@@ -276,13 +276,18 @@ impl S3Backend {
     /// DELETE with an optional `If-Match`; absent keys are fine. `Ok(false)`
     /// when the condition failed.
     async fn delete(&self, key: &str, if_match: Option<&str>) -> Result<bool, StateError> {
+        self.delete_with(self.client().await, key, if_match).await
+    }
+
+    /// [`S3Backend::delete`] through a given client (the lock release makes its own).
+    async fn delete_with(
+        &self,
+        client: &Client,
+        key: &str,
+        if_match: Option<&str>,
+    ) -> Result<bool, StateError> {
         self.count(0);
-        let mut req = self
-            .client()
-            .await
-            .delete_object()
-            .bucket(&self.bucket)
-            .key(key);
+        let mut req = client.delete_object().bucket(&self.bucket).key(key);
         if let Some(e) = if_match {
             req = req.if_match(e);
         }
@@ -461,23 +466,14 @@ impl Backend for S3Backend {
                                 }
                             }
                         };
-                        this.count(0);
-                        let mut req = client.delete_object().bucket(&this.bucket).key(&key);
-                        if let Some(e) = &etag {
-                            req = req.if_match(e);
-                        }
-                        match req.send().await {
-                            Ok(_) => Ok(()),
-                            Err(e) => match classify(&e) {
-                                Failure::NotFound => Ok(()),
-                                Failure::Precondition => Err(this.err(
-                                    "release",
-                                    &key,
-                                    "the lock was taken over by another process; left it alone"
-                                        .into(),
-                                )),
-                                Failure::Other(m) => Err(this.err("delete", &key, m)),
-                            },
+                        if this.delete_with(&client, &key, etag.as_deref()).await? {
+                            Ok(())
+                        } else {
+                            Err(this.err(
+                                "release",
+                                &key,
+                                "the lock was taken over by another process; left it alone".into(),
+                            ))
                         }
                     };
                     tokio::time::timeout(Duration::from_secs(20), work)

@@ -3,6 +3,7 @@
 //! sealed (`{"$mkso:secret": "v1:..."}`, see [`crate::secrets`]) and opened on
 //! load. Backends that keep nothing (the in-memory one) skip it.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -123,11 +124,7 @@ impl Sealer {
             }
             JournalEntry::Outputs { outputs, secret } if !secret.is_empty() => {
                 let mut outputs = outputs.clone();
-                for k in secret {
-                    if let Some(v) = outputs.get_mut(k) {
-                        *v = self.seal(v, location)?;
-                    }
-                }
+                self.seal_outputs(&mut outputs, secret, location)?;
                 JournalEntry::Outputs {
                     outputs,
                     secret: secret.clone(),
@@ -145,27 +142,39 @@ impl Sealer {
             }
             JournalEntry::Begin { op } => self.open_op(op, location),
             JournalEntry::Outputs { outputs, secret } => {
-                for k in secret.iter() {
-                    if let Some(v) = outputs.get_mut(k) {
-                        self.open(
-                            v,
-                            &format!("secret stack output `{k}` in {location}"),
-                            location,
-                        )?;
-                    }
-                }
-                Ok(())
+                self.open_outputs(outputs, secret, location)
             }
             _ => Ok(()),
         }
     }
 
-    /// Whether a snapshot needs sealing at all.
-    pub fn needs_sealing(&self, s: &Snapshot) -> bool {
-        self.enabled
-            && (s.resources.iter().any(|r| r.secret)
-                || s.pending.iter().any(|p| p.secret)
-                || !s.secret_outputs.is_empty())
+    fn seal_outputs(
+        &self,
+        outputs: &mut BTreeMap<String, Value>,
+        secret: &[String],
+        location: &str,
+    ) -> Result<(), StateError> {
+        for k in secret {
+            if let Some(v) = outputs.get_mut(k) {
+                *v = self.seal(v, location)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn open_outputs(
+        &self,
+        outputs: &mut BTreeMap<String, Value>,
+        secret: &[String],
+        location: &str,
+    ) -> Result<(), StateError> {
+        for k in secret {
+            if let Some(v) = outputs.get_mut(k) {
+                let what = format!("secret stack output `{k}` in {location}");
+                self.open(v, &what, location)?;
+            }
+        }
+        Ok(())
     }
 
     /// Seals a snapshot in place.
@@ -177,12 +186,7 @@ impl Sealer {
         for p in s.pending.iter_mut().filter(|p| p.secret) {
             p.inputs = self.seal(&p.inputs, location)?;
         }
-        for k in &s.secret_outputs {
-            if let Some(v) = s.outputs.get_mut(k) {
-                *v = self.seal(v, location)?;
-            }
-        }
-        Ok(())
+        self.seal_outputs(&mut s.outputs, &s.secret_outputs, location)
     }
 
     /// Opens a snapshot in place.
@@ -193,15 +197,6 @@ impl Sealer {
         for p in s.pending.iter_mut() {
             self.open_op(p, location)?;
         }
-        for k in &s.secret_outputs {
-            if let Some(v) = s.outputs.get_mut(k) {
-                self.open(
-                    v,
-                    &format!("secret stack output `{k}` in {location}"),
-                    location,
-                )?;
-            }
-        }
-        Ok(())
+        self.open_outputs(&mut s.outputs, &s.secret_outputs, location)
     }
 }

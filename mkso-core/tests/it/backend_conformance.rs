@@ -30,8 +30,8 @@ pub fn moto() -> String {
 
 pub const BUCKET: &str = "mkso-state-tests";
 
-/// Creates the test bucket on moto (once; an existing bucket is fine).
-pub async fn ensure_bucket() {
+/// A plain S3 client on moto, to look behind the backend's back.
+fn s3_client() -> aws_sdk_s3::Client {
     let conf = aws_sdk_s3::Config::builder()
         .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
         .region(aws_sdk_s3::config::Region::new("us-east-1"))
@@ -41,7 +41,12 @@ pub async fn ensure_bucket() {
             "testing", "testing", None, None, "tests",
         ))
         .build();
-    let client = aws_sdk_s3::Client::from_conf(conf);
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// Creates the test bucket on moto (once; an existing bucket is fine).
+pub async fn ensure_bucket() {
+    let client = s3_client();
     let _ = client.create_bucket().bucket(BUCKET).send().await;
 }
 
@@ -322,16 +327,7 @@ async fn s3_remove_stack_leaves_no_object_behind() {
     commit(&a, &[("one", 1)]).await.unwrap();
     drop(g);
     open().remove_stack(&stack()).await.unwrap();
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .endpoint_url(moto())
-        .force_path_style(true)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "testing", "testing", None, None, "tests",
-        ))
-        .build();
-    let listed = aws_sdk_s3::Client::from_conf(conf)
+    let listed = s3_client()
         .list_objects_v2()
         .bucket(BUCKET)
         .prefix(format!("leaves_nothing-{}/", std::process::id()))

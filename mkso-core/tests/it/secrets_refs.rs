@@ -8,7 +8,7 @@ use mkso::prelude::*;
 use mkso::reference::BackendReferences;
 use mkso::secrets::{Secret, Secrets};
 use mkso::state::{Backend, LocalBackend, S3Backend};
-use mkso::testing::{StackHarness, TestProvider, preview};
+use mkso::testing::{StackHarness, TestProvider, preview, stored_text};
 use mkso::{Error, StackConfig};
 use serde::Deserialize;
 use serde_json::json;
@@ -52,23 +52,6 @@ fn config(canary: &str) -> StackConfig {
         .with_secret("app:db_password", json!(canary))
 }
 
-/// Every byte the backend keeps, as text.
-async fn everything_kept(backend: &dyn Backend, stack: &mkso::StackName) -> String {
-    let mut all = String::from_utf8_lossy(&backend.read_journal(stack).await.unwrap()).into_owned();
-    if let Some(s) = backend.read_snapshot(stack).await.unwrap() {
-        all.push_str(&String::from_utf8_lossy(&s));
-    }
-    for id in backend.list_history(stack).await.unwrap() {
-        all.push_str(&String::from_utf8_lossy(
-            &backend.read_history(stack, &id).await.unwrap(),
-        ));
-        if let Some(s) = backend.read_history_snapshot(stack, &id).await.unwrap() {
-            all.push_str(&String::from_utf8_lossy(&s));
-        }
-    }
-    all
-}
-
 async fn secrets_are_sealed_in_state(backend: Arc<dyn Backend>, canary: &str) {
     let provider = Arc::new(TestProvider::new());
     let h = StackHarness::new("secrets.QA")
@@ -97,7 +80,7 @@ async fn secrets_are_sealed_in_state(backend: Arc<dyn Backend>, canary: &str) {
         },
     );
     assert!(!rendered.contains(canary), "{rendered}");
-    let kept = everything_kept(backend.as_ref(), h.stack()).await;
+    let kept = stored_text(backend.as_ref(), h.stack()).await.unwrap();
     assert!(!kept.contains(canary), "the secret is in the state: {kept}");
     assert!(kept.contains("$mkso:secret"), "{kept}");
     // It loads back (same passphrase) with the secret intact and flagged.
@@ -284,8 +267,9 @@ async fn references_read_typed_outputs_from_the_backend() {
     assert!(state.secret_outputs.contains(&"token_len".to_string()));
     assert!(!state.secret_outputs.contains(&"vpc".to_string()));
     assert!(
-        !everything_kept(backend.as_ref(), app.stack())
+        !stored_text(backend.as_ref(), app.stack())
             .await
+            .unwrap()
             .contains("canary-ref-token-9")
     );
 
