@@ -11,6 +11,7 @@
 //! assert!("network".parse::<StackName>().is_err());
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -19,6 +20,19 @@ use serde::{Deserialize, Serialize};
 
 /// The expected form of a stack name, shown in every error about one.
 pub const STACK_NAME_FORM: &str = "<segment>.<segment>[...].<Environment>, each segment made of letters, digits, '_' or '-', for example `aws.network.QA` or `gcp.cluster.Production`";
+
+/// The longest stack name, in bytes. Every file name derived from a stack name
+/// (`Mkso.<stack>.yaml`, its temporary and lock siblings, the state directory)
+/// must fit the 255-byte file-name limit of common file systems with room to
+/// spare; 100 is also the limit Pulumi users know.
+pub const MAX_STACK_NAME_LEN: usize = 100;
+
+/// The longest project name, in bytes.
+pub const MAX_PROJECT_NAME_LEN: usize = 100;
+
+/// The expected form of a project name, shown in every error about one.
+pub const PROJECT_NAME_FORM: &str =
+    "letters, digits, '_', '-' or '.', at most 100 characters, for example `aws-network`";
 
 /// A validated, dotted stack name such as `aws.network.QA`.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -44,6 +58,12 @@ impl StackName {
         };
         if name.is_empty() {
             return Err(bad("it is empty".into()));
+        }
+        if name.len() > MAX_STACK_NAME_LEN {
+            return Err(bad(format!(
+                "it is {} bytes long, more than the limit of {MAX_STACK_NAME_LEN} (file names such as `Mkso.<stack>.yaml` are made from it)",
+                name.len()
+            )));
         }
         let segments: Vec<&str> = name.split('.').collect();
         if segments.len() < 2 {
@@ -194,6 +214,18 @@ impl Urn {
     }
 }
 
+impl Urn {
+    /// The stack part of the URN (`aws.network.QA`), as written.
+    pub fn stack_part(&self) -> &str {
+        self.parts().first().copied().unwrap_or_default()
+    }
+
+    /// The project part of the URN, as written.
+    pub fn project_part(&self) -> &str {
+        self.parts().get(1).copied().unwrap_or_default()
+    }
+}
+
 impl fmt::Display for Urn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -204,6 +236,76 @@ impl fmt::Debug for Urn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// Checks a project name (the `name` of `Mkso.yaml`): it is part of every
+/// URN (`urn:mkso:<stack>::<project>::...`) and of `--target` matching, so it
+/// must not contain `::`, white space or anything but [`PROJECT_NAME_FORM`].
+/// The error names the project and the expected form.
+pub fn validate_project_name(name: &str) -> Result<(), String> {
+    let shown = escape_control(name);
+    let bad = |reason: String| {
+        Err(format!(
+            "invalid project name `{shown}`: {reason}; expected {PROJECT_NAME_FORM}"
+        ))
+    };
+    if name.trim().is_empty() {
+        return bad("it is empty".into());
+    }
+    if name.len() > MAX_PROJECT_NAME_LEN {
+        return bad(format!(
+            "it is {} bytes long, more than the limit of {MAX_PROJECT_NAME_LEN}",
+            name.len()
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+    {
+        return bad(format!("it contains `{}`", c.escape_default()));
+    }
+    Ok(())
+}
+
+/// Whether `c` must not reach a terminal raw: a control character (C0, DEL,
+/// C1 — escape sequences start with one) or a bidirectional-text override,
+/// which can make a name look like another.
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+fn escape_where(s: &str, escape: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !s.chars().any(&escape) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if escape(c) {
+            // `\n`, `\t`, `\r`; `\u{1b}` for the others.
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A name or value made safe to print to a terminal: control characters
+/// (and bidi overrides) become `\n`, `\t`, `\u{1b}`, ...; everything else,
+/// including non-ASCII text, is unchanged.
+///
+/// ```
+/// assert_eq!(mkso::names::escape_control("web\u{1b}[2J"), "web\\u{1b}[2J");
+/// assert_eq!(mkso::names::escape_control("grüße"), "grüße");
+/// ```
+pub fn escape_control(s: &str) -> Cow<'_, str> {
+    escape_where(s, is_unsafe_char)
+}
+
+/// Like [`escape_control`], but line breaks and tabs are kept: for whole
+/// lines of text (messages, multi-line values) whose layout is their own.
+pub fn escape_control_keep_lines(s: &str) -> Cow<'_, str> {
+    escape_where(s, |c| c != '\n' && c != '\t' && is_unsafe_char(c))
 }
 
 #[cfg(test)]
@@ -259,5 +361,68 @@ mod tests {
         let other = Urn::new(&s, "proj", "x:y:Z", "b");
         assert_eq!(u.resolve(other.relative()), other);
         assert_eq!(u.resolve(other.as_str()), other);
+    }
+
+    #[test]
+    fn stack_names_are_limited_so_derived_file_names_fit() {
+        let longest = format!("{}.QA", "a".repeat(MAX_STACK_NAME_LEN - 3));
+        assert_eq!(longest.len(), MAX_STACK_NAME_LEN);
+        StackName::new(&longest).unwrap();
+        // The longest derived file name fits 255 bytes with room for a
+        // unique temporary suffix.
+        assert!(format!("Mkso.{longest}.yaml").len() + 64 <= 255);
+        let long = format!("{}.QA", "a".repeat(241));
+        assert_eq!(long.len(), 244);
+        let msg = StackName::new(&long).unwrap_err().to_string();
+        assert!(msg.contains("244 bytes"), "{msg}");
+        assert!(msg.contains(&MAX_STACK_NAME_LEN.to_string()), "{msg}");
+    }
+
+    #[test]
+    fn project_names() {
+        for ok in ["aws-network", "cli-test", "data_bench", "a.b", "X1"] {
+            validate_project_name(ok).unwrap();
+        }
+        for (bad, why) in [
+            ("a::b", "contains `:`"),
+            ("", "empty"),
+            ("  ", "empty"),
+            ("a b", "contains ` `"),
+            ("a/b", "contains `/`"),
+            ("a\u{1b}[31m", "contains `\\u{1b}`"),
+        ] {
+            let msg = validate_project_name(bad).unwrap_err();
+            assert!(msg.contains(why), "{bad:?}: {msg}");
+            assert!(msg.contains("aws-network"), "{msg}");
+            assert!(!msg.contains('\u{1b}'), "escaped: {msg}");
+        }
+        let msg = validate_project_name(&"p".repeat(101)).unwrap_err();
+        assert!(msg.contains("101 bytes") && msg.contains("100"), "{msg}");
+    }
+
+    #[test]
+    fn escaping_changes_only_control_characters() {
+        assert_eq!(
+            escape_control("plain text, grüße 名前"),
+            "plain text, grüße 名前"
+        );
+        assert!(matches!(escape_control("plain"), Cow::Borrowed(_)));
+        assert_eq!(
+            escape_control("a\u{1b}[2Jb\nc\td\re\u{7f}f\u{9b}g\u{202e}h"),
+            "a\\u{1b}[2Jb\\nc\\td\\re\\u{7f}f\\u{9b}g\\u{202e}h"
+        );
+        assert_eq!(escape_control("back\\slash"), "back\\slash");
+        assert_eq!(
+            escape_control_keep_lines("line 1\n\tline\u{1b}[0m 2"),
+            "line 1\n\tline\\u{1b}[0m 2"
+        );
+    }
+
+    #[test]
+    fn urn_stack_and_project_parts() {
+        let s = StackName::new("a.Dev").unwrap();
+        let u = Urn::new(&s, "proj", "mkso:builtin:Data", "web/config");
+        assert_eq!(u.stack_part(), "a.Dev");
+        assert_eq!(u.project_part(), "proj");
     }
 }

@@ -242,6 +242,37 @@ impl Stack {
         Ok(self.inner.config.namespace(namespace)?)
     }
 
+    /// Declares a config namespace that the program reads only sometimes (or
+    /// not through [`Stack::config`]): the CLI reports keys of a namespace
+    /// nobody read — in the stack file or in an `MKSO_CONFIG__` variable — as
+    /// an error (a typo such as `bnech:count` would otherwise leave a default
+    /// in place), unless the namespace was declared.
+    ///
+    /// ```
+    /// use mkso::prelude::*;
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Debug { verbose: bool }
+    ///
+    /// fn program(stack: &Stack) -> Result<(), mkso::Error> {
+    ///     // `debug:` keys are read only in the Dev environment.
+    ///     stack.declare_config_namespace("debug");
+    ///     if stack.environment() == "Dev" {
+    ///         let d: Debug = stack.config("debug")?;
+    ///         stack.export("verbose", Output::new(d.verbose));
+    ///     }
+    ///     Ok(())
+    /// }
+    /// # let graph = mkso::testing::preview(program)
+    /// #     .stack("app.web.QA")
+    /// #     .config_yaml("config:\n  debug:verbose: true\n")
+    /// #     .run()
+    /// #     .unwrap();
+    /// ```
+    pub fn declare_config_namespace(&self, namespace: &str) {
+        self.inner.config.declare_namespace(namespace);
+    }
+
     /// Adds a provider instance: the package's default when `name` is `None`,
     /// else one that resources select with `ResourceOptions::provider(name)`.
     pub fn add_provider(&self, name: Option<&str>, provider: Arc<dyn Provider>) {

@@ -17,7 +17,7 @@ use crate::{ec2, moto, text};
 const NET: &str = env!("CARGO_BIN_EXE_aws_network");
 const APP: &str = env!("CARGO_BIN_EXE_aws_app");
 const BENCH: &str = env!("CARGO_BIN_EXE_data_bench");
-const BUCKET: &str = "mkso-e2e-state";
+pub(crate) const BUCKET: &str = "mkso-e2e-state";
 const PASSPHRASE: &str = "e2e passphrase, not a real one";
 
 fn stacks_dir() -> PathBuf {
@@ -26,7 +26,7 @@ fn stacks_dir() -> PathBuf {
 
 /// Creates the state bucket on moto (an existing one is fine; moto does not
 /// check signatures, so a plain PUT does).
-async fn ensure_bucket() {
+pub(crate) async fn ensure_bucket() {
     let url = format!("{}/{BUCKET}", moto());
     let r = reqwest::Client::new().put(url).send().await.unwrap();
     assert!(
@@ -154,26 +154,15 @@ impl World {
 
     /// `config set --secret` with the value on standard input.
     fn set_secret(&mut self, key: &str, value: &str) {
-        use std::io::Write;
-        let mut child = self
-            .cmd(
+        let o = crate::output_with_stdin(
+            &mut self.cmd(
                 APP,
                 &self.app_dir,
                 &self.app_stack,
                 &["config", "set", "--secret", key],
-            )
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(format!("{value}\n").as_bytes())
-            .unwrap();
-        let o = child.wait_with_output().unwrap();
+            ),
+            format!("{value}\n").as_bytes(),
+        );
         assert!(o.status.success(), "{}", text(&o));
         self.keep(o);
     }

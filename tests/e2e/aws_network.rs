@@ -250,3 +250,61 @@ async fn bad_input_is_a_clear_error_with_state_intact() {
         assert!(snap["pending"].is_null(), "{env}: nothing pending");
     }
 }
+
+/// The lock race of the careless-input issue, on EC2: `unlock` refuses a
+/// running `up`; `unlock --force` then `destroy` while it runs. The fenced
+/// `up` fails saying so, and after the next `up` and `destroy` nothing tagged
+/// with the stack is left in the cloud: no resource was orphaned.
+#[tokio::test]
+async fn a_forced_unlock_during_up_orphans_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let stack = project(
+        d.path(),
+        "E2eFence",
+        &format!("{QA}  network:nat: per_zone\n"),
+    );
+    let child = cmd(d.path(), &stack, &["up", "--yes", "--parallel", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let journal = d
+        .path()
+        .join("state/stacks")
+        .join(&stack)
+        .join("journal.log");
+    for _ in 0..400 {
+        if journal.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let o = run(d.path(), &stack, &["unlock"]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(text(&o).contains("still running"), "{}", text(&o));
+    let o = run(d.path(), &stack, &["unlock", "--force"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let destroy = run(d.path(), &stack, &["destroy", "--yes"]);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}\ndestroy: {}",
+        text(&o),
+        text(&destroy)
+    );
+    assert!(text(&o).contains("was broken"), "{}", text(&o));
+    assert!(!text(&o).contains("up succeeded"), "{}", text(&o));
+
+    let o = run(d.path(), &stack, &["up", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(d.path(), &stack, &["preview", "--expect-no-changes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(d.path(), &stack, &["destroy", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        tagged(&stack).await.iter().all(|(_, n)| *n == 0),
+        "orphans: {:?}",
+        tagged(&stack).await
+    );
+}

@@ -2,9 +2,12 @@
 
 mod aws_app;
 mod aws_network;
+mod careless;
 mod data_bench;
 mod gcp_cluster;
 mod graphs;
+mod hostile_input;
+mod lock_safety;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -24,6 +27,25 @@ pub fn run(bin: &str, state_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> 
         cmd.env(k, v);
     }
     cmd.output().expect("the stack binary runs")
+}
+
+/// Runs a command with `input` on its standard input; returns its output.
+pub fn output_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the stack binary runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(input)
+        .expect("stdin takes the input");
+    child.wait_with_output().expect("the stack binary runs")
 }
 
 pub fn text(o: &Output) -> String {

@@ -91,9 +91,16 @@ impl CliContext {
         StackName::new(s).map_err(|e| CommandError::new(EXIT_INVALID, e.to_string()))
     }
 
-    /// The state of a stack; its secrets are sealed with the passphrase and
-    /// the stack file's salt.
+    /// The state of a stack of this project (a stack recorded by another
+    /// project is refused on load); its secrets are sealed with the
+    /// passphrase and the stack file's salt.
     pub fn store(&self, stack: &StackName) -> StateStore {
+        self.store_any_project(stack)
+            .with_project(self.project.file.name.clone())
+    }
+
+    /// The state of a stack, whichever project recorded it (for listings).
+    pub fn store_any_project(&self, stack: &StackName) -> StateStore {
         let salt = StackFile::load(&self.project.stack_file(stack))
             .ok()
             .and_then(|f| f.salt());
@@ -102,8 +109,18 @@ impl CliContext {
     }
 
     /// Runs the program for a stack and returns what it declared.
+    ///
+    /// Refused (exit 2) before the program runs: a missing stack file when
+    /// the stack has recorded resources (its config would read as empty, and
+    /// the plan could delete them). Refused after it ran: a config namespace
+    /// (in the stack file or an `MKSO_CONFIG__` variable) that neither the
+    /// program nor its providers read or declared.
     pub fn run_program(&self, stack: &StackName) -> Result<ProgramGraph, CommandError> {
+        let file = self.project.stack_file(stack);
         let config = self.project.stack_config(stack)?;
+        if !file.exists() {
+            self.refuse_missing_stack_file(stack, &file)?;
+        }
         let s = Stack::new(stack.clone(), self.project.file.name.clone(), config);
         s.set_reference_source(Arc::new(BackendReferences::new(
             self.backend_url.clone(),
@@ -114,7 +131,46 @@ impl CliContext {
             s.add_provider(name.as_deref(), p);
         }
         (self.runner.program)(&s)?;
+        s.config_values().check_namespaces()?;
         Ok(s.take_graph())
+    }
+
+    /// An error when `file` (absent) is the stack file of a stack with
+    /// recorded resources. Reads the state without taking the lock.
+    fn refuse_missing_stack_file(
+        &self,
+        stack: &StackName,
+        file: &std::path::Path,
+    ) -> Result<(), CommandError> {
+        let store = self.store(stack);
+        let what = block_on(async move {
+            if !store.exists().await? {
+                return Ok::<_, crate::state::StateError>(None);
+            }
+            Ok(match store.load().await {
+                Ok(l) => {
+                    let n = l.view.live.len() + l.view.pending_deletes.len();
+                    let p = l.view.pending.len();
+                    match (n, p) {
+                        (0, 0) => None,
+                        (n, 0) => Some(format!("{n} recorded resources")),
+                        (n, p) => Some(format!(
+                            "{n} recorded resources and {p} operations in flight"
+                        )),
+                    }
+                }
+                Err(e) => Some(format!("recorded state (that cannot be read: {e})")),
+            })
+        })?;
+        match what {
+            None => Ok(()),
+            Some(what) => Err(crate::config::ConfigError::MissingStackFile {
+                file: file.to_path_buf(),
+                stack: stack.to_string(),
+                what,
+            }
+            .into()),
+        }
     }
 
     /// A display for events of this command.
@@ -145,6 +201,31 @@ impl CliContext {
     }
 }
 
+/// Runs a future to completion from synchronous code inside or outside a
+/// runtime.
+fn block_on<F>(f: F) -> F::Output
+where
+    F: std::future::Future + Send,
+    F::Output: Send,
+{
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(|| h.block_on(f))
+        }
+        _ => std::thread::scope(|s| {
+            s.spawn(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime starts")
+                    .block_on(f)
+            })
+            .join()
+            .expect("the state check does not panic")
+        }),
+    }
+}
+
 /// Asks for confirmation: `--yes` skips it; without a terminal it is refused.
 pub(crate) fn confirm(question: &str, yes: bool, stack: &StackName) -> Result<(), CommandError> {
     if yes {
@@ -171,20 +252,50 @@ pub(crate) fn confirm(question: &str, yes: bool, stack: &StackName) -> Result<()
     }
 }
 
-/// Handles Ctrl-C: the first cancels (nothing new starts, in-flight steps end,
-/// state is saved); the second releases the lock and exits at once (the
-/// journal already holds every finished step).
+/// Waits for the next signal that asks the process to stop: SIGINT (Ctrl-C),
+/// SIGTERM (what CI runners and container stops send), SIGHUP (the terminal
+/// closed) or SIGQUIT. Returns its name, or `None` when signals cannot be
+/// watched.
+#[cfg(unix)]
+async fn stop_signal() -> Option<&'static str> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let kinds = [
+        (SignalKind::interrupt(), "SIGINT"),
+        (SignalKind::terminate(), "SIGTERM"),
+        (SignalKind::hangup(), "SIGHUP"),
+        (SignalKind::quit(), "SIGQUIT"),
+    ];
+    let mut streams = Vec::new();
+    for (k, name) in kinds {
+        streams.push((signal(k).ok()?, name));
+    }
+    let waits = streams.iter_mut().map(|(s, name)| {
+        let name = *name;
+        Box::pin(async move { s.recv().await.map(|_| name) })
+    });
+    futures::future::select_all(waits).await.0
+}
+
+#[cfg(not(unix))]
+async fn stop_signal() -> Option<&'static str> {
+    tokio::signal::ctrl_c().await.ok().map(|_| "Ctrl-C")
+}
+
+/// Handles Ctrl-C, SIGTERM, SIGHUP and SIGQUIT alike: the first cancels
+/// (nothing new starts, in-flight steps end, state is saved, the lock is
+/// released; exit code 130); a second one releases the lock and exits at
+/// once (the journal already holds every finished step).
 pub(crate) fn handle_ctrl_c(cancel: CancellationToken, lock: Option<&LockGuard>) {
     let release = lock.map(|l| l.releaser());
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_err() {
+        let Some(sig) = stop_signal().await else {
             return;
-        }
+        };
         eprintln!(
-            "\nCancelling: no new steps start; waiting for the steps in flight. Press Ctrl-C again to stop at once."
+            "\n{sig} received. Cancelling: no new steps start; waiting for the steps in flight. Press Ctrl-C again to stop at once."
         );
         cancel.cancel();
-        if tokio::signal::ctrl_c().await.is_err() {
+        if stop_signal().await.is_none() {
             return;
         }
         eprintln!(

@@ -1,6 +1,7 @@
 //! Shows engine events: a progress display on a terminal, plain lines
 //! otherwise, or newline-delimited JSON with `--json`.
 
+use crate::names::{escape_control, escape_control_keep_lines};
 use crate::secrets::redact;
 use std::io::{BufWriter, IsTerminal, Stdout, Write};
 use std::sync::Mutex;
@@ -50,12 +51,16 @@ impl Display {
         }
     }
 
-    /// Prints a line of human output (not in JSON mode).
+    /// Prints a line of human output (not in JSON mode). Control characters
+    /// other than line breaks and tabs are escaped, so nothing printed can
+    /// drive the terminal; names in it should be escaped whole by the caller
+    /// ([`escape_control`]).
     pub fn line(&self, s: &str) {
         if self.json {
             return;
         }
         let s = redact(s);
+        let s = escape_control_keep_lines(&s);
         let print = || {
             let mut o = self.out.lock().unwrap_or_else(|e| e.into_inner());
             let _ = writeln!(o, "{s}");
@@ -87,8 +92,13 @@ impl Display {
     }
 }
 
+/// A resource as the display names it: type and name, control characters escaped.
 fn short(urn: &crate::names::Urn) -> String {
-    format!("{} {}", urn.type_token(), urn.name())
+    format!(
+        "{} {}",
+        escape_control(urn.type_token()),
+        escape_control(urn.name())
+    )
 }
 
 impl EventSink for Display {
@@ -102,7 +112,7 @@ impl EventSink for Display {
         match event {
             EngineEvent::StepStarted { urn, op } => {
                 if let Some(b) = &self.bar {
-                    b.set_message(format!("{op} {}", urn.name()));
+                    b.set_message(format!("{op} {}", escape_control(urn.name())));
                 }
             }
             EngineEvent::StepFinished {

@@ -2,6 +2,7 @@
 
 use super::context::CliContext;
 use super::{CmdResult, EXIT_OK};
+use crate::names::escape_control;
 
 /// Arguments of `history`.
 #[derive(clap::Args, Debug)]
@@ -18,17 +19,25 @@ pub(crate) async fn run(ctx: &CliContext, _args: Args) -> CmdResult {
         return Ok(EXIT_OK);
     }
     if entries.is_empty() {
-        println!("stack {stack} has no history");
+        if ctx.history_keep() == 0 {
+            println!("stack {stack} has no history (Mkso.yaml sets `history: {{keep: 0}}`)");
+        } else {
+            println!("stack {stack} has no history");
+        }
     }
     for e in entries.iter().rev() {
-        let changes: Vec<String> = e.changes.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        let changes: Vec<String> = e
+            .changes
+            .iter()
+            .map(|(k, v)| format!("{v} {}", escape_control(k)))
+            .collect();
         println!(
             "{}  {:<8} {:<10} {} .. {}  {}{}",
-            e.id,
+            escape_control(&e.id),
             format!("{:?}", e.kind).to_lowercase(),
             format!("{:?}", e.result).to_lowercase(),
-            e.started,
-            e.ended,
+            escape_control(&e.started),
+            escape_control(&e.ended),
             changes.join(", "),
             if e.failed > 0 {
                 format!(", {} failed", e.failed)

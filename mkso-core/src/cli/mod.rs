@@ -81,6 +81,8 @@ impl From<Error> for CommandError {
             Error::State(s) if matches!(**s, StateError::Locked { .. }) => EXIT_LOCKED,
             // A wrong or missing passphrase is the user's input to fix.
             Error::State(s) if matches!(**s, StateError::Secret { .. }) => EXIT_INVALID,
+            // A stack of another project: the user picked the wrong stack.
+            Error::State(s) if matches!(**s, StateError::WrongProject { .. }) => EXIT_INVALID,
             Error::State(_) | Error::Provider { .. } => EXIT_FAILED,
             _ => EXIT_INVALID,
         };
@@ -254,7 +256,9 @@ impl Runner {
             Ok(code) => code,
             Err(e) => {
                 if !e.message.is_empty() {
-                    eprintln!("error: {}", crate::secrets::redact(&e.message));
+                    let message = crate::secrets::redact(&e.message);
+                    let message = crate::names::escape_control_keep_lines(&message);
+                    eprintln!("error: {message}");
                 }
                 e.code
             }

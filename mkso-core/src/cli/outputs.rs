@@ -3,6 +3,7 @@
 use super::context::CliContext;
 use super::{CmdResult, CommandError, EXIT_INVALID, EXIT_OK};
 use crate::engine::render_value;
+use crate::names::{escape_control, escape_control_keep_lines};
 
 /// Arguments of `outputs`.
 #[derive(clap::Args, Debug)]
@@ -29,15 +30,19 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
             return Err(CommandError::new(
                 EXIT_INVALID,
                 format!(
-                    "stack {stack} has no output `{name}` (it has: {})",
-                    view.outputs.keys().cloned().collect::<Vec<_>>().join(", ")
+                    "stack {stack} has no output `{}` (it has: {})",
+                    escape_control(name),
+                    escape_control(&view.outputs.keys().cloned().collect::<Vec<_>>().join(", "))
                 ),
             ));
         };
         let v = shown(name, v);
         match (&v, ctx.global.json) {
-            (serde_json::Value::String(s), false) => println!("{s}"),
-            _ => println!("{v}"),
+            // The value itself, for scripts; its own line breaks and tabs are
+            // kept, other control characters escaped (`--json` is exact).
+            (serde_json::Value::String(s), false) => println!("{}", escape_control_keep_lines(s)),
+            (_, false) => println!("{}", escape_control(&v.to_string())),
+            (_, true) => println!("{v}"),
         }
         return Ok(EXIT_OK);
     }
@@ -54,7 +59,8 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
         for (k, v) in &view.outputs {
             let secret = view.secret_outputs.contains(k) && !args.show_secrets;
             println!(
-                "{k}: {}",
+                "{}: {}",
+                escape_control(k),
                 if secret {
                     "[secret]".into()
                 } else {

@@ -7,6 +7,7 @@ use tokio_util::sync::CancellationToken;
 use super::context::{CliContext, handle_ctrl_c};
 use super::{CmdResult, CommandError, EXIT_CHANGES, EXIT_FAILED, EXIT_OK};
 use crate::engine::{DriftKind, EngineEvent, EventSink, Session};
+use crate::names::escape_control;
 use crate::state::{UpdateKind, UpdateResult};
 
 /// Arguments of `refresh`.
@@ -61,20 +62,20 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
             match &d.kind {
                 DriftKind::Deleted => display.line(&format!(
                     "  -  {} {}: deleted outside mkso (forgotten; `up` recreates it)",
-                    d.urn.type_token(),
-                    d.urn.name()
+                    escape_control(d.urn.type_token()),
+                    escape_control(d.urn.name())
                 )),
                 DriftKind::Changed(keys) => display.line(&format!(
                     "  ~  {} {}: changed outside mkso: {} (`up` sets it back)",
-                    d.urn.type_token(),
-                    d.urn.name(),
-                    keys.join(", ")
+                    escape_control(d.urn.type_token()),
+                    escape_control(d.urn.name()),
+                    escape_control(&keys.join(", "))
                 )),
             }
         }
     }
     for (u, e) in &outcome.failures {
-        display.line(&format!("  failed: read {}: {e}", u.name()));
+        display.line(&format!("  failed: read {}: {e}", escape_control(u.name())));
     }
     let result = if outcome.failures.is_empty() {
         UpdateResult::Succeeded

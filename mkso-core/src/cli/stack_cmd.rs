@@ -30,11 +30,13 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
             let stacks = ctx.backend.list_stacks().await?;
             let mut rows = Vec::new();
             for s in &stacks {
-                let store = ctx.store(s);
+                // Every project's stacks are listed, with their project.
+                let store = ctx.store_any_project(s);
                 let view = store.load().await.map(|l| l.view);
                 let last = store.history().await.ok().and_then(|h| h.last().cloned());
                 rows.push(serde_json::json!({
                     "stack": s.to_string(),
+                    "project": view.as_ref().ok().and_then(|v| v.project.clone()),
                     "resources": view.as_ref().map(|v| v.len()).ok(),
                     "last_update": last.as_ref().map(|e| e.ended.clone()),
                     "last_result": last.as_ref().map(|e| format!("{:?}", e.result).to_lowercase()),
@@ -50,8 +52,9 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
             } else {
                 for r in rows {
                     println!(
-                        "{:<32} {:>6} resources  last update {} ({})",
+                        "{:<32} {:<20} {:>6} resources  last update {} ({})",
                         r["stack"].as_str().unwrap_or_default(),
+                        r["project"].as_str().unwrap_or("-"),
                         r["resources"]
                             .as_u64()
                             .map(|n| n.to_string())

@@ -1156,7 +1156,12 @@ pub(crate) async fn execute(
     let resolver: Arc<dyn Resolver> = ctx.resolver.clone();
     let mut outputs = BTreeMap::new();
     let mut secret = Vec::new();
-    if plan.kind == PlanKind::Update {
+    if plan.kind == PlanKind::Update && (cancelled || opts.cancel.is_cancelled()) {
+        // A cancelled update records no outputs: what it would export may
+        // rest on steps that never ran. The recorded ones stay.
+        outputs = tally.view.outputs.clone();
+        secret = tally.view.secret_outputs.clone();
+    } else if plan.kind == PlanKind::Update {
         for (name, o) in &graph.exports {
             let r = o.resolve(resolver.clone()).await?;
             match r.value.filter(|v| !contains_unknown(v)) {

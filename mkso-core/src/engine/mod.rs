@@ -106,7 +106,16 @@ impl Session {
                     ""
                 }
             ));
+        }
+        let (adopted, orphans) = store.adopt_orphans(&mut view).await?;
+        if adopted > 0 {
+            notes.push(format!(
+                "adopted {adopted} record(s) of an update whose lock was broken while it ran"
+            ));
+        }
+        if loaded.replayed > 0 || loaded.torn_tail || !orphans.is_empty() {
             store.compact(&mut view).await?;
+            store.remove_orphans(&orphans).await?;
         }
         let journal = Arc::new(store.journal(view.serial));
         Ok(Session {
@@ -178,6 +187,7 @@ impl Session {
             }
             .into());
         }
+        self.journal().cancel_on_fence(opts.cancel.clone());
         let empty = StateView::empty(self.view.stack.clone());
         let view = std::mem::replace(&mut self.view, empty);
         let result = execute::execute(graph, plan, view, self.journal(), opts).await;
@@ -206,6 +216,7 @@ impl Session {
         opts: &EngineOptions,
     ) -> Result<RefreshOutcome, Error> {
         let journal = self.journal();
+        journal.cancel_on_fence(opts.cancel.clone());
         refresh::refresh(providers, &mut self.view, journal, opts).await
     }
 
@@ -236,7 +247,7 @@ impl Session {
             failed,
             serial,
         };
-        self.store.record_history(&entry, keep.max(1)).await?;
+        self.store.record_history(&entry, keep).await?;
         if let Some(l) = self.lock.take() {
             l.release();
         }

@@ -212,6 +212,23 @@ impl Handler for RefreshPhase {
     }
 }
 
+/// Whether `r` is a target or inside a targeted component (a component is
+/// refreshed by reading its children).
+fn targeted(r: &ResourceState, targets: &std::collections::HashSet<Urn>, view: &StateView) -> bool {
+    let mut cur = Some(r);
+    // Bounded: a recorded parent chain cannot be longer than the state.
+    for _ in 0..=view.live.len() {
+        let Some(c) = cur else { return false };
+        if targets.contains(&c.urn) {
+            return true;
+        }
+        cur = c.parent.as_ref().and_then(|p| view.live.get(p));
+    }
+    false
+}
+
+/// Reads the recorded resources (with `--target`, the targets and the
+/// children of targeted components) through their providers.
 pub(crate) async fn refresh(
     providers: &ProviderRegistry,
     view: &mut StateView,
@@ -219,6 +236,12 @@ pub(crate) async fn refresh(
     opts: &EngineOptions,
 ) -> Result<RefreshOutcome, Error> {
     let mut records: Vec<ResourceState> = view.live.values().cloned().collect();
+    if !opts.targets.is_empty() {
+        // As `up` and `destroy`: a target naming no recorded resource is an
+        // error, before anything is read.
+        let targets = super::plan::resolve_targets(&opts.targets, &[], view)?;
+        records.retain(|r| targeted(r, &targets, view));
+    }
     records.sort_by(|a, b| a.urn.cmp(&b.urn));
     let deps = vec![Vec::new(); records.len()];
     let mut phase = RefreshPhase {

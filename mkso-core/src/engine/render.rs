@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::events::Op;
 use super::plan::{Plan, PlanKind, PlannedStep};
-use crate::names::Urn;
+use crate::names::{Urn, escape_control, escape_control_keep_lines, is_unsafe_char};
 use crate::output::{UNKNOWN, contains_unknown};
 
 /// How to render a plan.
@@ -20,7 +20,8 @@ pub struct RenderOptions {
     pub show_same: bool,
 }
 
-/// A JSON value for display: secrets masked, unknowns named, long values cut.
+/// A JSON value for display: secrets masked, unknowns named, long values cut,
+/// control characters escaped (`\u001b`: JSON escapes, so the text stays JSON).
 pub fn render_value(v: &Value, secret: bool) -> String {
     if secret {
         return "[secret]".into();
@@ -36,6 +37,20 @@ pub fn render_value(v: &Value, secret: bool) -> String {
     }
     if s.chars().count() > 80 {
         s = s.chars().take(77).collect::<String>() + "...";
+    }
+    // JSON escapes C0; DEL, C1 and bidi overrides get JSON escapes too, so
+    // the text stays JSON and is safe on a terminal.
+    if s.chars().any(is_unsafe_char) {
+        s = s
+            .chars()
+            .map(|c| {
+                if is_unsafe_char(c) {
+                    format!("\\u{:04x}", c as u32)
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
     }
     s
 }
@@ -53,7 +68,7 @@ pub fn render_plan(plan: &Plan, opts: RenderOptions) -> String {
     };
     let _ = writeln!(out, "Plan: {verb} of stack {}", plan.stack);
     for d in &plan.diagnostics {
-        let _ = writeln!(out, "  note: {d}");
+        let _ = writeln!(out, "  note: {}", escape_control_keep_lines(d));
     }
     let _ = writeln!(out);
 
@@ -90,23 +105,27 @@ pub fn render_plan(plan: &Plan, opts: RenderOptions) -> String {
     if listed.is_empty() {
         let _ = writeln!(out, "  no resources change");
     } else {
-        let width = listed.iter().map(|s| s.type_token.len()).max().unwrap_or(0);
+        let width = listed
+            .iter()
+            .map(|s| escape_control(&s.type_token).chars().count())
+            .max()
+            .unwrap_or(0);
         for s in &listed {
             let indent = "  ".repeat(depth(s));
-            let name = s.name.rsplit('/').next().unwrap_or(&s.name);
+            let name = escape_control(s.name.rsplit('/').next().unwrap_or(&s.name));
             let mut line = format!(
                 "  {:<2} {:<width$}  {indent}{name}  {}",
                 s.op.symbol(),
-                s.type_token,
+                escape_control(&s.type_token),
                 op_label(s),
             );
             if !s.replace_keys.is_empty() {
-                let _ = write!(line, " [{}]", s.replace_keys.join(", "));
+                let _ = write!(line, " [{}]", escape_control(&s.replace_keys.join(", ")));
             } else if !s.changed.is_empty() && s.op == Op::Update {
-                let _ = write!(line, " [{}]", s.changed.join(", "));
+                let _ = write!(line, " [{}]", escape_control(&s.changed.join(", ")));
             }
             if let Some(from) = &s.renamed_from {
-                let _ = write!(line, " (renamed from {})", from.name());
+                let _ = write!(line, " (renamed from {})", escape_control(from.name()));
             }
             let _ = writeln!(out, "{}", line.trim_end());
             if opts.diff {
@@ -161,11 +180,11 @@ pub fn render_plan(plan: &Plan, opts: RenderOptions) -> String {
                 (Some(o), Some(n)) if o == n => " ",
                 _ => "~",
             };
-            let _ = writeln!(out, "  {mark:<2} {k}: {shown}");
+            let _ = writeln!(out, "  {mark:<2} {}: {shown}", escape_control(k));
         }
         for k in plan.old_outputs.keys() {
             if !plan.outputs.contains_key(k) {
-                let _ = writeln!(out, "  -  {k}");
+                let _ = writeln!(out, "  -  {}", escape_control(k));
             }
         }
     }
@@ -194,6 +213,7 @@ fn render_diff(out: &mut String, s: &PlannedStep, indent: &str) {
         Op::Create | Op::Import => {
             if let Some(Value::Object(n)) = &s.new_inputs {
                 for (k, v) in n {
+                    let k = escape_control(k);
                     let _ = writeln!(out, "{pad}+ {k}: {}", render_value(v, s.secret));
                 }
             }
@@ -201,6 +221,7 @@ fn render_diff(out: &mut String, s: &PlannedStep, indent: &str) {
         Op::Delete => {
             if let Some(Value::Object(o)) = &s.old_inputs {
                 for (k, v) in o {
+                    let k = escape_control(k);
                     let _ = writeln!(out, "{pad}- {k}: {}", render_value(v, s.secret));
                 }
             }
@@ -230,6 +251,7 @@ fn render_diff(out: &mut String, s: &PlannedStep, indent: &str) {
                 } else {
                     ""
                 };
+                let k = escape_control(k);
                 match (ov, nv) {
                     (Some(a), Some(b)) => {
                         let _ = writeln!(

@@ -83,6 +83,39 @@ pub trait Backend: Send + Sync + 'static {
     /// Removes everything kept for a stack.
     async fn remove_stack(&self, stack: &StackName) -> Result<(), StateError>;
 
+    /// Keeps journal records that a writer whose lock was broken could not
+    /// append (the journal belongs to the new holder), under a unique `name`.
+    async fn put_orphans(
+        &self,
+        stack: &StackName,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<(), StateError> {
+        let _ = (stack, name, bytes);
+        Err(StateError::Backend {
+            backend: self.describe(),
+            message: "this backend cannot keep orphan records".into(),
+        })
+    }
+
+    /// The names of the orphan records kept for a stack.
+    async fn list_orphans(&self, stack: &StackName) -> Result<Vec<String>, StateError> {
+        let _ = stack;
+        Ok(Vec::new())
+    }
+
+    /// Reads orphan records.
+    async fn read_orphans(&self, stack: &StackName, name: &str) -> Result<Vec<u8>, StateError> {
+        let _ = (stack, name);
+        Ok(Vec::new())
+    }
+
+    /// Deletes orphan records (once adopted and compacted).
+    async fn delete_orphans(&self, stack: &StackName, name: &str) -> Result<(), StateError> {
+        let _ = (stack, name);
+        Ok(())
+    }
+
     /// Bytes written so far by this process (for benchmarks).
     fn bytes_written(&self) -> u64;
 

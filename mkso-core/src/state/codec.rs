@@ -175,7 +175,13 @@ mod tests {
     #[test]
     fn journal_torn_tail_is_dropped_but_middle_damage_is_an_error() {
         let mut bytes = Vec::new();
-        encode_journal_entry(&JournalEntry::Base { serial: 1 }, &mut bytes);
+        encode_journal_entry(
+            &JournalEntry::Base {
+                serial: 1,
+                project: None,
+            },
+            &mut bytes,
+        );
         encode_journal_entry(&JournalEntry::Ended { op_id: 4 }, &mut bytes);
         let (e, torn) = decode_journal(&bytes, "j").unwrap();
         assert_eq!(e.len(), 2);

@@ -3,7 +3,8 @@
 //!
 //! The snapshot is replaced with write-to-temp, fsync, rename, fsync-directory;
 //! the journal is appended and fdatasync'ed; the lock is created with `O_EXCL`;
-//! history snapshots are hard links (no bytes copied).
+//! history snapshots are copies of their own (a damaged live snapshot never
+//! damages its history copy).
 //!
 //! Like the S3 backend, the snapshot is compare-and-swapped: a writer holds
 //! `snapshot.json.writing` (created with `O_EXCL`) while it checks that the
@@ -21,6 +22,7 @@ use async_trait::async_trait;
 
 use super::StateError;
 use super::backend::Backend;
+use super::lock::{Liveness, LockInfo};
 use crate::names::StackName;
 
 /// State in a local directory.
@@ -84,6 +86,24 @@ impl LocalBackend {
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
             Err(e) => Err(io("remove", path)(e)),
         }
+    }
+
+    /// Whether a snapshot-write guard was left by a writer that is gone: its
+    /// writer's process is dead, or it is older than 30 s (a write takes
+    /// milliseconds), or its time is in the future (a clock that jumped).
+    fn guard_is_stale(guard: &Path) -> bool {
+        let age = fs::metadata(guard).and_then(|m| m.modified()).ok();
+        let too_old = match age.map(|t| t.elapsed()) {
+            Some(Ok(age)) => age > std::time::Duration::from_secs(30),
+            // In the future: not written by a writer running now.
+            Some(Err(_)) => true,
+            None => false,
+        };
+        let dead = fs::read(guard)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<LockInfo>(&b).ok())
+            .is_some_and(|w| w.liveness() == Liveness::Dead);
+        too_old || dead
     }
 
     fn sync_dir(dir: &Path) {
@@ -172,16 +192,16 @@ impl Backend for LocalBackend {
         let mut tries = 0;
         loop {
             match OpenOptions::new().write(true).create_new(true).open(&guard) {
-                Ok(_) => break,
+                Ok(mut f) => {
+                    // Who writes, so that a guard left by a crash is known as such.
+                    let me = serde_json::to_vec(&LockInfo::current("snapshot write"))
+                        .expect("lock info serializes");
+                    let _ = f.write_all(&me);
+                    break;
+                }
                 Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                    // A write takes milliseconds: an old guard was left by a crash.
-                    let stale = fs::metadata(&guard)
-                        .and_then(|m| m.modified())
-                        .ok()
-                        .and_then(|t| t.elapsed().ok())
-                        .is_some_and(|age| age > std::time::Duration::from_secs(30));
                     tries += 1;
-                    if stale && tries < 3 {
+                    if tries < 3 && Self::guard_is_stale(&guard) {
                         let _ = fs::remove_file(&guard);
                         continue;
                     }
@@ -190,15 +210,23 @@ impl Backend for LocalBackend {
                 Err(e) => return Err(io("create", &guard)(e)),
             }
         }
+        let tmp = dir.join(format!(
+            "snapshot.json.tmp-{}-{:08x}",
+            std::process::id(),
+            fastrand::u32(..)
+        ));
         let result = (|| {
             let seen = self.seen.lock().unwrap().get(stack).copied().flatten();
             let current = Self::read_opt(&path)?.as_deref().map(crc32fast::hash);
             if current != seen {
                 return Err(conflict());
             }
-            let tmp = dir.join(format!("snapshot.json.tmp-{}", std::process::id()));
             {
-                let mut f = File::create(&tmp).map_err(io("create", &tmp))?;
+                let mut f = OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&tmp)
+                    .map_err(io("create", &tmp))?;
                 f.write_all(bytes).map_err(io("write", &tmp))?;
                 f.sync_all().map_err(io("sync", &tmp))?;
             }
@@ -212,6 +240,10 @@ impl Backend for LocalBackend {
                 .fetch_add(bytes.len() as u64, Ordering::Relaxed);
             Ok(())
         })();
+        if result.is_err() {
+            // A failed write (a full disk, say) leaves no temp file behind.
+            let _ = fs::remove_file(&tmp);
+        }
         let _ = fs::remove_file(&guard);
         result
     }
@@ -255,12 +287,12 @@ impl Backend for LocalBackend {
         let hsnap = hdir.join(format!("{id}.snapshot.json"));
         Self::remove_opt(&hsnap)?;
         if snap.exists() {
-            // A hard link: the snapshot is replaced by rename, never rewritten in
-            // place, so the link keeps this version. Fall back to a copy.
-            if fs::hard_link(&snap, &hsnap).is_err() {
-                let n = fs::copy(&snap, &hsnap).map_err(io("copy", &hsnap))?;
-                self.written.fetch_add(n, Ordering::Relaxed);
-            }
+            // A copy of its own (never a hard link): damage to the live
+            // snapshot in place must not reach its history copy. The copy is
+            // made by the kernel (copy_file_range; a reflink where the file
+            // system has them).
+            let n = fs::copy(&snap, &hsnap).map_err(io("copy", &hsnap))?;
+            self.written.fetch_add(n, Ordering::Relaxed);
         }
         let rec = hdir.join(format!("{id}.json"));
         fs::write(&rec, record).map_err(io("write", &rec))?;
@@ -343,6 +375,65 @@ impl Backend for LocalBackend {
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
             Err(e) => Err(io("remove", &d)(e)),
         }
+    }
+
+    async fn put_orphans(
+        &self,
+        stack: &StackName,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<(), StateError> {
+        let odir = self.ensure_dir(stack)?.join("orphans");
+        fs::create_dir_all(&odir).map_err(io("create", &odir))?;
+        let path = odir.join(format!("{name}.log"));
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(io("create", &path))?;
+        f.write_all(bytes).map_err(io("write", &path))?;
+        f.sync_all().map_err(io("sync", &path))?;
+        Self::sync_dir(&odir);
+        self.written
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn list_orphans(&self, stack: &StackName) -> Result<Vec<String>, StateError> {
+        let odir = self.stack_dir(stack).join("orphans");
+        let rd = match fs::read_dir(&odir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io("list", &odir)(e)),
+        };
+        let mut out: Vec<String> = rd
+            .flatten()
+            .filter_map(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .strip_suffix(".log")
+                    .map(str::to_string)
+            })
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    async fn read_orphans(&self, stack: &StackName, name: &str) -> Result<Vec<u8>, StateError> {
+        let p = self
+            .stack_dir(stack)
+            .join("orphans")
+            .join(format!("{name}.log"));
+        fs::read(&p).map_err(io("read", &p))
+    }
+
+    async fn delete_orphans(&self, stack: &StackName, name: &str) -> Result<(), StateError> {
+        Self::remove_opt(
+            &self
+                .stack_dir(stack)
+                .join("orphans")
+                .join(format!("{name}.log")),
+        )
     }
 
     fn bytes_written(&self) -> u64 {

@@ -23,6 +23,47 @@ pub struct LockInfo {
     pub command: String,
     /// Since when (RFC 3339).
     pub since: String,
+    /// A random token unique to this holding of the lock: state writes are
+    /// fenced by it (a writer whose lock was broken stops at its next write).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub token: String,
+    /// When the holder process started (Linux: clock ticks since boot), so
+    /// that a recycled pid is not mistaken for the holder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_ticks: Option<u64>,
+    /// The holder machine's boot id (Linux), so that a pid from before a
+    /// reboot is not mistaken for a live process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_id: Option<String>,
+}
+
+/// Whether a lock's holder is still running, as far as this machine can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liveness {
+    /// The holder process runs on this machine.
+    Alive,
+    /// The holder was on this machine and is gone.
+    Dead,
+    /// The holder is on another machine (or its record does not say enough).
+    Unknown,
+}
+
+/// Field 22 of `/proc/<pid>/stat` (start time) and whether it is a zombie.
+fn proc_start(pid: u32) -> Option<(u64, bool)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let zombie = matches!(fields.first(), Some(&"Z") | Some(&"X"));
+    // `rest` starts at field 3 (state): field 22 is at index 19.
+    let start = fields.get(19)?.parse().ok()?;
+    Some((start, zombie))
+}
+
+fn boot_id() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|s| s.trim().to_string())
 }
 
 impl LockInfo {
@@ -36,6 +77,42 @@ impl LockInfo {
             pid: std::process::id(),
             command: command.to_string(),
             since: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            token: {
+                let mut t = [0u8; 12];
+                getrandom::fill(&mut t).expect("the OS random source works");
+                t.iter().map(|b| format!("{b:02x}")).collect()
+            },
+            start_ticks: proc_start(std::process::id()).map(|(t, _)| t),
+            boot_id: boot_id(),
+        }
+    }
+
+    /// Whether the holder is still running: on this machine, its pid must
+    /// exist with the recorded start time (and not be a zombie); a holder on
+    /// another machine cannot be checked from here.
+    pub fn liveness(&self) -> Liveness {
+        let here = gethostname::gethostname().to_string_lossy().into_owned();
+        if self.host != here || self.pid == 0 {
+            return Liveness::Unknown;
+        }
+        if let (Some(theirs), Some(ours)) = (&self.boot_id, boot_id())
+            && *theirs != ours
+        {
+            return Liveness::Dead;
+        }
+        match proc_start(self.pid) {
+            None => {
+                if std::path::Path::new("/proc/self/stat").exists() {
+                    Liveness::Dead
+                } else {
+                    Liveness::Unknown
+                }
+            }
+            Some((_, true)) => Liveness::Dead,
+            Some((start, false)) => match self.start_ticks {
+                Some(t) if t != start => Liveness::Dead,
+                _ => Liveness::Alive,
+            },
         }
     }
 }

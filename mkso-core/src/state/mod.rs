@@ -26,7 +26,7 @@ pub use backend::{Backend, backend_for_url};
 pub use codec::{decode_journal, decode_snapshot, encode_journal_entry, encode_snapshot};
 pub use history::{HistoryEntry, UpdateKind, UpdateResult};
 pub use local::LocalBackend;
-pub use lock::{LockGuard, LockInfo};
+pub use lock::{Liveness, LockGuard, LockInfo};
 pub use memory::MemoryBackend;
 pub use model::{
     JournalEntry, PendingOp, PendingOperation, ResourceState, Snapshot, SnapshotRef, StateView,
@@ -84,7 +84,32 @@ pub enum StateError {
         /// The stack.
         stack: StackName,
         /// Who holds the lock.
-        holder: LockInfo,
+        holder: Box<LockInfo>,
+    },
+    /// The stack's state was recorded by a program of another project.
+    #[error(
+        "stack {stack} in {backend} belongs to project `{recorded}`, but this program is project `{program}`: nothing was changed. Check --stack / MKSO_STACK (stack names are per backend), or give this project a backend of its own"
+    )]
+    WrongProject {
+        /// The stack.
+        stack: StackName,
+        /// The project recorded in its state.
+        recorded: String,
+        /// The project of the program.
+        program: String,
+        /// The backend.
+        backend: String,
+    },
+    /// The lock this process took was broken while it ran (`unlock --force`).
+    #[error(
+        "the lock of stack {stack} was broken while this process ran{}; it stopped at its next state write and recorded nothing more in the stack's state. What it did after that is kept aside as orphan records that the next `up`, `refresh` or `destroy` adopts. Let the other operation finish, then run `preview`",
+        holder.as_ref().map(|h| format!(" (it is now held by {h})")).unwrap_or_else(|| " (nobody holds it now)".into())
+    )]
+    LockLost {
+        /// The stack.
+        stack: StackName,
+        /// Who holds the lock now, if anyone.
+        holder: Option<String>,
     },
     /// The snapshot changed since this process read it: another writer.
     #[error(

@@ -163,6 +163,10 @@ pub struct PendingOperation {
 pub struct Snapshot {
     /// The stack.
     pub stack: StackName,
+    /// The project the stack belongs to (absent in state written before
+    /// projects were recorded); a program of another project refuses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
     /// Increases by one with every compaction.
     pub serial: u64,
     /// The mkso version that wrote it.
@@ -186,6 +190,8 @@ pub struct Snapshot {
 #[derive(Debug, Serialize)]
 pub struct SnapshotRef<'a> {
     stack: &'a StackName,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    project: &'a Option<String>,
     serial: u64,
     mkso_version: &'static str,
     written_at: String,
@@ -214,6 +220,9 @@ pub enum JournalEntry {
     Base {
         /// The snapshot's serial.
         serial: u64,
+        /// The project of the program that wrote it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        project: Option<String>,
     },
     /// A provider call is about to start.
     Begin {
@@ -273,6 +282,8 @@ pub enum JournalEntry {
 pub struct StateView {
     /// The stack.
     pub stack: StackName,
+    /// The project it belongs to, when recorded.
+    pub project: Option<String>,
     /// The serial of the snapshot it was loaded from.
     pub serial: u64,
     /// Live resources.
@@ -292,6 +303,7 @@ impl StateView {
     pub fn empty(stack: StackName) -> Self {
         StateView {
             stack,
+            project: None,
             serial: 0,
             live: HashMap::new(),
             pending_deletes: BTreeMap::new(),
@@ -304,6 +316,7 @@ impl StateView {
     /// From a snapshot.
     pub fn from_snapshot(s: Snapshot) -> Self {
         let mut v = StateView::empty(s.stack);
+        v.project = s.project;
         v.serial = s.serial;
         for r in s.resources {
             if r.pending_delete {
@@ -399,6 +412,7 @@ impl StateView {
         });
         SnapshotRef {
             stack: &self.stack,
+            project: &self.project,
             serial,
             mkso_version: env!("CARGO_PKG_VERSION"),
             written_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
@@ -424,6 +438,7 @@ impl StateView {
         });
         Snapshot {
             stack: self.stack.clone(),
+            project: self.project.clone(),
             serial,
             mkso_version: env!("CARGO_PKG_VERSION").to_string(),
             written_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),

@@ -391,19 +391,8 @@ impl Backend for S3Backend {
         info: &[u8],
     ) -> Result<Option<Vec<u8>>, StateError> {
         let key = self.key(stack, "lock.json");
-        // A token makes our record unique, so that a create retried after a
-        // lost response recognises its own lock (see `put`).
-        let mut token = [0u8; 8];
-        getrandom::fill(&mut token).expect("the OS random source works");
-        let token: String = token.iter().map(|b| format!("{b:02x}")).collect();
-        let record = match serde_json::from_slice::<serde_json::Value>(info) {
-            Ok(serde_json::Value::Object(mut m)) => {
-                m.insert("token".into(), token.into());
-                serde_json::to_vec(&m).expect("JSON serializes")
-            }
-            _ => info.to_vec(),
-        };
-        let info = &record[..];
+        // The record carries the holder's random token, so that a create
+        // retried after a lost response recognises its own lock (see `put`).
         // A holder may release between our failed create and our read: try again.
         for _ in 0..5 {
             if let Some(etag) = self.put(&key, info, Cond::Absent).await? {
@@ -671,6 +660,42 @@ impl Backend for S3Backend {
         }
         self.snapshot_etags.lock().unwrap().remove(stack);
         self.journal_seq.lock().unwrap().remove(stack);
+        Ok(())
+    }
+
+    async fn put_orphans(
+        &self,
+        stack: &StackName,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<(), StateError> {
+        let key = self.key(stack, &format!("orphans/{name}.log"));
+        match self.put(&key, bytes, Cond::Absent).await? {
+            Some(_) => Ok(()),
+            None => Err(self.err("create", &key, "it exists already".into())),
+        }
+    }
+
+    async fn list_orphans(&self, stack: &StackName) -> Result<Vec<String>, StateError> {
+        let op = self.key(stack, "orphans/");
+        let keys = self.list(&op).await?;
+        Ok(keys
+            .iter()
+            .filter_map(|k| Some(k.strip_prefix(&op)?.strip_suffix(".log")?.to_string()))
+            .collect())
+    }
+
+    async fn read_orphans(&self, stack: &StackName, name: &str) -> Result<Vec<u8>, StateError> {
+        let key = self.key(stack, &format!("orphans/{name}.log"));
+        self.get(&key)
+            .await?
+            .map(|(b, _)| b)
+            .ok_or_else(|| self.err("read", &key, "no such object".into()))
+    }
+
+    async fn delete_orphans(&self, stack: &StackName, name: &str) -> Result<(), StateError> {
+        self.delete(&self.key(stack, &format!("orphans/{name}.log")), None)
+            .await?;
         Ok(())
     }
 

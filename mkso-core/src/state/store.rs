@@ -10,7 +10,7 @@ use super::backend::Backend;
 use super::codec::{decode_journal, decode_snapshot, encode_journal_entry, encode_snapshot};
 use super::history::HistoryEntry;
 use super::lock::{LockGuard, LockInfo};
-use super::model::{JournalEntry, StateView};
+use super::model::{JournalEntry, PendingOp, PendingOperation, StateView};
 use super::sealing::Sealer;
 use crate::names::StackName;
 use crate::secrets::Secrets;
@@ -32,6 +32,51 @@ pub struct StateStore {
     backend: Arc<dyn Backend>,
     stack: StackName,
     sealer: Arc<Sealer>,
+    fence: Fence,
+    /// The project of the program using this store (checked on load).
+    project: Option<String>,
+}
+
+/// Fences state writes by the lock: the token of the lock this store took;
+/// before a write, the lock record must still carry it.
+#[derive(Clone)]
+struct Fence {
+    backend: Arc<dyn Backend>,
+    stack: StackName,
+    token: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl Fence {
+    /// Fails with [`StateError::LockLost`] when the lock this store took was
+    /// broken (removed or taken by another holder). Without a lock: passes.
+    async fn check(&self) -> Result<(), StateError> {
+        let Some(ours) = self.token.lock().unwrap().clone() else {
+            return Ok(());
+        };
+        let current = self.backend.read_lock(&self.stack).await?;
+        let holder = current.map(|b| parse_lock(&b));
+        match holder {
+            Some(h) if h.token == ours => Ok(()),
+            holder => Err(StateError::LockLost {
+                stack: self.stack.clone(),
+                holder: holder.map(|h| h.to_string()),
+            }),
+        }
+    }
+}
+
+/// Reads a lock record; an unreadable one is reported as such (never as us).
+fn parse_lock(bytes: &[u8]) -> LockInfo {
+    serde_json::from_slice(bytes).unwrap_or(LockInfo {
+        user: "unknown".into(),
+        host: "unknown".into(),
+        pid: 0,
+        command: "unknown (unreadable lock record)".into(),
+        since: "unknown".into(),
+        token: String::new(),
+        start_ticks: None,
+        boot_id: None,
+    })
 }
 
 impl std::fmt::Debug for StateStore {
@@ -55,9 +100,15 @@ impl StateStore {
             Sealer::disabled()
         };
         StateStore {
+            fence: Fence {
+                backend: backend.clone(),
+                stack: stack.clone(),
+                token: Arc::default(),
+            },
             backend,
             stack,
             sealer: Arc::new(sealer),
+            project: None,
         }
     }
 
@@ -68,6 +119,19 @@ impl StateStore {
             self.sealer = Arc::new(sealer);
         }
         self
+    }
+
+    /// The project of the program using this state: loading refuses a stack
+    /// recorded by another project, and writes record this one.
+    #[must_use]
+    pub fn with_project(mut self, project: impl Into<String>) -> Self {
+        self.project = Some(project.into());
+        self
+    }
+
+    /// The project this store was opened for, if any.
+    pub fn project(&self) -> Option<&str> {
+        self.project.as_deref()
     }
 
     /// Seals the secret values of a snapshot (for `state export`).
@@ -105,18 +169,21 @@ impl StateStore {
         let info = LockInfo::current(command);
         let bytes = serde_json::to_vec(&info).expect("lock info serializes");
         match self.backend.create_lock(&self.stack, &bytes).await? {
-            None => Ok(LockGuard::new(self.backend.clone(), self.stack.clone())),
+            None => {
+                *self.fence.token.lock().unwrap() = Some(info.token.clone());
+                Ok(LockGuard::new(self.backend.clone(), self.stack.clone()))
+            }
             Some(holder) => Err(StateError::Locked {
                 stack: self.stack.clone(),
-                holder: serde_json::from_slice(&holder).unwrap_or(LockInfo {
-                    user: "unknown".into(),
-                    host: "unknown".into(),
-                    pid: 0,
-                    command: "unknown (unreadable lock record)".into(),
-                    since: "unknown".into(),
-                }),
+                holder: Box::new(parse_lock(&holder)),
             }),
         }
+    }
+
+    /// Fails with [`StateError::LockLost`] if the lock this store took was
+    /// broken since (every state write of an update checks this first).
+    pub async fn check_fence(&self) -> Result<(), StateError> {
+        self.fence.check().await
     }
 
     /// Who holds the lock, if anyone.
@@ -125,7 +192,7 @@ impl StateStore {
             .backend
             .read_lock(&self.stack)
             .await?
-            .map(|b| serde_json::from_slice(&b).unwrap_or_else(|_| LockInfo::current("unknown"))))
+            .map(|b| parse_lock(&b)))
     }
 
     /// Breaks the lock (for `unlock`).
@@ -156,9 +223,12 @@ impl StateStore {
         let mut replayed = 0;
         let mut applies = false;
         for e in entries {
-            if let JournalEntry::Base { serial } = e {
+            if let JournalEntry::Base { serial, project } = e {
                 // A journal written against an older snapshot was already compacted.
                 applies = serial == view.serial;
+                if applies && view.project.is_none() {
+                    view.project = project;
+                }
                 continue;
             }
             if applies {
@@ -167,6 +237,16 @@ impl StateStore {
                 view.apply(e);
                 replayed += 1;
             }
+        }
+        if let (Some(recorded), Some(ours)) = (&view.project, &self.project)
+            && recorded != ours
+        {
+            return Err(StateError::WrongProject {
+                stack: self.stack.clone(),
+                recorded: recorded.clone(),
+                program: ours.clone(),
+                backend: self.backend.describe(),
+            });
         }
         Ok(LoadedState {
             view,
@@ -178,6 +258,9 @@ impl StateStore {
     /// Writes `view` as the next snapshot and clears the journal. Returns the new serial.
     pub async fn compact(&self, view: &mut StateView) -> Result<u64, StateError> {
         let serial = view.serial + 1;
+        if self.project.is_some() {
+            view.project.clone_from(&self.project);
+        }
         let location = self.backend.snapshot_location(&self.stack);
         let r = view.snapshot_ref(serial);
         let bytes = if self.sealer.is_enabled() && r.has_secrets() {
@@ -187,10 +270,83 @@ impl StateStore {
         } else {
             encode_snapshot(&r)
         };
+        self.fence.check().await?;
         self.backend.write_snapshot(&self.stack, &bytes).await?;
         self.backend.reset_journal(&self.stack).await?;
         view.serial = serial;
         Ok(serial)
+    }
+
+    /// Adopts the records of writers whose lock was broken while they ran
+    /// (see [`Backend::put_orphans`]) into `view` as pending operations, so
+    /// that the next update resolves them through the provider as after a
+    /// crash: a resource such a writer created is found by its identity and
+    /// recorded (or found gone), a delete it made is confirmed. Returns how
+    /// many operations were adopted and the names of the orphan files, to be
+    /// removed once `view` is compacted.
+    pub async fn adopt_orphans(
+        &self,
+        view: &mut StateView,
+    ) -> Result<(usize, Vec<String>), StateError> {
+        let names = self.backend.list_orphans(&self.stack).await?;
+        let mut adopted = 0;
+        for name in &names {
+            let bytes = self.backend.read_orphans(&self.stack, name).await?;
+            let location = format!(
+                "{} (orphan records {name})",
+                self.backend.journal_location(&self.stack)
+            );
+            let (entries, _) = decode_journal(&bytes, &location)?;
+            for mut e in entries {
+                self.sealer.open_entry(&mut e, &location)?;
+                let (op, r) = match e {
+                    JournalEntry::Upsert { resource, .. }
+                    | JournalEntry::Replaced { resource, .. } => (PendingOp::Create, resource),
+                    JournalEntry::Removed { urn, id, .. } => {
+                        let known = view
+                            .live
+                            .get(&urn)
+                            .filter(|r| r.id == id)
+                            .or_else(|| view.pending_deletes.get(&(urn.clone(), id.clone())));
+                        match known {
+                            Some(r) => (PendingOp::Delete, r.clone()),
+                            None => continue,
+                        }
+                    }
+                    // Calls it never started, failures and outputs change nothing.
+                    _ => continue,
+                };
+                if r.id.is_empty() {
+                    continue;
+                }
+                let op_id = view.next_op_id();
+                view.pending.insert(
+                    op_id,
+                    PendingOperation {
+                        op_id,
+                        op,
+                        urn: r.urn,
+                        type_token: r.type_token,
+                        id: r.id,
+                        inputs: r.inputs,
+                        dependencies: r.dependencies,
+                        parent: r.parent,
+                        provider: r.provider,
+                        secret: r.secret,
+                    },
+                );
+                adopted += 1;
+            }
+        }
+        Ok((adopted, names))
+    }
+
+    /// Removes orphan record files once what they held is compacted.
+    pub async fn remove_orphans(&self, names: &[String]) -> Result<(), StateError> {
+        for n in names {
+            self.backend.delete_orphans(&self.stack, n).await?;
+        }
+        Ok(())
     }
 
     /// Starts a group-commit journal writer for an operation on `view.serial`.
@@ -200,19 +356,24 @@ impl StateStore {
             self.stack.clone(),
             base_serial,
             self.sealer.clone(),
+            self.fence.clone(),
+            self.project.clone(),
         )
     }
 
-    /// Records an update in the history and trims it to the last `keep`.
+    /// Records an update in the history and trims it to the last `keep`;
+    /// `keep: 0` keeps no history at all (and removes what there was).
     pub async fn record_history(
         &self,
         entry: &HistoryEntry,
         keep: usize,
     ) -> Result<(), StateError> {
-        let bytes = serde_json::to_vec_pretty(entry).expect("history serializes");
-        self.backend
-            .put_history(&self.stack, &entry.id, &bytes)
-            .await?;
+        if keep > 0 {
+            let bytes = serde_json::to_vec_pretty(entry).expect("history serializes");
+            self.backend
+                .put_history(&self.stack, &entry.id, &bytes)
+                .await?;
+        }
         let ids = self.backend.list_history(&self.stack).await?;
         if ids.len() > keep {
             for id in &ids[..ids.len() - keep] {
@@ -236,6 +397,36 @@ impl StateStore {
     }
 }
 
+/// Writes the entries of a batch that a fenced writer could not journal to
+/// the backend's orphan records, where the next holder adopts them.
+async fn keep_orphans(
+    backend: &Arc<dyn Backend>,
+    stack: &StackName,
+    fence: &Fence,
+    seq: &mut u32,
+    base_serial: u64,
+    sealed: &Result<Vec<Vec<JournalEntry>>, StateError>,
+) {
+    let Ok(sealed) = sealed else { return };
+    let mut side = Vec::new();
+    encode_journal_entry(
+        &JournalEntry::Base {
+            serial: base_serial,
+            project: None,
+        },
+        &mut side,
+    );
+    for e in sealed.iter().flatten() {
+        encode_journal_entry(e, &mut side);
+    }
+    *seq += 1;
+    let token = fence.token.lock().unwrap().clone().unwrap_or_default();
+    let name = format!("{token}-{:06}-{}", *seq, std::process::id());
+    if let Err(e) = backend.put_orphans(stack, &name, &side).await {
+        tracing::error!(stack = %stack, error = %e, "cannot keep the records of a writer whose lock was broken");
+    }
+}
+
 struct Request {
     entries: Vec<JournalEntry>,
     ack: Option<oneshot::Sender<Result<(), String>>>,
@@ -245,6 +436,9 @@ struct Request {
 /// append is being made durable goes into the next append together.
 #[derive(Debug)]
 pub struct JournalWriter {
+    /// Cancelled when the writer finds its lock broken, so that the update
+    /// starts nothing more.
+    on_fence: Arc<std::sync::Mutex<Option<tokio_util::sync::CancellationToken>>>,
     tx: mpsc::UnboundedSender<Request>,
     task: tokio::task::JoinHandle<()>,
     backend: String,
@@ -256,13 +450,21 @@ impl JournalWriter {
         stack: StackName,
         base_serial: u64,
         sealer: Arc<Sealer>,
+        fence: Fence,
+        project: Option<String>,
     ) -> Self {
         let (tx, mut rx) = mpsc::unbounded_channel::<Request>();
+        let on_fence: Arc<std::sync::Mutex<Option<tokio_util::sync::CancellationToken>>> =
+            Arc::default();
+        let on_fence_task = on_fence.clone();
         let describe = backend.journal_location(&stack);
         let describe_inner = describe.clone();
         let task = tokio::spawn(async move {
             let mut based = false;
+            let mut orphan_seq = 0u32;
             let mut failed: Option<String> = None;
+            // Set when the lock was broken: every later batch is kept aside.
+            let mut fenced: Option<String> = None;
             let mut buf = Vec::new();
             while let Some(first) = rx.recv().await {
                 let mut batch = vec![first];
@@ -281,16 +483,51 @@ impl JournalWriter {
                             .collect()
                     })
                     .collect();
-                let result = if let Some(f) = &failed {
-                    Err(f.clone())
-                } else if let Err(e) = &sealed {
+                // Once the lock is found broken, every batch is kept aside.
+                let lost: Option<String> = if let Some(l) = &fenced {
+                    Some(l.clone())
+                } else if sealed.is_err() || failed.is_some() {
+                    None
+                } else {
+                    match fence.check().await {
+                        Err(lost @ StateError::LockLost { .. }) => {
+                            fenced = Some(lost.to_string());
+                            if let Some(t) = on_fence_task.lock().unwrap().as_ref() {
+                                t.cancel();
+                            }
+                            fenced.clone()
+                        }
+                        Err(e) => {
+                            failed = Some(e.to_string());
+                            None
+                        }
+                        Ok(()) => None,
+                    }
+                };
+                let result = if let Err(e) = &sealed {
                     Err(e.to_string())
+                } else if let Some(lost) = lost {
+                    // Another holder owns the journal now: keep what this
+                    // batch records where the next holder adopts it.
+                    keep_orphans(
+                        &backend,
+                        &stack,
+                        &fence,
+                        &mut orphan_seq,
+                        base_serial,
+                        &sealed,
+                    )
+                    .await;
+                    Err(lost)
+                } else if let Some(f) = &failed {
+                    Err(f.clone())
                 } else {
                     buf.clear();
                     if !based {
                         encode_journal_entry(
                             &JournalEntry::Base {
                                 serial: base_serial,
+                                project: project.clone(),
                             },
                             &mut buf,
                         );
@@ -319,10 +556,17 @@ impl JournalWriter {
             }
         });
         JournalWriter {
+            on_fence,
             tx,
             task,
             backend: describe,
         }
+    }
+
+    /// Cancels `token` when a write finds the lock broken (see
+    /// [`StateError::LockLost`]): the update then starts no more steps.
+    pub fn cancel_on_fence(&self, token: tokio_util::sync::CancellationToken) {
+        *self.on_fence.lock().unwrap() = Some(token);
     }
 
     /// Appends entries and waits until they are durable.

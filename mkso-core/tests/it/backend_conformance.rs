@@ -114,7 +114,7 @@ async fn lock_is_exclusive_names_its_holder_and_is_released(open: Open) {
         assert!(msg.contains(part.as_str()), "{msg}");
     }
     assert!(msg.contains("unlock --stack conformance.QA"), "{msg}");
-    assert_eq!(b.lock_holder().await.unwrap().as_ref(), Some(holder));
+    assert_eq!(b.lock_holder().await.unwrap().as_ref(), Some(&**holder));
     drop(guard);
     assert_eq!(b.lock_holder().await.unwrap(), None);
     let g2 = b.lock("destroy").await.unwrap();
@@ -308,7 +308,109 @@ macro_rules! conformance {
     };
 }
 
+/// `unlock --force` while an update runs: the old holder's next journal write
+/// and its compaction fail (nothing of it is reported as recorded), what it
+/// wrote after the break is kept aside, and the next holder adopts it as
+/// pending operations that the providers resolve.
+async fn a_broken_lock_fences_its_writer(open: Open) {
+    let a = StateStore::new(open(), stack());
+    let guard_a = a.lock("up").await.unwrap();
+    let mut view_a = a.load().await.unwrap().view;
+    let wa = a.journal(view_a.serial);
+    let one = JournalEntry::Upsert {
+        op_id: None,
+        resource: resource("one", 1),
+    };
+    wa.write(vec![one.clone()]).await.unwrap();
+    view_a.apply(one);
+
+    // Another process breaks the live lock and takes it.
+    let b = StateStore::new(open(), stack());
+    b.break_lock().unwrap();
+    let guard_b = b.lock("destroy").await.unwrap();
+    let mut view_b = b.load().await.unwrap().view;
+    assert!(
+        view_b.live.keys().any(|u| u.name() == "one"),
+        "the new holder sees what the old one recorded before the break"
+    );
+
+    // The old holder's next write is fenced: an error naming the new holder.
+    let two = JournalEntry::Upsert {
+        op_id: None,
+        resource: resource("two", 2),
+    };
+    let err = wa.write(vec![two.clone()]).await.unwrap_err().to_string();
+    assert!(err.contains("was broken"), "{err}");
+    assert!(err.contains("running `destroy`"), "{err}");
+    // ... and so is every later one, and its compaction.
+    let err = wa.write(vec![two.clone()]).await.unwrap_err().to_string();
+    assert!(err.contains("was broken"), "{err}");
+    wa.close().await;
+    view_a.apply(two);
+    let err = a.compact(&mut view_a).await.unwrap_err();
+    assert!(matches!(err, StateError::LockLost { .. }), "{err}");
+    // Its guard leaves the new holder's lock alone.
+    drop(guard_a);
+    assert_eq!(
+        b.lock_holder().await.unwrap().map(|h| h.command),
+        Some("destroy".to_string())
+    );
+
+    // The new holder adopts the records kept aside as pending creates (one
+    // per fenced write of `two`), and its compaction removes them.
+    let (adopted, names) = b.adopt_orphans(&mut view_b).await.unwrap();
+    assert_eq!(adopted, 2, "{names:?}");
+    assert!(
+        view_b
+            .pending
+            .values()
+            .all(|p| p.urn.name() == "two" && p.id == "two-id"),
+        "{:?}",
+        view_b.pending
+    );
+    b.compact(&mut view_b).await.unwrap();
+    b.remove_orphans(&names).await.unwrap();
+    assert!(open().list_orphans(&stack()).await.unwrap().is_empty());
+    let loaded = b.load().await.unwrap().view;
+    assert_eq!(loaded.pending.len(), 2, "recorded as pending operations");
+    drop(guard_b);
+}
+
+/// A stack recorded by one project is refused by a program of another.
+async fn a_stack_belongs_to_its_project(open: Open) {
+    let a = StateStore::new(open(), stack()).with_project("network");
+    let g = a.lock("up").await.unwrap();
+    commit(&a, &[("one", 1)]).await.unwrap();
+    drop(g);
+    let b = StateStore::new(open(), stack()).with_project("bench");
+    let err = b.load().await.unwrap_err();
+    assert!(matches!(err, StateError::WrongProject { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("`network`") && msg.contains("`bench`") && msg.contains("conformance.QA"),
+        "{msg}"
+    );
+    // The same project, and readers of any project (listings), load it.
+    let same = StateStore::new(open(), stack()).with_project("network");
+    assert_eq!(
+        same.load().await.unwrap().view.project.as_deref(),
+        Some("network")
+    );
+    assert_eq!(
+        StateStore::new(open(), stack())
+            .load()
+            .await
+            .unwrap()
+            .view
+            .live
+            .len(),
+        1
+    );
+}
+
 conformance!(
+    a_broken_lock_fences_its_writer,
+    a_stack_belongs_to_its_project,
     lock_is_exclusive_names_its_holder_and_is_released,
     a_stale_lock_is_broken_with_unlock,
     the_journal_is_replayed_after_a_crash,
@@ -317,6 +419,94 @@ conformance!(
     of_two_concurrent_writers_only_one_succeeds,
     stacks_are_listed_and_removed_without_a_trace,
 );
+
+/// The newest history copy does not share storage with the live snapshot:
+/// damage to `snapshot.json` in place leaves it intact.
+#[tokio::test]
+async fn local_history_does_not_share_the_live_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = StateStore::new(local(dir.path())(), stack());
+    commit(&a, &[("one", 1)]).await.unwrap();
+    let entry = HistoryEntry {
+        id: "00000001".into(),
+        kind: UpdateKind::Up,
+        started: "t".into(),
+        ended: "t".into(),
+        result: UpdateResult::Succeeded,
+        changes: Default::default(),
+        failed: 0,
+        serial: 1,
+    };
+    a.record_history(&entry, 3).await.unwrap();
+    let live = dir.path().join("stacks/conformance.QA/snapshot.json");
+    let kept = std::fs::read(&live).unwrap();
+    // Damage in place (same inode), as an editor or a bad disk would.
+    {
+        use std::io::{Seek, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(&live).unwrap();
+        f.seek(std::io::SeekFrom::Start(10)).unwrap();
+        f.write_all(b"XXXX").unwrap();
+    }
+    let hist = a
+        .backend()
+        .read_history_snapshot(&stack(), "00000001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(hist, kept, "the history copy is intact");
+}
+
+/// A snapshot-write guard left by a crash never blocks for good: not when
+/// its writer is dead, not when its time is in the future.
+#[tokio::test]
+async fn local_stale_write_guards_are_cleared() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = StateStore::new(local(dir.path())(), stack());
+    commit(&a, &[("one", 1)]).await.unwrap();
+    let sdir = dir.path().join("stacks/conformance.QA");
+    let guard = sdir.join("snapshot.json.writing");
+
+    // A guard from the future (a clock that jumped), with no writer named.
+    let f = std::fs::File::create(&guard).unwrap();
+    f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(3600))
+        .unwrap();
+    drop(f);
+    commit(&a, &[("two", 2)]).await.unwrap();
+    assert!(!guard.exists());
+
+    // A fresh guard of a process that is gone.
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    let mut info = mkso::state::LockInfo::current("snapshot write");
+    info.pid = pid;
+    info.start_ticks = None;
+    std::fs::write(&guard, serde_json::to_vec(&info).unwrap()).unwrap();
+    commit(&a, &[("three", 3)]).await.unwrap();
+    assert!(!guard.exists());
+
+    // A live writer's fresh guard is respected: conflict, nothing overwritten.
+    std::fs::write(
+        &guard,
+        serde_json::to_vec(&mkso::state::LockInfo::current("snapshot write")).unwrap(),
+    )
+    .unwrap();
+    let before = std::fs::read(sdir.join("snapshot.json")).unwrap();
+    assert!(matches!(
+        commit(&a, &[("four", 4)]).await.unwrap_err(),
+        StateError::Conflict { .. }
+    ));
+    assert_eq!(std::fs::read(sdir.join("snapshot.json")).unwrap(), before);
+    std::fs::remove_file(&guard).unwrap();
+    // No temp files are left behind by any of this.
+    let leftovers: Vec<String> = std::fs::read_dir(&sdir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn s3_remove_stack_leaves_no_object_behind() {

@@ -16,6 +16,8 @@ struct App {
 }
 
 fn app(stack: &Stack) -> Result<(), mkso::Error> {
+    // The stack file's `other:key` is kept by config edits, read by nobody.
+    stack.declare_config_namespace("other");
     let cfg: App = stack.config("app")?;
     let mut last = None;
     for i in 0..cfg.size {
@@ -176,12 +178,18 @@ fn bad_input_exit_codes() {
     assert_eq!(run(dir, &["config", "rm", "app:size"]), EXIT_OK);
     assert_eq!(run(dir, &["preview"]), EXIT_INVALID, "missing config");
     assert_eq!(run(dir, &["config", "set", "app:size", "1"]), EXIT_OK);
-    // A held lock: exit 4; unlock breaks it.
+    // A held lock: exit 4; its holder (this process) is alive, so a plain
+    // unlock refuses; --force breaks it.
     let rt = tokio::runtime::Runtime::new().unwrap();
     let guard = rt.block_on(store(dir).lock("up")).unwrap();
     assert_eq!(run(dir, &["up", "--yes"]), EXIT_LOCKED);
     std::mem::forget(guard);
-    assert_eq!(run(dir, &["unlock"]), EXIT_OK);
+    assert_eq!(
+        run(dir, &["unlock"]),
+        EXIT_LOCKED,
+        "a live holder is never broken"
+    );
+    assert_eq!(run(dir, &["unlock", "--force"]), EXIT_OK);
     assert_eq!(run(dir, &["up", "--yes"]), EXIT_OK);
     // A corrupt snapshot is refused (non-zero) and not overwritten.
     let snap = dir.join(".mkso/stacks/cli.test.Dev/snapshot.json");

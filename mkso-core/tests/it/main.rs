@@ -4,6 +4,7 @@ mod backend_conformance;
 mod bad_input;
 mod cli;
 mod failures;
+mod hostile_input;
 mod lifecycle;
 mod secrets_refs;
 mod snapshots;
