@@ -393,6 +393,45 @@ impl StackFile {
         Ok(out)
     }
 
+    /// The text as written in the file of each `config:` entry whose value
+    /// is a number or boolean on the entry's own line (`app:account:
+    /// 123456789012`, `app:version: 1.10`), so that a string field reads it
+    /// exactly as written rather than as the number's canonical form.
+    fn scalar_texts(&self, text: &str) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        let Some(serde_yaml_ng::Value::Mapping(m)) = self.doc.get("config") else {
+            return out;
+        };
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        let Ok(Some(block)) = config_block(&mut lines) else {
+            return out;
+        };
+        for (key, first, last) in &block.entries {
+            if first != last {
+                continue;
+            }
+            let Some(v) = m.get(key.as_str()) else {
+                continue;
+            };
+            if !(v.is_number() || v.is_bool()) {
+                continue;
+            }
+            let Some(raw) = entry_value_text(&lines[*first]) else {
+                continue;
+            };
+            // Only text that is that very value (no tag, anchor, quotes...).
+            if serde_yaml_ng::from_str::<serde_yaml_ng::Value>(raw)
+                .ok()
+                .as_ref()
+                == Some(v)
+                && !raw.contains(['!', '&', '*', '"', '\'', '[', '{'])
+            {
+                out.insert(key.clone(), raw.to_string());
+            }
+        }
+        out
+    }
+
     /// Sets a key (validating its form), keeping every other part of the file.
     pub fn set(&mut self, key: &str, value: serde_yaml_ng::Value) -> Result<(), ConfigError> {
         if split_key(key).is_none() {
@@ -908,6 +947,28 @@ fn trailing_comment(line: &str) -> Option<&str> {
     None
 }
 
+/// The value text of a single-line block-mapping entry (`  a:b: 1.10  # c`
+/// gives `1.10`), without its trailing comment and surrounding white space.
+fn entry_value_text(line: &str) -> Option<&str> {
+    let s = line.trim_start();
+    let rest = if let Some(q) = s.chars().next().filter(|c| *c == '"' || *c == '\'') {
+        let body = &s[1..];
+        let end = body.find(q)?;
+        body[end + 1..].trim_start().strip_prefix(':')?
+    } else {
+        let b = s.as_bytes();
+        let i = (0..b.len()).find(|&i| {
+            b[i] == b':' && (i + 1 == b.len() || b[i + 1] == b' ' || b[i + 1] == b'\t')
+        })?;
+        &s[i + 1..]
+    };
+    let value = match trailing_comment(rest) {
+        Some(c) => &rest[..rest.len() - c.len()],
+        None => rest,
+    };
+    Some(value.trim()).filter(|v| !v.is_empty())
+}
+
 /// `key: value` as YAML lines (one mapping entry), each indented by `indent`.
 fn render_entry(key: &str, value: &serde_yaml_ng::Value, indent: usize) -> Option<Vec<String>> {
     let mut m = serde_yaml_ng::Mapping::new();
@@ -1125,6 +1186,9 @@ pub fn env_var_for(key: &str) -> String {
 pub struct StackConfig {
     file: PathBuf,
     entries: BTreeMap<String, Value>,
+    /// The text as written in the file of number and boolean values (for
+    /// string fields), by key.
+    scalar_texts: BTreeMap<String, String>,
     /// Keys whose values are secret (decrypted in `entries`).
     secret_keys: BTreeSet<String>,
     /// (NAMESPACE, KEY) as in the variable's name → (variable name, raw value).
@@ -1143,6 +1207,7 @@ impl StackConfig {
         let mut c = StackConfig {
             file: path.to_path_buf(),
             entries: f.entries()?,
+            scalar_texts: f.scalar_texts(f.text.as_deref().unwrap_or_default()),
             ..StackConfig::default()
         };
         c.open_secrets(&f)?;
@@ -1155,6 +1220,7 @@ impl StackConfig {
         let mut c = StackConfig {
             file: file.into(),
             entries: f.entries()?,
+            scalar_texts: f.scalar_texts(text),
             ..StackConfig::default()
         };
         c.open_secrets(&f)?;
@@ -1379,10 +1445,12 @@ impl StackConfig {
     /// struct. Missing, mistyped and unknown keys are errors that name the key,
     /// the expected type and the file.
     ///
-    /// A value stored as a string (`config set` keeps values it does not
-    /// plainly recognise as typed, and secrets, as strings) is read as YAML
-    /// when the field is a number, boolean, list or mapping (as environment
-    /// values are).
+    /// A value stored as a string (`config set` stores the exact string
+    /// given, unless --yaml) is read as YAML when the field is a number,
+    /// boolean, list or mapping (as environment values are). A number or
+    /// boolean (`app:account: 123456789012`, `app:version: 1.10`) read into
+    /// a string field is the text as written in the file (or, where that
+    /// is not known, the value's canonical text).
     pub fn namespace<T: DeserializeOwned + JsonSchema>(&self, ns: &str) -> Result<T, ConfigError> {
         self.mark_used(ns);
         let schema = schemars::schema_for!(T);
@@ -1439,6 +1507,12 @@ impl StackConfig {
             let value = match value {
                 Value::String(s) if wants_non_string(&props[k], schema) => {
                     parse_env_value(s, false)
+                }
+                Value::Number(_) | Value::Bool(_) if wants_string(&props[k], schema) => {
+                    Value::String(match self.scalar_texts.get(key) {
+                        Some(raw) if !self.secret_keys.contains(key) => raw.clone(),
+                        _ => value.to_string(),
+                    })
                 }
                 v => v.clone(),
             };
@@ -1539,6 +1613,42 @@ fn wants_non_string(s: &Value, root: &Value) -> bool {
                 .filter(|t| *t != "null")
                 .collect();
             !ts.is_empty() && ts.iter().all(|t| plain(t))
+        }
+        _ => false,
+    }
+}
+
+/// Whether a field's schema accepts only a string (optional or not; not an
+/// enum): a number or boolean value is then read as its text.
+fn wants_string(s: &Value, root: &Value) -> bool {
+    if let Some(r) = s.get("$ref").and_then(Value::as_str) {
+        let name = r.rsplit('/').next().unwrap_or(r);
+        return match root.get("$defs").and_then(|d| d.get(name)) {
+            Some(def) => wants_string(def, root),
+            None => false,
+        };
+    }
+    if s.get("enum").is_some() || s.get("const").is_some() {
+        return false;
+    }
+    for k in ["anyOf", "oneOf"] {
+        if let Some(alts) = s.get(k).and_then(Value::as_array) {
+            let alts: Vec<&Value> = alts
+                .iter()
+                .filter(|a| a.get("type").and_then(Value::as_str) != Some("null"))
+                .collect();
+            return !alts.is_empty() && alts.iter().all(|a| wants_string(a, root));
+        }
+    }
+    match s.get("type") {
+        Some(Value::String(t)) => t == "string",
+        Some(Value::Array(ts)) => {
+            let ts: Vec<&str> = ts
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|t| *t != "null")
+                .collect();
+            !ts.is_empty() && ts.iter().all(|t| *t == "string")
         }
         _ => false,
     }
@@ -1978,6 +2088,73 @@ mod tests {
         assert_eq!(s.maybe.as_deref(), Some("null"));
         assert_eq!(*s.pin.expose(), 1234);
         assert_eq!(s.pass.expose(), "hunter2 # comment");
+    }
+
+    #[test]
+    fn numbers_and_booleans_are_read_as_written_into_string_fields() {
+        #[derive(Debug, Deserialize, JsonSchema)]
+        struct A {
+            account: String,
+            version: String,
+            exp: String,
+            flag: Option<String>,
+            quoted: String,
+            count: u64,
+            nested: String,
+        }
+        let c = cfg(concat!(
+            "config:\n",
+            "  app:account: 123456789012\n",
+            "  app:version: 1.10   # not 1.1\n",
+            "  \"app:exp\": 1e3\n",
+            "  app:flag: true\n",
+            "  app:quoted: '1.10'\n",
+            "  app:count: 123456789012\n",
+            "  app:nested:\n    1.50\n",
+        ));
+        let a: A = c.namespace("app").unwrap();
+        assert_eq!(a.account, "123456789012");
+        assert_eq!(a.version, "1.10");
+        assert_eq!(a.exp, "1e3");
+        assert_eq!(a.flag.as_deref(), Some("true"));
+        assert_eq!(a.quoted, "1.10");
+        assert_eq!(a.count, 123_456_789_012);
+        assert_eq!(a.nested, "1.5", "not on its own line: the canonical text");
+
+        // Without the file's text: the canonical text.
+        let c = StackConfig::from_map(
+            [
+                ("app:account".to_string(), Value::from(123_456_789_012u64)),
+                ("app:version".to_string(), Value::from(1.1)),
+                ("app:exp".to_string(), Value::from(1000.0)),
+                ("app:flag".to_string(), Value::Bool(false)),
+                ("app:quoted".to_string(), Value::from("x")),
+                ("app:count".to_string(), Value::from("7")),
+                ("app:nested".to_string(), Value::from(-3)),
+            ],
+            "Mkso.a.Dev.yaml",
+        );
+        let a: A = c.namespace("app").unwrap();
+        assert_eq!(
+            (a.account.as_str(), a.version.as_str(), a.exp.as_str()),
+            ("123456789012", "1.1", "1000.0")
+        );
+        assert_eq!(
+            (a.flag.as_deref(), a.count, a.nested.as_str()),
+            (Some("false"), 7, "-3")
+        );
+
+        // A list of strings is not converted (only a scalar field is).
+        #[derive(Debug, Deserialize, JsonSchema)]
+        struct L {
+            #[allow(dead_code)]
+            items: Vec<String>,
+        }
+        assert!(
+            cfg("config:\n  l:items: [1, 2]\n")
+                .namespace::<L>("l")
+                .is_err()
+        );
     }
 
     #[test]

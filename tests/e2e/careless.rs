@@ -126,15 +126,34 @@ fn secrets_and_strings_round_trip_exactly() {
         assert!(o.status.success(), "{v:?}: {}", text(&o));
         assert_eq!(p.get(&key), *v, "plain value");
     }
-    // Plainly typed values are typed; --string and --yaml decide otherwise.
-    let o = p.run(&["config", "set", "bench:n", "10"], &[]);
+    // Values that look like numbers or booleans are the exact string too
+    // (with or without --string); only --yaml parses.
+    for v in [
+        "10",
+        "1.10",
+        "1e3",
+        "123456789012",
+        "true",
+        "[a, b]",
+        "{a: 1}",
+    ] {
+        for flags in [&[][..], &["--string"]] {
+            let args = [&["config", "set"][..], flags, &["bench:n", v]].concat();
+            let o = p.run(&args, &[]);
+            assert!(o.status.success(), "{v:?}: {}", text(&o));
+            assert_eq!(p.get("bench:n"), v, "{flags:?}");
+            let o = p.run(&["--json", "config", "get", "bench:n"], &[]);
+            assert_eq!(
+                String::from_utf8_lossy(&o.stdout).trim(),
+                serde_json::to_string(v).unwrap(),
+                "{flags:?}"
+            );
+        }
+    }
+    let o = p.run(&["config", "set", "--yaml", "bench:n", "10"], &[]);
     assert!(o.status.success(), "{}", text(&o));
     let o = p.run(&["--json", "config", "get", "bench:n"], &[]);
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "10");
-    let o = p.run(&["config", "set", "--string", "bench:n", "10"], &[]);
-    assert!(o.status.success(), "{}", text(&o));
-    let o = p.run(&["--json", "config", "get", "bench:n"], &[]);
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "\"10\"");
     let o = p.run(&["config", "set", "--yaml", "bench:n", "'x' # c"], &[]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(p.get("bench:n"), "x");
@@ -151,7 +170,7 @@ fn a_string_count_is_read_as_a_number_and_comments_are_kept() {
         "# the data bench\nconfig:\n  bench:count: 2   # small\n  bench:shape: independent\n",
     )
     .unwrap();
-    let o = p.run(&["config", "set", "--string", "bench:count", "3"], &[]);
+    let o = p.run(&["config", "set", "bench:count", "3"], &[]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(
         std::fs::read_to_string(&f).unwrap(),
@@ -194,7 +213,11 @@ fn concurrent_config_sets_lose_nothing() {
     let m = v.as_object().unwrap();
     for i in 0..100 {
         for k in [format!("bench:a{i}"), format!("bench:b{i}")] {
-            assert_eq!(m.get(&k), Some(&serde_json::json!(i)), "{k} lost");
+            assert_eq!(
+                m.get(&k),
+                Some(&serde_json::json!(i.to_string())),
+                "{k} lost"
+            );
         }
     }
     assert_eq!(m.len(), 202, "the two original keys and 200 new ones");

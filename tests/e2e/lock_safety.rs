@@ -86,6 +86,48 @@ fn sigterm_and_sighup_release_the_lock_and_the_next_up_converges() {
     }
 }
 
+/// SIGHUP when the terminal is gone: writing the "Cancelling" message fails
+/// (here standard error is a pipe whose reader is closed), and the update is
+/// still cancelled, its lock released, and the next up converges.
+#[test]
+fn sighup_with_standard_error_closed_still_cancels_and_releases_the_lock() {
+    let (_d, state) = tmp();
+    let env = [
+        ("MKSO_CONFIG__BENCH__COUNT", "30"),
+        ("MKSO_CONFIG__BENCH__LATENCY_MS", "300"),
+    ];
+    let mut child = spawn(&state, &env, &bench(&["up", "--yes", "--parallel", "2"]));
+    drop(child.stderr.take());
+    wait_for_journal(&state);
+    let ok = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let o = child.wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(130), "{out}");
+    assert!(out.contains("up cancelled"), "{out}");
+    assert!(
+        !state.join("stacks/bench.data.Dev/lock.json").exists(),
+        "the lock is released"
+    );
+    let o = run(
+        BENCH,
+        &state,
+        &env,
+        &as_strs(&bench(&["up", "--yes", "--parallel", "0"])),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(
+        BENCH,
+        &state,
+        &env,
+        &as_strs(&bench(&["preview", "--expect-no-changes"])),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
 /// Runs data_bench with `url` as its backend (S3 on moto: the endpoint and
 /// fake keys come along).
 fn bench_on(url: &str, env: &[(&str, &str)], args: &[String]) -> Command {
@@ -112,7 +154,7 @@ fn bench_on(url: &str, env: &[(&str, &str)], args: &[String]) -> Command {
 /// converges to exactly the declared resources.
 fn unlock_race(url: &str) {
     let env = [
-        ("MKSO_CONFIG__BENCH__COUNT", "40"),
+        ("MKSO_CONFIG__BENCH__COUNT", "60"),
         ("MKSO_CONFIG__BENCH__LATENCY_MS", "100"),
     ];
     let out = |args: &[&str]| {
@@ -124,17 +166,28 @@ fn unlock_race(url: &str) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Let it record a few steps.
-    std::thread::sleep(Duration::from_millis(1500));
-
-    let o = out(&["unlock"]);
-    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    // A plain unlock refuses the running holder (polled until the update
+    // holds its lock).
+    let mut refused = None;
+    for _ in 0..100 {
+        let o = out(&["unlock"]);
+        if o.status.code() == Some(4) {
+            refused = Some(o);
+            break;
+        }
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert!(text(&o).contains("is not locked"), "{}", text(&o));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let o = refused.expect("the update took its lock");
     let msg = text(&o);
     assert!(
         msg.contains("still running") && msg.contains("--force"),
         "{msg}"
     );
     assert!(msg.contains(&format!("pid {}", child.id())), "{msg}");
+    // Let it record a few steps.
+    std::thread::sleep(Duration::from_millis(500));
 
     let o = out(&["unlock", "--force"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
@@ -149,14 +202,14 @@ fn unlock_race(url: &str) {
     assert!(!t.contains("up succeeded"), "{t}");
 
     // Whatever the fenced update did after the break is adopted; the next up
-    // converges to exactly the 40 declared resources.
+    // converges to exactly the 60 declared resources.
     let o = out(&["up", "--yes", "--parallel", "0"]);
     assert!(o.status.success(), "{}", text(&o));
     let o = out(&["preview", "--expect-no-changes"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let o = out(&["state", "export"]);
     let snap: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(snap["resources"].as_array().unwrap().len(), 40);
+    assert_eq!(snap["resources"].as_array().unwrap().len(), 60);
     assert!(
         snap["pending"].is_null(),
         "nothing left pending: {}",

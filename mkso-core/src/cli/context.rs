@@ -252,58 +252,141 @@ pub(crate) fn confirm(question: &str, yes: bool, stack: &StackName) -> Result<()
     }
 }
 
-/// Waits for the next signal that asks the process to stop: SIGINT (Ctrl-C),
+/// The signals that ask the process to stop, registered: SIGINT (Ctrl-C),
 /// SIGTERM (what CI runners and container stops send), SIGHUP (the terminal
-/// closed) or SIGQUIT. Returns its name, or `None` when signals cannot be
-/// watched.
-#[cfg(unix)]
-async fn stop_signal() -> Option<&'static str> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let kinds = [
-        (SignalKind::interrupt(), "SIGINT"),
-        (SignalKind::terminate(), "SIGTERM"),
-        (SignalKind::hangup(), "SIGHUP"),
-        (SignalKind::quit(), "SIGQUIT"),
-    ];
-    let mut streams = Vec::new();
-    for (k, name) in kinds {
-        streams.push((signal(k).ok()?, name));
+/// closed) and SIGQUIT. Once registered, a signal is kept until it is
+/// waited for, so one that arrives before the handler task first runs does
+/// not kill the process.
+struct SignalStreams {
+    #[cfg(unix)]
+    streams: Vec<(tokio::signal::unix::Signal, &'static str)>,
+    #[cfg(windows)]
+    ctrl_c: tokio::signal::windows::CtrlC,
+}
+
+impl SignalStreams {
+    /// Registers the signals (in a runtime context); `None` when none can be
+    /// watched.
+    #[cfg(unix)]
+    fn register() -> Option<SignalStreams> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let streams: Vec<_> = [
+            (SignalKind::interrupt(), "SIGINT"),
+            (SignalKind::terminate(), "SIGTERM"),
+            (SignalKind::hangup(), "SIGHUP"),
+            (SignalKind::quit(), "SIGQUIT"),
+        ]
+        .into_iter()
+        .filter_map(|(k, name)| signal(k).ok().map(|s| (s, name)))
+        .collect();
+        (!streams.is_empty()).then_some(SignalStreams { streams })
     }
-    let waits = streams.iter_mut().map(|(s, name)| {
-        let name = *name;
-        Box::pin(async move { s.recv().await.map(|_| name) })
-    });
-    futures::future::select_all(waits).await.0
+
+    #[cfg(windows)]
+    fn register() -> Option<SignalStreams> {
+        let ctrl_c = tokio::signal::windows::ctrl_c().ok()?;
+        Some(SignalStreams { ctrl_c })
+    }
+
+    #[cfg(not(any(unix, windows)))]
+    fn register() -> Option<SignalStreams> {
+        None
+    }
+
+    /// Waits for the next stop signal; returns its name (`None`: no more).
+    #[cfg(unix)]
+    async fn next(&mut self) -> Option<&'static str> {
+        let waits = self.streams.iter_mut().map(|(s, name)| {
+            let name = *name;
+            Box::pin(async move { s.recv().await.map(|_| name) })
+        });
+        futures::future::select_all(waits).await.0
+    }
+
+    #[cfg(windows)]
+    async fn next(&mut self) -> Option<&'static str> {
+        self.ctrl_c.recv().await.map(|_| "Ctrl-C")
+    }
+
+    #[cfg(not(any(unix, windows)))]
+    async fn next(&mut self) -> Option<&'static str> {
+        None
+    }
 }
 
-#[cfg(not(unix))]
-async fn stop_signal() -> Option<&'static str> {
-    tokio::signal::ctrl_c().await.ok().map(|_| "Ctrl-C")
+/// A message on standard error that never panics (the terminal may be gone
+/// after SIGHUP, or standard error closed).
+fn tell(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{message}");
 }
 
-/// Handles Ctrl-C, SIGTERM, SIGHUP and SIGQUIT alike: the first cancels
-/// (nothing new starts, in-flight steps end, state is saved, the lock is
-/// released; exit code 130); a second one releases the lock and exits at
-/// once (the journal already holds every finished step).
-pub(crate) fn handle_ctrl_c(cancel: CancellationToken, lock: Option<&LockGuard>) {
-    let release = lock.map(|l| l.releaser());
-    tokio::spawn(async move {
-        let Some(sig) = stop_signal().await else {
-            return;
-        };
-        eprintln!(
-            "\n{sig} received. Cancelling: no new steps start; waiting for the steps in flight. Press Ctrl-C again to stop at once."
-        );
-        cancel.cancel();
-        if stop_signal().await.is_none() {
-            return;
+/// Where the stop-signal handler finds the lock releaser, once the session
+/// holds the lock.
+type ReleaseSlot = Arc<std::sync::Mutex<Option<Box<dyn Fn() + Send + Sync>>>>;
+
+/// Handles Ctrl-C, SIGTERM, SIGHUP and SIGQUIT alike, from before the stack
+/// is locked to the end of the command: the first cancels (nothing new
+/// starts, in-flight steps end, state is saved, the lock is released; exit
+/// code 130); a second one releases the lock (once [`StopSignals::set_lock`]
+/// handed it over) and exits at once (the journal already holds every
+/// finished step).
+pub(crate) struct StopSignals {
+    cancel: CancellationToken,
+    release: ReleaseSlot,
+}
+
+impl StopSignals {
+    /// Registers the signals now (in the runtime: call it from the command's
+    /// async function) and handles them in a task; `cancel` is cancelled by
+    /// the first one.
+    pub(crate) fn install(cancel: CancellationToken) -> StopSignals {
+        let release: ReleaseSlot = Arc::default();
+        if let Some(mut streams) = SignalStreams::register() {
+            let (cancel, release) = (cancel.clone(), release.clone());
+            tokio::spawn(async move {
+                let Some(sig) = streams.next().await else {
+                    return;
+                };
+                // Cancel first: writing the message may fail (and must not
+                // keep the update from being cancelled).
+                cancel.cancel();
+                tell(&format!(
+                    "\n{sig} received. Cancelling: no new steps start; waiting for the steps in flight. Press Ctrl-C again to stop at once."
+                ));
+                if streams.next().await.is_none() {
+                    return;
+                }
+                if let Some(r) = release.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                    r();
+                }
+                tell(
+                    "\nStopping at once. The journal holds every finished step; the next run resolves the rest.",
+                );
+                std::process::exit(super::EXIT_CANCELLED);
+            });
         }
-        eprintln!(
-            "\nStopping at once. The journal holds every finished step; the next run resolves the rest."
-        );
-        if let Some(r) = release {
-            r();
-        }
-        std::process::exit(super::EXIT_CANCELLED);
-    });
+        StopSignals { cancel, release }
+    }
+
+    /// Hands over the stack's lock: a second signal releases it before the
+    /// process exits.
+    pub(crate) fn set_lock(&self, lock: &LockGuard) {
+        *self.release.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(lock.releaser()));
+    }
+
+    /// Whether a stop signal cancelled the command.
+    pub(crate) fn cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+}
+
+/// The exit of a command that a stop signal cancelled before any step ran
+/// (the caller then drops its session, which releases the lock).
+pub(crate) fn cancelled_before_steps(display: &Display, command: &str) -> i32 {
+    display.finish();
+    display.line(&format!(
+        "{command} cancelled before any step ran: nothing was changed"
+    ));
+    super::EXIT_CANCELLED
 }

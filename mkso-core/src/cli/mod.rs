@@ -258,7 +258,10 @@ impl Runner {
                 if !e.message.is_empty() {
                     let message = crate::secrets::redact(&e.message);
                     let message = crate::names::escape_control_keep_lines(&message);
-                    eprintln!("error: {message}");
+                    // Never a panic when standard error is gone (SIGHUP, a
+                    // closed pipe): the exit code still tells.
+                    use std::io::Write;
+                    let _ = writeln!(std::io::stderr(), "error: {message}");
                 }
                 e.code
             }

@@ -23,11 +23,17 @@ pub struct Args {
 pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
     let stack = ctx.stack_name()?;
     let loaded = ctx.store(&stack).load().await?;
+    let orphans = ctx.backend.list_orphans(&stack).await?.len();
     let graph = ctx.run_program(&stack)?;
     let display = ctx.display();
     let opts = ctx.engine_options(&display, CancellationToken::new());
     let started = std::time::Instant::now();
     let plan = plan_update(&graph, &loaded.view, &opts).await?;
+    if orphans > 0 {
+        display.line(&format!(
+            "note: {orphans} orphan record(s) of an update whose lock was broken wait to be adopted; the next `up` resolves them through the providers first"
+        ));
+    }
     if display.is_json() {
         display.emit(&EngineEvent::PlanReady {
             stack: stack.to_string(),

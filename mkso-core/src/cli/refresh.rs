@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use tokio_util::sync::CancellationToken;
 
-use super::context::{CliContext, handle_ctrl_c};
+use super::context::{CliContext, StopSignals, cancelled_before_steps};
 use super::{CmdResult, CommandError, EXIT_CHANGES, EXIT_FAILED, EXIT_OK};
 use crate::engine::{DriftKind, EngineEvent, EventSink, Session};
 use crate::names::escape_control;
@@ -25,10 +25,21 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
     let stack = ctx.stack_name()?;
     let display = ctx.display();
     let cancel = CancellationToken::new();
-    let opts = ctx.engine_options(&display, cancel.clone());
+    // Before the lock is taken: a signal while it is taken or while the
+    // program runs cancels too.
+    let signals = StopSignals::install(cancel.clone());
+    let opts = ctx.engine_options(&display, cancel);
     let mut session = Session::open(ctx.store(&stack), "refresh").await?;
-    handle_ctrl_c(cancel, session.lock());
+    if let Some(lock) = session.lock() {
+        signals.set_lock(lock);
+    }
+    if signals.cancelled() {
+        return Ok(cancelled_before_steps(&display, "refresh"));
+    }
     let graph = ctx.run_program(&stack)?;
+    if signals.cancelled() {
+        return Ok(cancelled_before_steps(&display, "refresh"));
+    }
     session.resolve_pending(&graph.providers, &opts).await?;
     let started = std::time::Instant::now();
     let outcome = session.refresh(&graph.providers, &opts).await?;

@@ -1,7 +1,7 @@
 //! `stack ls|rm`.
 
 use super::context::CliContext;
-use super::{CmdResult, EXIT_OK};
+use super::{CmdResult, CommandError, EXIT_INVALID, EXIT_OK};
 use crate::state::StateError;
 
 /// Arguments of `stack`.
@@ -78,10 +78,20 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
                 .into());
             }
             let view = store.load().await?.view;
-            if !view.is_empty() && !force {
+            let orphans = ctx.backend.list_orphans(&stack).await?;
+            if !orphans.is_empty() && !force {
+                return Err(CommandError::new(
+                    EXIT_INVALID,
+                    format!(
+                        "stack {stack} has {} orphan record(s) of an update whose lock was broken: resources it made may exist in the cloud. Run `up`, `refresh` or `destroy` first (they adopt the records), or pass --force to forget them",
+                        orphans.len()
+                    ),
+                ));
+            }
+            if (!view.is_empty() || !view.pending.is_empty()) && !force {
                 return Err(StateError::StackNotEmpty {
                     stack,
-                    count: view.len(),
+                    count: view.len() + view.pending.len(),
                 }
                 .into());
             }

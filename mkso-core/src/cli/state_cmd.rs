@@ -85,6 +85,15 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
             let serial = session.view().serial;
             let mut view = StateView::from_snapshot(snap);
             view.serial = serial;
+            // Operations in flight that the stack recorded (an interrupted
+            // update, or records adopted from an update whose lock was
+            // broken) stay pending: the import must not forget what may
+            // exist in the cloud.
+            for op in session.view().pending.values() {
+                let mut op = op.clone();
+                op.op_id = view.next_op_id();
+                view.pending.insert(op.op_id, op);
+            }
             let session = session.replace_view(view);
             let n = session.view().len();
             session

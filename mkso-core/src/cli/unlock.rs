@@ -44,6 +44,18 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
             }
         }
     }
+    // Break only the lock that was judged: not one taken since.
+    let now = store.lock_holder().await?;
+    if now.as_ref() != Some(&holder) {
+        return Err(CommandError::new(
+            EXIT_LOCKED,
+            format!(
+                "the lock of stack {stack} changed hands while `unlock` looked at it (now: {}); nothing was broken. Run `unlock` again",
+                now.map(|h| h.to_string())
+                    .unwrap_or_else(|| "nobody".into())
+            ),
+        ));
+    }
     store.break_lock()?;
     match liveness {
         Liveness::Dead => {

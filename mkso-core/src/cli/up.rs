@@ -2,7 +2,7 @@
 
 use tokio_util::sync::CancellationToken;
 
-use super::context::{CliContext, confirm, handle_ctrl_c};
+use super::context::{CliContext, StopSignals, cancelled_before_steps, confirm};
 use super::display::Display;
 use super::{CmdResult, EXIT_CANCELLED, EXIT_FAILED, EXIT_OK};
 use crate::engine::{
@@ -101,16 +101,30 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
     let stack = ctx.stack_name()?;
     let display = ctx.display();
     let cancel = CancellationToken::new();
-    let opts = ctx.engine_options(&display, cancel.clone());
+    // Before the lock is taken: a signal while it is taken or while the
+    // program runs cancels too.
+    let signals = StopSignals::install(cancel.clone());
+    let opts = ctx.engine_options(&display, cancel);
     let mut session = Session::open(ctx.store(&stack), "up").await?;
-    handle_ctrl_c(cancel, session.lock());
+    if let Some(lock) = session.lock() {
+        signals.set_lock(lock);
+    }
+    if signals.cancelled() {
+        return Ok(cancelled_before_steps(&display, "up"));
+    }
     for n in &session.notes {
         display.line(&format!("note: {n}"));
     }
     let graph = ctx.run_program(&stack)?;
+    if signals.cancelled() {
+        return Ok(cancelled_before_steps(&display, "up"));
+    }
     session.resolve_pending(&graph.providers, &opts).await?;
     let plan = plan_update(&graph, session.view(), &opts).await?;
     show_plan(&display, &plan, args.diff);
+    if signals.cancelled() {
+        return Ok(cancelled_before_steps(&display, "up"));
+    }
     if plan.has_changes() {
         display.finish();
         confirm(&format!("Update stack {stack}?"), args.yes, &stack)?;

@@ -1236,19 +1236,51 @@ pub(crate) async fn resolve_pending(
                 if let Some(r) = view.live.get(&op.urn) {
                     exclude_ids.push(r.id.clone());
                 }
-                let found = provider
-                    .find(crate::provider::FindRequest {
-                        identity,
-                        inputs: op.inputs.clone(),
-                        exclude_ids: exclude_ids.clone(),
-                    })
-                    .instrument(tracing::info_span!("provider", verb = "find", urn = %op.urn))
-                    .await
-                    .map_err(|e| Error::Provider {
-                        op: "find",
-                        name: op.urn.name().to_string(),
-                        source: Box::new(e),
-                    })?;
+                let found = if op.id.is_empty() {
+                    provider
+                        .find(crate::provider::FindRequest {
+                            identity,
+                            inputs: op.inputs.clone(),
+                            exclude_ids: exclude_ids.clone(),
+                        })
+                        .instrument(tracing::info_span!("provider", verb = "find", urn = %op.urn))
+                        .await
+                        .map_err(|e| Error::Provider {
+                            op: "find",
+                            name: op.urn.name().to_string(),
+                            source: Box::new(e),
+                        })?
+                } else if exclude_ids.contains(&op.id) {
+                    // Adopted from a writer whose lock was broken: a copy the
+                    // stack records already.
+                    None
+                } else {
+                    // Its id is known: read it (never a search that could
+                    // miss it and create it a second time).
+                    match provider
+                        .read(ReadRequest {
+                            identity,
+                            id: op.id.clone(),
+                            inputs: op.inputs.clone(),
+                            outputs: Value::Null,
+                        })
+                        .instrument(tracing::info_span!("provider", verb = "read", urn = %op.urn))
+                        .await
+                    {
+                        Ok(r) => Some(crate::provider::CreateResponse {
+                            id: r.id,
+                            outputs: r.outputs,
+                        }),
+                        Err(e) if e.class == ErrorClass::NotFound => None,
+                        Err(e) => {
+                            return Err(Error::Provider {
+                                op: "read",
+                                name: op.urn.name().to_string(),
+                                source: Box::new(e),
+                            });
+                        }
+                    }
+                };
                 match found.filter(|r| !exclude_ids.contains(&r.id)) {
                     Some(resp) => {
                         notes.push(format!(
@@ -1285,10 +1317,24 @@ pub(crate) async fn resolve_pending(
                         }
                     }
                     None => {
-                        notes.push(format!(
-                            "the interrupted create of `{}` left nothing behind; it will be created",
-                            op.urn.name()
-                        ));
+                        notes.push(if op.id.is_empty() {
+                            format!(
+                                "the interrupted create of `{}` left nothing behind; it will be created",
+                                op.urn.name()
+                            )
+                        } else if exclude_ids.contains(&op.id) {
+                            format!(
+                                "`{}` (id {}), recorded by an update whose lock was broken, is already in the state",
+                                op.urn.name(),
+                                op.id
+                            )
+                        } else {
+                            format!(
+                                "`{}` (id {}), recorded by an update whose lock was broken, no longer exists",
+                                op.urn.name(),
+                                op.id
+                            )
+                        });
                         vec![JournalEntry::Ended { op_id: op.op_id }]
                     }
                 }

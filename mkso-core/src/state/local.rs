@@ -90,13 +90,15 @@ impl LocalBackend {
 
     /// Whether a snapshot-write guard was left by a writer that is gone: its
     /// writer's process is dead, or it is older than 30 s (a write takes
-    /// milliseconds), or its time is in the future (a clock that jumped).
+    /// milliseconds), or its time is over 30 s in the future (a clock that
+    /// jumped).
     fn guard_is_stale(guard: &Path) -> bool {
         let age = fs::metadata(guard).and_then(|m| m.modified()).ok();
         let too_old = match age.map(|t| t.elapsed()) {
             Some(Ok(age)) => age > std::time::Duration::from_secs(30),
-            // In the future: not written by a writer running now.
-            Some(Err(_)) => true,
+            // Far in the future (beyond clock skew between machines sharing
+            // the directory): not written by a writer running now.
+            Some(Err(e)) => e.duration() > std::time::Duration::from_secs(30),
             None => false,
         };
         let dead = fs::read(guard)

@@ -35,6 +35,14 @@ pub struct LockInfo {
     /// reboot is not mistaken for a live process.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boot_id: Option<String>,
+    /// The holder machine's id (`/etc/machine-id`): two machines may share a
+    /// host name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_id: Option<String>,
+    /// The holder's pid namespace (`/proc/self/ns/pid`): a process in another
+    /// container of the same machine has pids this one cannot see.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_ns: Option<String>,
 }
 
 /// Whether a lock's holder is still running, as far as this machine can tell.
@@ -58,6 +66,23 @@ fn proc_start(pid: u32) -> Option<(u64, bool)> {
     // `rest` starts at field 3 (state): field 22 is at index 19.
     let start = fields.get(19)?.parse().ok()?;
     Some((start, zombie))
+}
+
+fn machine_id() -> Option<String> {
+    std::fs::read_to_string("/etc/machine-id")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+fn pid_ns() -> Option<String> {
+    std::fs::read_link("/proc/self/ns/pid")
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned())
+}
+
+fn differ(theirs: &Option<String>, ours: Option<String>) -> bool {
+    matches!((theirs, ours), (Some(t), Some(o)) if *t != o)
 }
 
 fn boot_id() -> Option<String> {
@@ -84,6 +109,8 @@ impl LockInfo {
             },
             start_ticks: proc_start(std::process::id()).map(|(t, _)| t),
             boot_id: boot_id(),
+            machine_id: machine_id(),
+            pid_ns: pid_ns(),
         }
     }
 
@@ -95,17 +122,31 @@ impl LockInfo {
         if self.host != here || self.pid == 0 {
             return Liveness::Unknown;
         }
-        if let (Some(theirs), Some(ours)) = (&self.boot_id, boot_id())
-            && *theirs != ours
-        {
-            return Liveness::Dead;
+        // Another machine with the same host name, or another pid namespace
+        // (container) of this one: its pids cannot be checked from here.
+        if differ(&self.machine_id, machine_id()) || differ(&self.pid_ns, pid_ns()) {
+            return Liveness::Unknown;
+        }
+        if differ(&self.boot_id, boot_id()) {
+            // Same machine (or no machine id to tell), rebooted since.
+            return if self.machine_id.is_some() {
+                Liveness::Dead
+            } else {
+                Liveness::Unknown
+            };
         }
         match proc_start(self.pid) {
             None => {
-                if std::path::Path::new("/proc/self/stat").exists() {
-                    Liveness::Dead
-                } else {
+                let me = std::env::var("USER")
+                    .or_else(|_| std::env::var("USERNAME"))
+                    .unwrap_or_else(|_| "unknown".into());
+                if !std::path::Path::new("/proc/self/stat").exists() {
                     Liveness::Unknown
+                } else if self.user != me && !std::path::Path::new("/proc/1/stat").exists() {
+                    // /proc may hide other users' processes (hidepid).
+                    Liveness::Unknown
+                } else {
+                    Liveness::Dead
                 }
             }
             Some((_, true)) => Liveness::Dead,

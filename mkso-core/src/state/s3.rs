@@ -540,11 +540,21 @@ impl Backend for S3Backend {
                     .map_or(0, |(n, _)| n + 1)
             }
         };
-        let key = self.key(stack, &format!("journal/{seq:012}.log"));
-        if self.put(&key, bytes, Cond::Absent).await?.is_none() {
-            return Err(StateError::Conflict {
-                location: format!("s3://{}/{key}", self.bucket),
-            });
+        // A part may exist already where a writer whose lock was broken
+        // appended after we read the journal: step over a few such parts.
+        let mut skipped = 0;
+        loop {
+            let key = self.key(stack, &format!("journal/{seq:012}.log"));
+            if self.put(&key, bytes, Cond::Absent).await?.is_some() {
+                break;
+            }
+            skipped += 1;
+            if skipped > 8 {
+                return Err(StateError::Conflict {
+                    location: format!("s3://{}/{key}", self.bucket),
+                });
+            }
+            seq += 1;
         }
         seq += 1;
         self.journal_seq.lock().unwrap().insert(stack.clone(), seq);

@@ -76,6 +76,8 @@ fn parse_lock(bytes: &[u8]) -> LockInfo {
         token: String::new(),
         start_ticks: None,
         boot_id: None,
+        machine_id: None,
+        pid_ns: None,
     })
 }
 
@@ -237,6 +239,16 @@ impl StateStore {
                 view.apply(e);
                 replayed += 1;
             }
+        }
+        if view.project.is_none() {
+            // State written before projects were recorded: its URNs name it.
+            view.project = view
+                .live
+                .keys()
+                .chain(view.pending_deletes.keys().map(|(u, _)| u))
+                .map(|u| u.project_part())
+                .find(|p| !p.is_empty())
+                .map(str::to_string);
         }
         if let (Some(recorded), Some(ours)) = (&view.project, &self.project)
             && recorded != ours
@@ -423,7 +435,14 @@ async fn keep_orphans(
     let token = fence.token.lock().unwrap().clone().unwrap_or_default();
     let name = format!("{token}-{:06}-{}", *seq, std::process::id());
     if let Err(e) = backend.put_orphans(stack, &name, &side).await {
-        tracing::error!(stack = %stack, error = %e, "cannot keep the records of a writer whose lock was broken");
+        // The last place left: standard error (secret values stay sealed).
+        use std::io::Write;
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(
+            err,
+            "error: cannot keep the records of this update, whose lock was broken, for the next holder ({e}). Record these journal lines by hand (append them to the stack's journal after the next holder's `base` line) or `refresh` the stack:"
+        );
+        let _ = err.write_all(&side);
     }
 }
 
@@ -483,68 +502,80 @@ impl JournalWriter {
                             .collect()
                     })
                     .collect();
-                // Once the lock is found broken, every batch is kept aside.
-                let lost: Option<String> = if let Some(l) = &fenced {
-                    Some(l.clone())
-                } else if sealed.is_err() || failed.is_some() {
-                    None
-                } else {
-                    match fence.check().await {
-                        Err(lost @ StateError::LockLost { .. }) => {
-                            fenced = Some(lost.to_string());
-                            if let Some(t) = on_fence_task.lock().unwrap().as_ref() {
-                                t.cancel();
-                            }
-                            fenced.clone()
-                        }
-                        Err(e) => {
-                            failed = Some(e.to_string());
-                            None
-                        }
-                        Ok(()) => None,
-                    }
-                };
                 let result = if let Err(e) = &sealed {
                     Err(e.to_string())
-                } else if let Some(lost) = lost {
-                    // Another holder owns the journal now: keep what this
-                    // batch records where the next holder adopts it.
-                    keep_orphans(
-                        &backend,
-                        &stack,
-                        &fence,
-                        &mut orphan_seq,
-                        base_serial,
-                        &sealed,
-                    )
-                    .await;
-                    Err(lost)
                 } else if let Some(f) = &failed {
                     Err(f.clone())
                 } else {
-                    buf.clear();
-                    if !based {
-                        encode_journal_entry(
-                            &JournalEntry::Base {
-                                serial: base_serial,
-                                project: project.clone(),
-                            },
-                            &mut buf,
-                        );
-                    }
-                    for entries in sealed.iter().flatten() {
-                        for e in entries {
-                            encode_journal_entry(e, &mut buf);
+                    // Append first, then check that the lock is still ours: a
+                    // check before the append could pass just before the lock
+                    // is broken. A batch appended after the break lands in
+                    // the new holder's journal (replayed or skipped there)
+                    // and is kept aside as orphan records as well, so it is
+                    // adopted either way (adopting a record twice is harmless).
+                    let appended = if fenced.is_some() {
+                        Ok(())
+                    } else {
+                        buf.clear();
+                        if !based {
+                            encode_journal_entry(
+                                &JournalEntry::Base {
+                                    serial: base_serial,
+                                    project: project.clone(),
+                                },
+                                &mut buf,
+                            );
                         }
-                    }
-                    match backend.append_journal(&stack, &buf).await {
-                        Ok(()) => {
-                            based = true;
-                            Ok(())
+                        for entries in sealed.iter().flatten() {
+                            for e in entries {
+                                encode_journal_entry(e, &mut buf);
+                            }
                         }
-                        Err(e) => {
-                            failed = Some(e.to_string());
-                            Err(e.to_string())
+                        backend.append_journal(&stack, &buf).await
+                    };
+                    let lost = match (&fenced, &appended) {
+                        (Some(lost), _) => Some(lost.clone()),
+                        (None, Err(_)) => None,
+                        (None, Ok(())) => match fence.check().await {
+                            Err(lost @ StateError::LockLost { .. }) => {
+                                fenced = Some(lost.to_string());
+                                if let Some(t) = on_fence_task.lock().unwrap().as_ref() {
+                                    t.cancel();
+                                }
+                                fenced.clone()
+                            }
+                            // The lock could not be read: this batch is
+                            // durable; the next one checks again.
+                            Err(e) => {
+                                tracing::warn!(stack = %stack, error = %e, "cannot read the lock to check that it is still ours");
+                                None
+                            }
+                            Ok(()) => None,
+                        },
+                    };
+                    if let Some(lost) = lost {
+                        // Another holder owns the journal now: keep what this
+                        // batch records where the next holder adopts it.
+                        keep_orphans(
+                            &backend,
+                            &stack,
+                            &fence,
+                            &mut orphan_seq,
+                            base_serial,
+                            &sealed,
+                        )
+                        .await;
+                        Err(lost)
+                    } else {
+                        match appended {
+                            Ok(()) => {
+                                based = true;
+                                Ok(())
+                            }
+                            Err(e) => {
+                                failed = Some(e.to_string());
+                                Err(e.to_string())
+                            }
                         }
                     }
                 };

@@ -406,6 +406,26 @@ async fn a_stack_belongs_to_its_project(open: Open) {
             .len(),
         1
     );
+    // State written before projects were recorded: the URNs name the project.
+    let legacy = StackName::new("conformance.Legacy").unwrap();
+    let plain = StateStore::new(open(), legacy.clone());
+    commit(&plain, &[("one", 1)]).await.unwrap();
+    assert_eq!(
+        plain.load().await.unwrap().view.project.as_deref(),
+        Some("conf")
+    );
+    let err = StateStore::new(open(), legacy.clone())
+        .with_project("bench")
+        .load()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`conf`") && err.contains("`bench`"), "{err}");
+    StateStore::new(open(), legacy)
+        .with_project("conf")
+        .load()
+        .await
+        .unwrap();
 }
 
 conformance!(

@@ -89,7 +89,7 @@ fn up_preview_destroy_cycle_with_exit_codes() {
     assert_eq!(run(dir, &["config", "set", "app:size", "4"]), EXIT_OK);
     let text = std::fs::read_to_string(dir.join("Mkso.cli.test.Dev.yaml")).unwrap();
     assert!(
-        text.contains("other:key: kept") && text.contains("app:size: 4"),
+        text.contains("other:key: kept") && text.contains("app:size: '4'"),
         "{text}"
     );
     assert_eq!(run(dir, &["preview", "--expect-no-changes"]), EXIT_CHANGES);
