@@ -1202,6 +1202,23 @@ pub(crate) async fn execute(
 /// Resolves operations left pending by an interrupted update, through the
 /// providers: an interrupted create is looked up by its identity and adopted,
 /// an interrupted delete is checked. Returns messages for the user.
+/// Reads the resource a pending operation names by its recorded id.
+async fn read_pending(
+    provider: &Arc<dyn Provider>,
+    identity: ResourceIdentity,
+    op: &PendingOperation,
+) -> Result<crate::provider::ReadResponse, ProviderError> {
+    provider
+        .read(ReadRequest {
+            identity,
+            id: op.id.clone(),
+            inputs: op.inputs.clone(),
+            outputs: Value::Null,
+        })
+        .instrument(tracing::info_span!("provider", verb = "read", urn = %op.urn))
+        .await
+}
+
 pub(crate) async fn resolve_pending(
     providers: &ProviderRegistry,
     view: &mut StateView,
@@ -1257,16 +1274,7 @@ pub(crate) async fn resolve_pending(
                 } else {
                     // Its id is known: read it (never a search that could
                     // miss it and create it a second time).
-                    match provider
-                        .read(ReadRequest {
-                            identity,
-                            id: op.id.clone(),
-                            inputs: op.inputs.clone(),
-                            outputs: Value::Null,
-                        })
-                        .instrument(tracing::info_span!("provider", verb = "read", urn = %op.urn))
-                        .await
-                    {
+                    match read_pending(&provider, identity, &op).await {
                         Ok(r) => Some(crate::provider::CreateResponse {
                             id: r.id,
                             outputs: r.outputs,
@@ -1347,16 +1355,7 @@ pub(crate) async fn resolve_pending(
                 vec![JournalEntry::Ended { op_id: op.op_id }]
             }
             PendingOp::Delete => {
-                let r = provider
-                    .read(ReadRequest {
-                        identity,
-                        id: op.id.clone(),
-                        inputs: op.inputs.clone(),
-                        outputs: Value::Null,
-                    })
-                    .instrument(tracing::info_span!("provider", verb = "read", urn = %op.urn))
-                    .await;
-                match r {
+                match read_pending(&provider, identity, &op).await {
                     Err(e) if e.class == ErrorClass::NotFound => {
                         notes.push(format!(
                             "the interrupted delete of `{}` had completed",
