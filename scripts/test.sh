@@ -2,7 +2,8 @@
 # The project's test command (the README's, and what CI runs): starts the local
 # cloud emulators (installing them on first use), runs every test of every
 # crate — unit, integration (one binary per crate), doc tests, end-to-end runs
-# of the real stack binaries, provider tests against the emulators — and stops
+# of the real stack binaries, provider tests against the emulators, and the
+# stack project outside the workspace (scripts/first-project.sh) — and stops
 # the emulators it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,4 +17,9 @@ export INSTA_UPDATE=no
 # Tests talk to the emulators only: fake credentials, never real ones.
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
 unset AWS_PROFILE AWS_SESSION_TOKEN
+# Every crate of the workspace; then, with no test filter given, the project
+# outside the workspace that the README's "Start a project of your own" makes.
+if [ "$#" -eq 0 ]; then
+  exec bash scripts/with-emulators.sh bash -c 'cargo test --workspace && bash scripts/first-project.sh'
+fi
 exec bash scripts/with-emulators.sh cargo test --workspace "$@"

@@ -9,16 +9,41 @@
 //! the resource up by its `mkso:urn` tag and adopts it: an interrupted `up`
 //! never makes a second copy.
 //!
+//! Register the provider in the stack binary's `main`, on the `Runner`: the
+//! program then only declares resources, and runs unchanged in unit tests.
+//!
 //! ```no_run
 //! use mkso::prelude::*;
 //! use mkso_providers_aws::{AwsProvider, Vpc, VpcArgs};
 //!
 //! fn program(stack: &Stack) -> Result<(), mkso::Error> {
-//!     stack.add_provider(None, AwsProvider::from_stack(stack)?);
 //!     let vpc = Vpc::new(stack, "main", VpcArgs::default().cidr_block("10.0.0.0/16"), ResourceOptions::new())?;
 //!     stack.export("vpc_id", vpc.id());
 //!     Ok(())
 //! }
+//!
+//! fn main() {
+//!     mkso::Runner::new(program)
+//!         .provider(None, AwsProvider::from_stack) // from the `aws:` config
+//!         .main()
+//! }
+//! ```
+//!
+//! Unit tests never reach AWS: `mkso::testing::preview(program)` serves
+//! every `aws:*` type from memory, and replaces a provider the program adds
+//! itself (`stack.add_provider(None, AwsProvider::from_stack(stack)?)`) by the
+//! in-memory one unless the test asks for it with `.real_provider("aws")`.
+//!
+//! ```
+//! # use mkso::prelude::*;
+//! # use mkso_providers_aws::{Vpc, VpcArgs};
+//! # fn program(stack: &Stack) -> Result<(), mkso::Error> {
+//! #     let vpc = Vpc::new(stack, "main", VpcArgs::default().cidr_block("10.0.0.0/16"), ResourceOptions::new())?;
+//! #     stack.export("vpc_id", vpc.id());
+//! #     Ok(())
+//! # }
+//! let graph = mkso::testing::preview(program).stack("aws.network.QA").up().unwrap();
+//! assert_eq!(graph.outputs["vpc_id"], "main-id");
 //! ```
 //!
 //! Provider configuration (namespace `aws`): `aws:region` (required),

@@ -13,6 +13,13 @@
 //! Provider configuration (namespace `gcp`): `gcp:project`, `gcp:region`,
 //! `gcp:zone`, optional `gcp:endpoint` (an emulator) and `gcp:credentials`
 //! (`anonymous` for emulators; default: Application Default Credentials).
+//!
+//! Register the provider in the stack binary's `main`, on the `Runner`
+//! (`mkso::Runner::new(program).provider(None, GcpProvider::from_stack)`), so
+//! that the program only declares resources. Unit tests never reach GCP:
+//! `mkso::testing::preview(program)` serves every `gcp:*` type from memory,
+//! and replaces a provider the program adds itself by the in-memory one
+//! unless the test asks for it with `.real_provider("gcp")`.
 
 mod provider;
 mod resources;

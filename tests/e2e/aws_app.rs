@@ -384,6 +384,22 @@ fn bench(backend_url: &str, stack: &str, args: &[&str]) -> Command {
 /// at once naming the holder, and the state is what the winner wrote.
 fn lock_race(backend_url: &str, tag: &str) {
     let stack = format!("bench.race.{tag}{}", std::process::id());
+    // A copy of data_bench's project, where the new stack is created first.
+    let project = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/data_bench/Mkso.yaml"),
+        project.path().join("Mkso.yaml"),
+    )
+    .unwrap();
+    let bench = |backend_url: &str, stack: &str, args: &[&str]| {
+        let mut c = bench(backend_url, stack, args);
+        c.env("MKSO_PROJECT_DIR", project.path());
+        c
+    };
+    let o = bench(backend_url, &stack, &["stack", "init"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
     let children: Vec<std::process::Child> = (0..20)
         .map(|_| {
             bench(backend_url, &stack, &["up", "--yes"])

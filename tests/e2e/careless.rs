@@ -272,11 +272,17 @@ fn a_missing_stack_file_with_recorded_resources_is_refused() {
     std::fs::rename(&kept, p.stack_file()).unwrap();
     let o = p.run(&["preview", "--expect-no-changes"], &env);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    // A stack without resources (destroyed, or brand new) needs no file.
+    // A stack without resources (destroyed: its state remains) needs no file.
     let o = p.run(&["destroy", "--yes"], &env);
     assert!(o.status.success(), "{}", text(&o));
     std::fs::remove_file(p.stack_file()).unwrap();
     let o = p.run(&["preview"], &env);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // A brand-new stack is created first (`stack init`: an empty file).
+    let o = p
+        .cmd_on("bench.fresh.Dev", &["stack", "init"], &env)
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let o = p
         .cmd_on("bench.fresh.Dev", &["preview"], &env)
@@ -384,4 +390,46 @@ fn hostile_stack_files_are_refused_fast_with_short_errors() {
         assert!(text(&o).contains("character device"), "{}", text(&o));
     }
     assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
+}
+
+/// Issue 15, item 4: a value of the wrong type (or a key the program does not
+/// know) that came from an `MKSO_CONFIG__` variable names the variable, not
+/// the stack file, which holds a good value.
+#[test]
+fn an_environment_override_of_the_wrong_type_names_the_variable() {
+    let p = Project::new();
+    std::fs::write(p.stack_file(), "config:\n  bench:count: 2\n").unwrap();
+    let file = format!("Mkso.{STACK}.yaml");
+    let o = p.run(&["preview"], &[("MKSO_CONFIG__BENCH__COUNT", "three")]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains(
+            "config key `bench:count` from environment variable MKSO_CONFIG__BENCH__COUNT has the wrong type"
+        ) && t.contains("three"),
+        "{t}"
+    );
+    assert!(!t.contains(&file), "the file is not blamed: {t}");
+
+    let o = p.run(&["preview"], &[("MKSO_CONFIG__BENCH__COUNTS", "3")]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("`bench:counts` from environment variable MKSO_CONFIG__BENCH__COUNTS")
+            && t.contains("unset it")
+            && !t.contains("config rm")
+            && !t.contains(&file),
+        "{t}"
+    );
+
+    // A wrong value in the file is still the file's.
+    std::fs::write(p.stack_file(), "config:\n  bench:count: three\n").unwrap();
+    let o = p.run(&["preview"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("config key `bench:count` in ")
+            && t.contains(&format!("{file} has the wrong type")),
+        "{t}"
+    );
 }

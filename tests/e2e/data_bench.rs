@@ -114,10 +114,11 @@ fn refuses_without_yes_and_names_bad_input() {
     );
     assert_eq!(o.status.code(), Some(2));
     let t = text(&o);
+    // The value came from the environment: the variable is named, not the file.
     assert!(
         t.contains("`bench:count`")
             && t.contains("integer")
-            && t.contains("Mkso.bench.data.Dev.yaml"),
+            && t.contains("MKSO_CONFIG__BENCH__COUNT"),
         "{t}"
     );
 

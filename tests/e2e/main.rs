@@ -4,6 +4,7 @@ mod aws_app;
 mod aws_network;
 mod careless;
 mod data_bench;
+mod first_hour;
 mod gcp_cluster;
 mod graphs;
 mod hostile_input;

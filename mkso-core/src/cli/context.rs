@@ -110,17 +110,20 @@ impl CliContext {
 
     /// Runs the program for a stack and returns what it declared.
     ///
-    /// Refused (exit 2) before the program runs: a missing stack file when
-    /// the stack has recorded resources (its config would read as empty, and
-    /// the plan could delete them). Refused after it ran: a config namespace
-    /// (in the stack file or an `MKSO_CONFIG__` variable) that neither the
-    /// program nor its providers read or declared.
+    /// Refused (exit 2) before the program runs, when the stack file is
+    /// missing: a stack with no state either (an unknown stack, most likely
+    /// a mistyped name: see [`CliContext::require_known_stack`]), or a stack
+    /// with recorded resources (its config would read as empty, and the plan
+    /// could delete them). Refused after it ran: a config namespace (in the
+    /// stack file or an `MKSO_CONFIG__` variable) that neither the program
+    /// nor its providers read or declared.
     pub fn run_program(&self, stack: &StackName) -> Result<ProgramGraph, CommandError> {
         let file = self.project.stack_file(stack);
-        let config = self.project.stack_config(stack)?;
         if !file.exists() {
-            self.refuse_missing_stack_file(stack, &file)?;
+            let what = block_on(self.recorded(stack))?;
+            self.refuse_missing_stack_file(stack, &file, what)?;
         }
+        let config = self.project.stack_config(stack)?;
         let s = Stack::new(stack.clone(), self.project.file.name.clone(), config);
         s.set_reference_source(Arc::new(BackendReferences::new(
             self.backend_url.clone(),
@@ -135,35 +138,134 @@ impl CliContext {
         Ok(s.take_graph())
     }
 
-    /// An error when `file` (absent) is the stack file of a stack with
-    /// recorded resources. Reads the state without taking the lock.
+    /// What the backend records for a stack: `None` when it has no state
+    /// (no snapshot, no journal, no orphan records); else a description of
+    /// its resources (empty when it records none). Reads the state without
+    /// taking the lock.
+    pub(crate) async fn recorded(&self, stack: &StackName) -> Result<Option<String>, CommandError> {
+        let store = self.store(stack);
+        if !store.exists().await? {
+            let orphans = self.backend.list_orphans(stack).await?;
+            return Ok((!orphans.is_empty()).then(|| {
+                format!(
+                    "{} orphan record(s) of an update whose lock was broken",
+                    orphans.len()
+                )
+            }));
+        }
+        Ok(Some(match store.load().await {
+            Ok(l) => {
+                let n = l.view.live.len() + l.view.pending_deletes.len();
+                let p = l.view.pending.len();
+                match (n, p) {
+                    (0, 0) => String::new(),
+                    (n, 0) => format!("{n} recorded resources"),
+                    (n, p) => format!("{n} recorded resources and {p} operations in flight"),
+                }
+            }
+            Err(e) => format!("recorded state (that cannot be read: {e})"),
+        }))
+    }
+
+    /// Refuses (exit 2) a stack that has neither a stack file nor state in
+    /// the backend (most likely a mistyped name), listing the stacks that
+    /// exist and saying how to start a new one (`stack init`). Commands that
+    /// run the program or read a stack (`up`, `preview`, `refresh`,
+    /// `destroy`, `graph`, `outputs`, `history`, `config get`) call it before
+    /// anything else.
+    pub async fn require_known_stack(&self, stack: &StackName) -> Result<(), CommandError> {
+        let file = self.project.stack_file(stack);
+        if file.exists() {
+            return Ok(());
+        }
+        let what = self.recorded(stack).await?;
+        if what.is_none() {
+            return Err(self.unknown_stack(stack, &file).await);
+        }
+        Ok(())
+    }
+
+    /// The stacks that exist: stack files `Mkso.<stack>.yaml` in the project
+    /// directory, and stacks with state in the backend; each with where it
+    /// was found (`stack file`, `state`).
+    pub async fn known_stacks(&self) -> Result<Vec<(String, &'static str)>, CommandError> {
+        let mut stacks: std::collections::BTreeMap<String, (bool, bool)> = Default::default();
+        for f in stack_files(&self.project.dir) {
+            stacks.entry(f).or_default().0 = true;
+        }
+        for s in self.backend.list_stacks().await? {
+            stacks.entry(s.to_string()).or_default().1 = true;
+        }
+        Ok(stacks
+            .into_iter()
+            .map(|(name, found)| {
+                let found = match found {
+                    (true, true) => "stack file, state",
+                    (true, false) => "stack file",
+                    _ => "state",
+                };
+                (name, found)
+            })
+            .collect())
+    }
+
+    /// The error for a stack with no stack file and no state.
+    async fn unknown_stack(&self, stack: &StackName, file: &std::path::Path) -> CommandError {
+        let mut msg = format!(
+            "stack {stack} does not exist: it has no stack file ({}) and no state in {}",
+            file.display(),
+            self.backend.describe()
+        );
+        match self.known_stacks().await {
+            Ok(known) if known.is_empty() => {
+                msg.push_str("\nno stack exists yet (no stack files, no state)");
+            }
+            Ok(known) => {
+                let lower = stack.as_str().to_lowercase();
+                let close: Vec<&str> = known
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .filter(|n| n.to_lowercase() == lower || edit_distance(n, stack.as_str()) <= 2)
+                    .collect();
+                if !close.is_empty() {
+                    msg.push_str(&format!("\ndid you mean {}?", close.join(" or ")));
+                }
+                msg.push_str("\nstacks that exist:");
+                const SHOWN: usize = 30;
+                let width = known.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+                for (name, found) in known.iter().take(SHOWN) {
+                    msg.push_str(&format!("\n  {name:<width$}  ({found})"));
+                }
+                if known.len() > SHOWN {
+                    msg.push_str(&format!(
+                        "\n  ... and {} more (`stack ls` lists those with state)",
+                        known.len() - SHOWN
+                    ));
+                }
+            }
+            Err(e) => msg.push_str(&format!("\n(cannot list the stacks: {})", e.message)),
+        }
+        msg.push_str(&format!(
+            "\nto start a new stack {stack}, run `stack init --stack {stack}` (it writes an empty {}), or set its first key with `config set --stack {stack} <namespace:key> <value>`",
+            file.file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ));
+        CommandError::new(EXIT_INVALID, msg)
+    }
+
+    /// An error when `file` (absent) is the stack file of a stack that has
+    /// no state (`what` is `None`: an unknown stack) or recorded resources
+    /// (`what` not empty; see [`CliContext::recorded`]).
     fn refuse_missing_stack_file(
         &self,
         stack: &StackName,
         file: &std::path::Path,
+        what: Option<String>,
     ) -> Result<(), CommandError> {
-        let store = self.store(stack);
-        let what = block_on(async move {
-            if !store.exists().await? {
-                return Ok::<_, crate::state::StateError>(None);
-            }
-            Ok(match store.load().await {
-                Ok(l) => {
-                    let n = l.view.live.len() + l.view.pending_deletes.len();
-                    let p = l.view.pending.len();
-                    match (n, p) {
-                        (0, 0) => None,
-                        (n, 0) => Some(format!("{n} recorded resources")),
-                        (n, p) => Some(format!(
-                            "{n} recorded resources and {p} operations in flight"
-                        )),
-                    }
-                }
-                Err(e) => Some(format!("recorded state (that cannot be read: {e})")),
-            })
-        })?;
         match what {
-            None => Ok(()),
+            None => Err(block_on(self.unknown_stack(stack, file))),
+            Some(what) if what.is_empty() => Ok(()),
             Some(what) => Err(crate::config::ConfigError::MissingStackFile {
                 file: file.to_path_buf(),
                 stack: stack.to_string(),
@@ -199,6 +301,40 @@ impl CliContext {
     pub fn history_keep(&self) -> usize {
         self.project.file.history.keep
     }
+}
+
+/// The stacks with a stack file `Mkso.<stack>.yaml` in `dir` (names that
+/// are not valid stack names are left out).
+fn stack_files(dir: &std::path::Path) -> Vec<String> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = rd
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let stack = name.strip_prefix("Mkso.")?.strip_suffix(".yaml")?;
+            StackName::new(stack).ok().map(|s| s.to_string())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The Levenshtein distance of two names (for "did you mean").
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 /// Runs a future to completion from synchronous code inside or outside a

@@ -145,6 +145,26 @@ enum Command {
     State(state_cmd::Args),
 }
 
+impl Command {
+    /// Whether the command runs the program or reads a stack's state or
+    /// config, so an unknown stack (no stack file, no state) is refused.
+    /// `config set` (which creates the stack file), `stack init`, `state
+    /// import`, `stack rm`, `unlock` and the listings are not.
+    fn reads_a_stack(&self) -> bool {
+        match self {
+            Command::Preview(_)
+            | Command::Up(_)
+            | Command::Destroy(_)
+            | Command::Refresh(_)
+            | Command::Outputs(_)
+            | Command::History(_)
+            | Command::Graph(_) => true,
+            Command::Config(a) => matches!(a.command, config_cmd::Sub::Get { .. }),
+            Command::Stack(_) | Command::Unlock(_) | Command::State(_) => false,
+        }
+    }
+}
+
 type ProgramFn = dyn Fn(&Stack) -> Result<(), Error> + Send + Sync;
 type ProviderFactory = dyn Fn(&Stack) -> Result<Arc<dyn Provider>, Error> + Send + Sync;
 
@@ -234,6 +254,11 @@ impl Runner {
         let result = rt.block_on(async {
             let ctx = CliContext::new(self.clone(), cli.global)?;
             backend = Some(ctx.backend.clone());
+            // A stack with no stack file and no state (a mistyped name) is
+            // refused before anything else, naming the stacks that exist.
+            if cli.command.reads_a_stack() {
+                ctx.require_known_stack(&ctx.stack_name()?).await?;
+            }
             match cli.command {
                 Command::Preview(a) => preview::run(&ctx, a).await,
                 Command::Up(a) => up::run(&ctx, a).await,
@@ -297,13 +322,42 @@ fn write_stats(
 }
 
 /// Logs to stderr, filtered by `MKSO_LOG` (or `RUST_LOG`); default: warnings.
+/// Colours only when standard error is a terminal and `NO_COLOR` is not set
+/// (<https://no-color.org>). The engine's step events are logged at `debug`
+/// (the display already shows them): `MKSO_LOG=debug` adds them to the log.
 pub fn init_tracing() {
+    use std::io::IsTerminal;
     let filter = std::env::var("MKSO_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "warn".into());
+    let ansi = use_colour(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(|| crate::secrets::RedactingWriter(std::io::stderr()))
         .with_target(false)
+        .with_ansi(ansi)
         .try_init();
+}
+
+/// Whether to write colour codes: on a terminal, unless `NO_COLOR` is set to
+/// a non-empty value.
+fn use_colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::use_colour;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(use_colour(true, None));
+        assert!(use_colour(true, Some(OsStr::new(""))));
+        assert!(!use_colour(true, Some(OsStr::new("1"))));
+        assert!(!use_colour(false, None));
+    }
 }

@@ -2,8 +2,8 @@
 
 use super::context::CliContext;
 use super::{CmdResult, CommandError, EXIT_INVALID, EXIT_OK};
-use crate::engine::render_value;
-use crate::names::{escape_control, escape_control_keep_lines};
+use crate::names::{escape_control, escape_control_keep_lines, is_unsafe_char};
+use crate::output::{UNKNOWN, contains_unknown};
 
 /// Arguments of `outputs`.
 #[derive(clap::Args, Debug)]
@@ -64,10 +64,54 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
                 if secret {
                     "[secret]".into()
                 } else {
-                    render_value(v, false)
+                    render_whole(v)
                 }
             );
         }
     }
     Ok(EXIT_OK)
+}
+
+/// A value for the `outputs` table: JSON, whole (never cut: a long id or URL
+/// must be copyable; the terminal wraps it), unknowns named, and control
+/// characters and bidi overrides as JSON escapes (`\u001b`), so the text
+/// stays JSON and cannot drive the terminal.
+fn render_whole(v: &serde_json::Value) -> String {
+    if let serde_json::Value::String(s) = v
+        && s == UNKNOWN
+    {
+        return "(known after apply)".into();
+    }
+    let mut s = serde_json::to_string(v).unwrap_or_default();
+    if contains_unknown(v) {
+        s = s.replace(&format!("\"{UNKNOWN}\""), "(known after apply)");
+    }
+    if s.chars().any(is_unsafe_char) {
+        s = s
+            .chars()
+            .map(|c| {
+                if is_unsafe_char(c) {
+                    format!("\\u{:04x}", c as u32)
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render_whole;
+    use serde_json::json;
+
+    #[test]
+    fn long_values_are_whole_and_control_characters_escaped() {
+        let long = "i-".to_string() + &"8902eae".repeat(20);
+        assert_eq!(render_whole(&json!(long)), format!("\"{long}\""));
+        assert_eq!(render_whole(&json!("a\u{1b}[2Jb")), "\"a\\u001b[2Jb\"");
+        assert_eq!(render_whole(&json!("x\u{202e}y")), "\"x\\u202ey\"");
+        assert_eq!(render_whole(&json!({"n": 1})), "{\"n\":1}");
+    }
 }

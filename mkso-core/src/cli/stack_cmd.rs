@@ -1,7 +1,7 @@
-//! `stack ls|rm`.
+//! `stack ls|init|rm`.
 
 use super::context::CliContext;
-use super::{CmdResult, CommandError, EXIT_INVALID, EXIT_OK};
+use super::{CmdResult, CommandError, EXIT_FAILED, EXIT_INVALID, EXIT_OK};
 use crate::state::StateError;
 
 /// Arguments of `stack`.
@@ -16,6 +16,11 @@ pub struct Args {
 pub enum Sub {
     /// List the stacks that have state in the backend.
     Ls,
+    /// Start a new stack: write an empty stack file `Mkso.<stack>.yaml` in
+    /// the project directory (then `config set` its keys). A stack with
+    /// neither a stack file nor state is refused by the other commands (a
+    /// mistyped name).
+    Init,
     /// Remove a stack's state (its config file is kept).
     Rm {
         /// Remove it even if it still records resources (they are forgotten, not deleted).
@@ -64,6 +69,60 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
                     );
                 }
             }
+            Ok(EXIT_OK)
+        }
+        Sub::Init => {
+            let stack = ctx.stack_name()?;
+            let file = ctx.project.stack_file(&stack);
+            if file.exists() {
+                return Err(CommandError::new(
+                    EXIT_INVALID,
+                    format!(
+                        "stack {stack} already has its stack file {}: nothing to do",
+                        file.display()
+                    ),
+                ));
+            }
+            // An empty file for a stack with resources would let the
+            // program plan to delete them: its file is to be restored.
+            if let Some(what) = ctx.recorded(&stack).await?
+                && !what.is_empty()
+            {
+                return Err(CommandError::new(
+                    EXIT_INVALID,
+                    format!(
+                        "stack {stack} has {what} but no stack file {}: an empty one would let the program plan to delete them. Restore the file (e.g. from version control), or run from the project directory that holds it (or pass --project-dir DIR)",
+                        file.display()
+                    ),
+                ));
+            }
+            let text = format!(
+                "# The config of stack {stack} (project {}).\n# Set keys with `config set --stack {stack} <namespace:key> <value>` (`--secret` for secrets).\n",
+                ctx.project.file.name
+            );
+            let written = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&file)
+                .and_then(|mut f| {
+                    use std::io::Write;
+                    f.write_all(text.as_bytes())?;
+                    f.sync_all()
+                });
+            if let Err(e) = written {
+                return Err(CommandError::new(
+                    if e.kind() == std::io::ErrorKind::AlreadyExists {
+                        EXIT_INVALID
+                    } else {
+                        EXIT_FAILED
+                    },
+                    format!("cannot create the stack file {}: {e}", file.display()),
+                ));
+            }
+            println!(
+                "created stack {stack}: {} (set its config with `config set --stack {stack} <namespace:key> <value>`)",
+                file.display()
+            );
             Ok(EXIT_OK)
         }
         Sub::Rm { force } => {

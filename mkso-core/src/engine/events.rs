@@ -237,7 +237,11 @@ impl EventSink for FanOut {
     }
 }
 
-/// Logs events through `tracing`.
+/// Logs events through `tracing`, next to a display that shows them (the
+/// CLI's): every event is logged at `debug` or below, so the default log
+/// level (`warn`) does not repeat on standard error what the display
+/// already printed (a failed step, a retry, a diagnostic); `MKSO_LOG=debug`
+/// adds them to the log, with their fields.
 #[derive(Debug, Default)]
 pub struct TracingSink;
 
@@ -250,7 +254,7 @@ impl EventSink for TracingSink {
                 attempt,
                 error,
             } => {
-                tracing::error!(%urn, %op, attempt, %error, "step failed")
+                tracing::debug!(%urn, %op, attempt, %error, "step failed")
             }
             EngineEvent::RetryScheduled {
                 urn,
@@ -259,7 +263,7 @@ impl EventSink for TracingSink {
                 delay_ms,
                 error,
             } => {
-                tracing::warn!(%urn, %op, attempt, delay_ms, %error, "retry scheduled")
+                tracing::debug!(%urn, %op, attempt, delay_ms, %error, "retry scheduled")
             }
             EngineEvent::StepFinished {
                 urn,
@@ -268,15 +272,31 @@ impl EventSink for TracingSink {
             } => {
                 tracing::debug!(%urn, %op, duration_ms, "step finished")
             }
+            EngineEvent::StepSkipped { urn, op, reason } => {
+                tracing::debug!(%urn, %op, %reason, "step skipped")
+            }
             EngineEvent::Diagnostic {
                 level,
                 urn,
                 message,
-            } => match level {
-                Level::Error => tracing::error!(urn = ?urn, "{message}"),
-                Level::Warning => tracing::warn!(urn = ?urn, "{message}"),
-                Level::Info => tracing::info!(urn = ?urn, "{message}"),
-            },
+            } => {
+                let level = match level {
+                    Level::Info => "info",
+                    Level::Warning => "warning",
+                    Level::Error => "error",
+                };
+                tracing::debug!(urn = ?urn, level, "{message}")
+            }
+            EngineEvent::Summary {
+                kind,
+                result,
+                failed,
+                skipped,
+                duration_ms,
+                ..
+            } => {
+                tracing::debug!(%kind, %result, failed, skipped, duration_ms, "summary")
+            }
             _ => tracing::trace!(?event, "engine event"),
         }
     }

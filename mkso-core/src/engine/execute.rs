@@ -1354,28 +1354,26 @@ pub(crate) async fn resolve_pending(
                 ));
                 vec![JournalEntry::Ended { op_id: op.op_id }]
             }
-            PendingOp::Delete => {
-                match read_pending(&provider, identity, &op).await {
-                    Err(e) if e.class == ErrorClass::NotFound => {
-                        notes.push(format!(
-                            "the interrupted delete of `{}` had completed",
-                            op.urn.name()
-                        ));
-                        vec![JournalEntry::Removed {
-                            op_id: Some(op.op_id),
-                            urn: op.urn.clone(),
-                            id: op.id.clone(),
-                        }]
-                    }
-                    _ => {
-                        notes.push(format!(
-                            "the interrupted delete of `{}` will be tried again",
-                            op.urn.name()
-                        ));
-                        vec![JournalEntry::Ended { op_id: op.op_id }]
-                    }
+            PendingOp::Delete => match read_pending(&provider, identity, &op).await {
+                Err(e) if e.class == ErrorClass::NotFound => {
+                    notes.push(format!(
+                        "the interrupted delete of `{}` had completed",
+                        op.urn.name()
+                    ));
+                    vec![JournalEntry::Removed {
+                        op_id: Some(op.op_id),
+                        urn: op.urn.clone(),
+                        id: op.id.clone(),
+                    }]
                 }
-            }
+                _ => {
+                    notes.push(format!(
+                        "the interrupted delete of `{}` will be tried again",
+                        op.urn.name()
+                    ));
+                    vec![JournalEntry::Ended { op_id: op.op_id }]
+                }
+            },
         };
         journal.write(entries.clone()).await?;
         for e in entries {

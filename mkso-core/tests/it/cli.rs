@@ -204,3 +204,93 @@ fn bad_input_exit_codes() {
         "lock released"
     );
 }
+
+/// Issue 15, item 5: a missing key that the program reads into a `Secret`
+/// is to be added with `config set --secret` (its value on standard input),
+/// never with a plain `config set` that would store it in clear. The
+/// program runs through `Runner::run` in a child process (this test binary,
+/// run again) so that its standard error and input are the real ones.
+#[test]
+fn a_missing_secret_is_to_be_set_with_config_set_secret() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    struct Db {
+        #[allow(dead_code)]
+        user: String,
+        password: mkso::secrets::Secret<String>,
+    }
+    fn db(stack: &Stack) -> Result<(), mkso::Error> {
+        let cfg: Db = stack.config("db")?;
+        stack.export("password", cfg.password.into_output());
+        Ok(())
+    }
+    const CHILD: &str = "MKSO_IT_SECRET_CHILD_ARGS";
+    if let Ok(args) = std::env::var(CHILD) {
+        let args: Vec<String> = serde_json::from_str(&args).unwrap();
+        std::process::exit(Runner::new(db).run(args));
+    }
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("Mkso.yaml"), "name: cli-secret\n").unwrap();
+    let file = dir.join("Mkso.cli.secret.Dev.yaml");
+    std::fs::write(&file, "config:\n  db:user: admin\n").unwrap();
+    let run = |args: &[&str], stdin: &str| {
+        let mut argv = vec![
+            "db",
+            "--project-dir",
+            dir.to_str().unwrap(),
+            "--stack",
+            "cli.secret.Dev",
+        ];
+        argv.extend_from_slice(args);
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "cli::a_missing_secret_is_to_be_set_with_config_set_secret",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD, serde_json::to_string(&argv).unwrap())
+            .env("MKSO_PASSPHRASE", "correct horse battery staple")
+            .env_remove("MKSO_STACK")
+            .env_remove("MKSO_PROJECT_DIR")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        (o.status.code(), err)
+    };
+
+    let (code, err) = run(&["preview"], "");
+    assert_eq!(code, Some(EXIT_INVALID), "{err}");
+    assert!(
+        err.contains("missing config key `db:password`")
+            && err.contains("`config set --secret db:password`")
+            && err.contains("standard input"),
+        "{err}"
+    );
+    assert!(!err.contains("config set db:password"), "{err}");
+
+    // Doing as told works: the value is read from standard input, sealed.
+    let (code, err) = run(&["config", "set", "--secret", "db:password"], "hunter2\n");
+    assert_eq!(code, Some(EXIT_OK), "{err}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("secure:") && !text.contains("hunter2"),
+        "{text}"
+    );
+    let (code, err) = run(&["preview"], "");
+    assert_eq!(code, Some(EXIT_OK), "{err}");
+}

@@ -8,6 +8,7 @@ mod hostile_input;
 mod lifecycle;
 mod secrets_refs;
 mod snapshots;
+mod testing_kit;
 
 use std::sync::Arc;
 

@@ -1,0 +1,394 @@
+//! The in-memory [`TestProvider`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+
+use crate::names::Urn;
+use crate::provider::{
+    CreateRequest, CreateResponse, DeleteRequest, DiffRequest, DiffResponse, ErrorClass,
+    FindRequest, Provider, ProviderError, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse,
+    diff_inputs,
+};
+
+/// One provider call the [`TestProvider`] received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// create / update / delete / read / find / diff.
+    pub verb: &'static str,
+    /// The resource's nested name.
+    pub name: String,
+}
+
+type CreateFn = Arc<dyn Fn(&CreateRequest) -> Result<CreateResponse, ProviderError> + Send + Sync>;
+type DiffFn = Arc<dyn Fn(&DiffRequest) -> Result<DiffResponse, ProviderError> + Send + Sync>;
+type ReadFn = Arc<dyn Fn(&ReadRequest) -> Result<ReadResponse, ProviderError> + Send + Sync>;
+
+#[derive(Debug, Clone)]
+struct Fault {
+    verb: &'static str,
+    name: String,
+    remaining: Option<u32>,
+    error: ProviderError,
+}
+
+#[derive(Default)]
+struct Inner {
+    cloud: BTreeMap<String, (Urn, Value, Value)>,
+    creates: HashMap<String, u32>,
+    calls: Vec<Call>,
+    faults: Vec<Fault>,
+}
+
+/// An in-memory provider for every resource type (or one package), with a
+/// "cloud" it really keeps: outputs echo inputs plus a deterministic `id`,
+/// reads and finds look there, deletes remove from it. Closures override
+/// create / diff / read per type token; faults and latency can be injected.
+///
+/// The id of a created resource is its nested name with each `/` as `-`,
+/// plus `-id`: `web-id` for `web`, `network-private-subnet-0-id` for
+/// `network/private-subnet-0`. A second create of the same name (a
+/// replacement) gets `-id-2`, then `-id-3`, ...
+///
+/// ```
+/// mkso::resource! {
+///     /// A subnet (for illustration).
+///     pub struct Subnet("demo:net:Subnet") {
+///         args SubnetArgs => SubnetInputs { cidr: String }
+///         outputs SubnetOutputs { cidr: String }
+///     }
+/// }
+/// use mkso::prelude::*;
+///
+/// fn program(stack: &Stack) -> Result<(), mkso::Error> {
+///     let net = stack.component("demo:net:Network", "network", ResourceOptions::new())?;
+///     let s = Subnet::new(stack, "private-subnet-0", SubnetArgs::default().cidr("10.0.0.0/24"), net.child_opts())?;
+///     stack.export("subnet", s.id());
+///     Ok(())
+/// }
+/// let graph = mkso::testing::preview(program).stack("demo.Dev").up().unwrap();
+/// assert_eq!(graph.outputs["subnet"], "network-private-subnet-0-id");
+/// assert_eq!(graph.get("network/private-subnet-0").unwrap().outputs["cidr"], "10.0.0.0/24");
+/// ```
+#[derive(Clone)]
+pub struct TestProvider {
+    /// Shared by clones; its address marks the provider as in-memory (see
+    /// [`is_in_memory`]).
+    package: Arc<str>,
+    latency: Duration,
+    creates: HashMap<String, CreateFn>,
+    diffs: HashMap<String, DiffFn>,
+    reads: HashMap<String, ReadFn>,
+    replace_keys: HashMap<String, Vec<String>>,
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl std::fmt::Debug for TestProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TestProvider({})", self.package)
+    }
+}
+
+impl Default for TestProvider {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestProvider {
+    /// A provider for every package.
+    pub fn new() -> Self {
+        Self::for_package("*")
+    }
+
+    /// A provider for one package only.
+    pub fn for_package(package: &str) -> Self {
+        let package: Arc<str> = Arc::from(package);
+        {
+            let mut all = IN_MEMORY.lock().unwrap_or_else(|e| e.into_inner());
+            all.retain(|w| w.strong_count() > 0);
+            all.push(Arc::downgrade(&package));
+        }
+        TestProvider {
+            package,
+            latency: Duration::ZERO,
+            creates: HashMap::new(),
+            diffs: HashMap::new(),
+            reads: HashMap::new(),
+            replace_keys: HashMap::new(),
+            inner: Arc::new(Mutex::new(Inner::default())),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every create, update and delete sleeps this long (in tokio time).
+    #[must_use]
+    pub fn latency(mut self, d: Duration) -> Self {
+        self.latency = d;
+        self
+    }
+
+    /// Overrides create for a type (e.g. to return computed outputs).
+    #[must_use]
+    pub fn on_create(
+        mut self,
+        type_token: &str,
+        f: impl Fn(&CreateRequest) -> Result<CreateResponse, ProviderError> + Send + Sync + 'static,
+    ) -> Self {
+        self.creates.insert(type_token.into(), Arc::new(f));
+        self
+    }
+
+    /// Overrides diff for a type.
+    #[must_use]
+    pub fn on_diff(
+        mut self,
+        type_token: &str,
+        f: impl Fn(&DiffRequest) -> Result<DiffResponse, ProviderError> + Send + Sync + 'static,
+    ) -> Self {
+        self.diffs.insert(type_token.into(), Arc::new(f));
+        self
+    }
+
+    /// Overrides read for a type.
+    #[must_use]
+    pub fn on_read(
+        mut self,
+        type_token: &str,
+        f: impl Fn(&ReadRequest) -> Result<ReadResponse, ProviderError> + Send + Sync + 'static,
+    ) -> Self {
+        self.reads.insert(type_token.into(), Arc::new(f));
+        self
+    }
+
+    /// Changes of these input properties of a type force a replacement.
+    #[must_use]
+    pub fn replace_on(mut self, type_token: &str, keys: &[&str]) -> Self {
+        self.replace_keys.insert(
+            type_token.into(),
+            keys.iter().map(|k| k.to_string()).collect(),
+        );
+        self
+    }
+
+    /// Makes `verb` (create / update / delete / read) of resource `name` fail
+    /// with `error`, `times` times (`None`: always).
+    #[must_use]
+    pub fn fail(
+        self,
+        verb: &'static str,
+        name: &str,
+        times: Option<u32>,
+        error: ProviderError,
+    ) -> Self {
+        self.lock().faults.push(Fault {
+            verb,
+            name: name.into(),
+            remaining: times,
+            error,
+        });
+        self
+    }
+
+    /// The calls received so far.
+    pub fn calls(&self) -> Vec<Call> {
+        self.lock().calls.clone()
+    }
+
+    /// The resources in the in-memory cloud: id → (urn, inputs, outputs).
+    pub fn cloud(&self) -> BTreeMap<String, (Urn, Value, Value)> {
+        self.lock().cloud.clone()
+    }
+
+    /// Deletes a resource behind mkso's back (to test drift).
+    pub fn delete_behind_the_back(&self, id: &str) {
+        self.lock().cloud.remove(id);
+    }
+
+    /// Changes a property (input and output) behind mkso's back (to test drift).
+    pub fn change_behind_the_back(&self, id: &str, key: &str, value: Value) {
+        if let Some((_, inputs, out)) = self.lock().cloud.get_mut(id) {
+            for v in [inputs, out] {
+                if let Some(o) = v.as_object_mut() {
+                    o.insert(key.into(), value.clone());
+                }
+            }
+        }
+    }
+
+    fn record(&self, verb: &'static str, urn: &Urn) -> Result<(), ProviderError> {
+        let mut inner = self.lock();
+        inner.calls.push(Call {
+            verb,
+            name: urn.name().to_string(),
+        });
+        for f in inner.faults.iter_mut() {
+            if f.verb == verb && f.name == urn.name() {
+                match &mut f.remaining {
+                    Some(0) => continue,
+                    Some(n) => *n -= 1,
+                    None => {}
+                }
+                return Err(f.error.clone());
+            }
+        }
+        Ok(())
+    }
+
+    async fn wait(&self) {
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
+    }
+}
+
+/// The package names of every live [`TestProvider`] (clones share one).
+static IN_MEMORY: Mutex<Vec<Weak<str>>> = Mutex::new(Vec::new());
+
+/// Whether a provider is in-memory: a [`TestProvider`] (recognised by its
+/// package string, which only test providers allocate in [`IN_MEMORY`]) or
+/// the built-in provider of `mkso:builtin:*` types. The testing kit keeps
+/// these when a program adds them itself; any other provider a program adds
+/// may reach a real cloud.
+pub(crate) fn is_in_memory(p: &dyn Provider) -> bool {
+    if p.package() == "mkso" {
+        return true;
+    }
+    let ptr = p.package().as_ptr();
+    IN_MEMORY
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .any(|w| w.upgrade().is_some_and(|s| std::ptr::eq(s.as_ptr(), ptr)))
+}
+
+fn echo(inputs: &Value, id: &str) -> Value {
+    let mut out = inputs.as_object().cloned().unwrap_or_default();
+    out.insert("id".into(), json!(id));
+    Value::Object(out)
+}
+
+#[async_trait]
+impl Provider for TestProvider {
+    fn package(&self) -> &str {
+        &self.package
+    }
+
+    async fn diff(&self, req: DiffRequest) -> Result<DiffResponse, ProviderError> {
+        if let Some(f) = self.diffs.get(&req.identity.type_token) {
+            return f(&req);
+        }
+        let keys: Vec<&str> = self
+            .replace_keys
+            .get(&req.identity.type_token)
+            .map(|v| v.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        let mut d = diff_inputs(&req.old_inputs, &req.new_inputs, &keys);
+        if d.replace.is_empty() {
+            d.planned_outputs = Some(echo(&req.new_inputs, &req.id));
+        }
+        Ok(d)
+    }
+
+    async fn create(&self, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
+        self.wait().await;
+        self.record("create", &req.identity.urn)?;
+        let resp = match self.creates.get(&req.identity.type_token) {
+            Some(f) => f(&req)?,
+            None => {
+                let name = req.identity.name().replace('/', "-");
+                let n = {
+                    let mut inner = self.lock();
+                    let c = inner.creates.entry(name.clone()).or_insert(0);
+                    *c += 1;
+                    *c
+                };
+                let id = if n == 1 {
+                    format!("{name}-id")
+                } else {
+                    format!("{name}-id-{n}")
+                };
+                CreateResponse {
+                    outputs: echo(&req.inputs, &id),
+                    id,
+                }
+            }
+        };
+        self.lock().cloud.insert(
+            resp.id.clone(),
+            (
+                req.identity.urn.clone(),
+                req.inputs.clone(),
+                resp.outputs.clone(),
+            ),
+        );
+        Ok(resp)
+    }
+
+    async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {
+        self.record("read", &req.identity.urn)?;
+        if let Some(f) = self.reads.get(&req.identity.type_token) {
+            return f(&req);
+        }
+        match self.lock().cloud.get(&req.id) {
+            Some((_, inputs, outputs)) => Ok(ReadResponse {
+                id: req.id.clone(),
+                inputs: Some(inputs.clone()),
+                outputs: outputs.clone(),
+            }),
+            None => Err(ProviderError::not_found(format!(
+                "no resource with id {}",
+                req.id
+            ))),
+        }
+    }
+
+    async fn update(&self, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
+        self.wait().await;
+        self.record("update", &req.identity.urn)?;
+        let outputs = echo(&req.new_inputs, &req.id);
+        let mut inner = self.lock();
+        match inner.cloud.get_mut(&req.id) {
+            Some(entry) => {
+                entry.1 = req.new_inputs.clone();
+                entry.2 = outputs.clone();
+                Ok(UpdateResponse { outputs })
+            }
+            None => Err(ProviderError::not_found(format!(
+                "no resource with id {}",
+                req.id
+            ))),
+        }
+    }
+
+    async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
+        self.wait().await;
+        self.record("delete", &req.identity.urn)?;
+        match self.lock().cloud.remove(&req.id) {
+            Some(_) => Ok(()),
+            None => Err(ProviderError::new(
+                ErrorClass::NotFound,
+                format!("no resource with id {}", req.id),
+            )),
+        }
+    }
+
+    async fn find(&self, req: FindRequest) -> Result<Option<CreateResponse>, ProviderError> {
+        self.record("find", &req.identity.urn)?;
+        Ok(self
+            .lock()
+            .cloud
+            .iter()
+            .find(|(id, (u, _, _))| *u == req.identity.urn && !req.exclude_ids.contains(id))
+            .map(|(id, (_, _, out))| CreateResponse {
+                id: id.clone(),
+                outputs: out.clone(),
+            }))
+    }
+}
