@@ -33,6 +33,9 @@
 //! every `aws:*` type from memory, and replaces a provider the program adds
 //! itself (`stack.add_provider(None, AwsProvider::from_stack(stack)?)`) by the
 //! in-memory one unless the test asks for it with `.real_provider("aws")`.
+//! Registering it on the `Runner`, as above, is better: `from_stack` reads
+//! `aws:region` while the program runs, so a program that builds its own
+//! provider needs the `aws:` keys in every test's config.
 //!
 //! ```
 //! # use mkso::prelude::*;

@@ -253,6 +253,9 @@ fn a_mistyped_stack_is_refused_naming_the_stacks_that_exist() {
         &["outputs"],
         &["history"],
         &["config", "get", "bench:count"],
+        &["config", "ls"],
+        &["config", "rm", "bench:count"],
+        &["state", "export"],
     ] {
         let o = bench_in(&dir, typo, cmd);
         let t = text(&o);
@@ -283,6 +286,32 @@ fn a_mistyped_stack_is_refused_naming_the_stacks_that_exist() {
             "{cmd:?}"
         );
     }
+
+    // `config set` on a stack that does not exist creates it, and says so,
+    // naming the stacks that exist (a typo shows at once).
+    let o = bench_in(
+        &dir,
+        "bench.set.Dev",
+        &["config", "set", "bench:count", "2"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("created")
+            && text(&o).contains("new stack bench.set.Dev")
+            && text(&o).contains("bench.data.Dev"),
+        "{}",
+        text(&o)
+    );
+    let o = bench_in(
+        &dir,
+        "bench.set.Dev",
+        &["config", "set", "bench:count", "3"],
+    );
+    assert!(
+        !text(&o).contains("created"),
+        "only the first time: {}",
+        text(&o)
+    );
 
     // A new stack starts with `stack init` (an empty stack file) ...
     let o = bench_in(&dir, "bench.new.Dev", &["stack", "init"]);

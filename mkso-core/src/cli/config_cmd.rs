@@ -143,6 +143,7 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
                 }
             };
             let v = stored_value(&key, value, yaml)?;
+            let new_stack = !ctx.has_stack_file(&stack) && !ctx.store(&stack).exists().await?;
             // Locked from here until `f` is dropped: concurrent edits wait.
             let mut f = StackFile::open_for_edit(&path)?;
             if secret {
@@ -155,6 +156,25 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
                 f.set(&key, v)?;
             }
             f.save()?;
+            if new_stack {
+                // A new stack, or a mistyped one: say which it is.
+                let others: Vec<String> = ctx
+                    .known_stacks()
+                    .await?
+                    .into_iter()
+                    .map(|(name, _)| name)
+                    .filter(|n| n != stack.as_str())
+                    .collect();
+                eprintln!(
+                    "note: created {} for the new stack {stack}{}",
+                    path.display(),
+                    if others.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (stacks that exist: {})", others.join(", "))
+                    }
+                );
+            }
             Ok(EXIT_OK)
         }
         Sub::Rm { key } => {

@@ -119,7 +119,7 @@ impl CliContext {
     /// nor its providers read or declared.
     pub fn run_program(&self, stack: &StackName) -> Result<ProgramGraph, CommandError> {
         let file = self.project.stack_file(stack);
-        if !file.exists() {
+        if !self.has_stack_file(stack) {
             let what = block_on(self.recorded(stack))?;
             self.refuse_missing_stack_file(stack, &file, what)?;
         }
@@ -175,7 +175,7 @@ impl CliContext {
     /// anything else.
     pub async fn require_known_stack(&self, stack: &StackName) -> Result<(), CommandError> {
         let file = self.project.stack_file(stack);
-        if file.exists() {
+        if self.has_stack_file(stack) {
             return Ok(());
         }
         let what = self.recorded(stack).await?;
@@ -183,6 +183,17 @@ impl CliContext {
             return Err(self.unknown_stack(stack, &file).await);
         }
         Ok(())
+    }
+
+    /// Whether the stack's own file exists, by its exact name: on a
+    /// case-insensitive file system `Mkso.aws.network.Qa.yaml` would open
+    /// `Mkso.aws.network.QA.yaml`, and a mistyped stack would run with
+    /// another stack's config.
+    pub fn has_stack_file(&self, stack: &StackName) -> bool {
+        self.project.stack_file(stack).exists()
+            && stack_files(&self.project.dir)
+                .iter()
+                .any(|f| f == stack.as_str())
     }
 
     /// The stacks that exist: stack files `Mkso.<stack>.yaml` in the project

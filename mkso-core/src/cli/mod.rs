@@ -148,8 +148,8 @@ enum Command {
 impl Command {
     /// Whether the command runs the program or reads a stack's state or
     /// config, so an unknown stack (no stack file, no state) is refused.
-    /// `config set` (which creates the stack file), `stack init`, `state
-    /// import`, `stack rm`, `unlock` and the listings are not.
+    /// `config set` (which creates the stack file, saying so), `stack init`,
+    /// `state import`, `stack rm`, `unlock` and the listings are not.
     fn reads_a_stack(&self) -> bool {
         match self {
             Command::Preview(_)
@@ -159,8 +159,9 @@ impl Command {
             | Command::Outputs(_)
             | Command::History(_)
             | Command::Graph(_) => true,
-            Command::Config(a) => matches!(a.command, config_cmd::Sub::Get { .. }),
-            Command::Stack(_) | Command::Unlock(_) | Command::State(_) => false,
+            Command::Config(a) => !matches!(a.command, config_cmd::Sub::Set { .. }),
+            Command::State(a) => matches!(a.command, state_cmd::Sub::Export { .. }),
+            Command::Stack(_) | Command::Unlock(_) => false,
         }
     }
 }

@@ -74,7 +74,7 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
         Sub::Init => {
             let stack = ctx.stack_name()?;
             let file = ctx.project.stack_file(&stack);
-            if file.exists() {
+            if ctx.has_stack_file(&stack) || file.exists() {
                 return Err(CommandError::new(
                     EXIT_INVALID,
                     format!(

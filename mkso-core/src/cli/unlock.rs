@@ -17,7 +17,7 @@ pub struct Args {
 pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
     let stack = ctx.stack_name()?;
     let store = ctx.store_any_project(&stack);
-    let Some(holder) = store.lock_holder().await? else {
+    let Some((holder, record)) = store.lock_record().await? else {
         println!("stack {stack} is not locked");
         return Ok(EXIT_OK);
     };
@@ -45,8 +45,8 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
         }
     }
     // Break only the lock that was judged: not one taken since.
-    let now = store.lock_holder().await?;
-    if now.as_ref() != Some(&holder) {
+    if !store.break_lock_if(&record).await? {
+        let now = store.lock_holder().await?;
         return Err(CommandError::new(
             EXIT_LOCKED,
             format!(
@@ -56,7 +56,6 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
             ),
         ));
     }
-    store.break_lock()?;
     match liveness {
         Liveness::Dead => {
             println!("broke the lock of stack {stack}, held by {holder} (that process is gone)")

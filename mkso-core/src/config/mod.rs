@@ -44,6 +44,7 @@ pub use stack_file::StackFile;
 
 /// Errors reading configuration. Each names the file and what to do.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// A secret config value cannot be encrypted or decrypted.
     #[error("config key `{key}` in {file}: {source}")]

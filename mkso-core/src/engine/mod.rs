@@ -96,6 +96,11 @@ impl Session {
         let loaded = store.load().await?;
         let mut view = loaded.view;
         let mut notes = Vec::new();
+        if let Some(dead) = lock.took_over() {
+            notes.push(format!(
+                "took over the lock of {dead}: that process is gone"
+            ));
+        }
         if loaded.replayed > 0 || loaded.torn_tail {
             notes.push(format!(
                 "recovered {} step(s) recorded by an interrupted update{}",

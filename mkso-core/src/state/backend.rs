@@ -38,6 +38,19 @@ pub trait Backend: Send + Sync + 'static {
     /// handler or a panic, so it must not need an async runtime).
     fn release_lock_blocking(&self, stack: &StackName) -> Result<(), StateError>;
 
+    /// Removes the lock only if it still holds exactly `expected` (a record
+    /// read before): a lock taken since is left alone. Returns whether it was
+    /// removed.
+    async fn break_lock_if(&self, stack: &StackName, expected: &[u8]) -> Result<bool, StateError> {
+        match self.read_lock(stack).await? {
+            Some(cur) if cur == expected => {
+                self.release_lock_blocking(stack)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     /// Reads the snapshot, if any.
     async fn read_snapshot(&self, stack: &StackName) -> Result<Option<Vec<u8>>, StateError>;
 

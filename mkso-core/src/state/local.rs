@@ -175,6 +175,41 @@ impl Backend for LocalBackend {
         Self::remove_opt(&path)
     }
 
+    async fn break_lock_if(&self, stack: &StackName, expected: &[u8]) -> Result<bool, StateError> {
+        // Move the lock aside atomically, then look at what was moved: if it
+        // is not the expected record (taken since), put it back without
+        // overwriting whatever may have been created meanwhile.
+        let dir = self.stack_dir(stack);
+        let path = dir.join("lock.json");
+        let aside = dir.join(format!(
+            "lock.json.breaking-{}-{:08x}",
+            std::process::id(),
+            fastrand::u32(..)
+        ));
+        match fs::rename(&path, &aside) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(io("rename", &path)(e)),
+        }
+        let moved = fs::read(&aside).map_err(io("read", &aside))?;
+        if moved == expected {
+            Self::remove_opt(&aside)?;
+            Self::sync_dir(&dir);
+            return Ok(true);
+        }
+        match fs::hard_link(&aside, &path) {
+            Ok(()) => {}
+            Err(e) => tracing::error!(
+                stack = %stack,
+                error = %e,
+                "a lock taken while a stale one was being broken could not be put back; it is at {}",
+                aside.display()
+            ),
+        }
+        let _ = fs::remove_file(&aside);
+        Ok(false)
+    }
+
     async fn read_snapshot(&self, stack: &StackName) -> Result<Option<Vec<u8>>, StateError> {
         let got = Self::read_opt(&self.stack_dir(stack).join("snapshot.json"))?;
         self.seen

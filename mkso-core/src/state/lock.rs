@@ -175,6 +175,8 @@ pub struct LockGuard {
     /// Shared with releasers, so the lock is released once: a late releaser
     /// must not delete a lock another process took since.
     released: Arc<AtomicBool>,
+    /// The dead holder whose lock was taken over, if any.
+    pub(crate) took_over: Option<LockInfo>,
 }
 
 impl fmt::Debug for LockGuard {
@@ -189,7 +191,14 @@ impl LockGuard {
             backend,
             stack,
             released: Arc::new(AtomicBool::new(false)),
+            took_over: None,
         }
+    }
+
+    /// The holder whose lock this one took over because its process was
+    /// gone (killed, crashed), if any.
+    pub fn took_over(&self) -> Option<&LockInfo> {
+        self.took_over.as_ref()
     }
 
     /// Releases the lock now.

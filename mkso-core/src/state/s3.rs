@@ -477,6 +477,15 @@ impl Backend for S3Backend {
         })
     }
 
+    async fn break_lock_if(&self, stack: &StackName, expected: &[u8]) -> Result<bool, StateError> {
+        // The ETag read with the record makes the delete conditional on it.
+        let key = self.key(stack, "lock.json");
+        match self.get(&key).await? {
+            Some((cur, etag)) if cur == expected => self.delete(&key, etag.as_deref()).await,
+            _ => Ok(false),
+        }
+    }
+
     async fn read_snapshot(&self, stack: &StackName) -> Result<Option<Vec<u8>>, StateError> {
         let got = self.get(&self.key(stack, "snapshot.json")).await?;
         let etag = got.as_ref().and_then(|(_, e)| e.clone());

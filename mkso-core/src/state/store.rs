@@ -9,7 +9,7 @@ use super::StateError;
 use super::backend::Backend;
 use super::codec::{decode_journal, decode_snapshot, encode_journal_entry, encode_snapshot};
 use super::history::HistoryEntry;
-use super::lock::{LockGuard, LockInfo};
+use super::lock::{Liveness, LockGuard, LockInfo};
 use super::model::{JournalEntry, PendingOp, PendingOperation, StateView};
 use super::sealing::Sealer;
 use crate::names::StackName;
@@ -170,16 +170,55 @@ impl StateStore {
     pub async fn lock(&self, command: &str) -> Result<LockGuard, StateError> {
         let info = LockInfo::current(command);
         let bytes = serde_json::to_vec(&info).expect("lock info serializes");
-        match self.backend.create_lock(&self.stack, &bytes).await? {
-            None => {
-                *self.fence.token.lock().unwrap() = Some(info.token.clone());
-                Ok(LockGuard::new(self.backend.clone(), self.stack.clone()))
+        let mut took_over = None;
+        for _ in 0..3 {
+            match self.backend.create_lock(&self.stack, &bytes).await? {
+                None => {
+                    *self.fence.token.lock().unwrap() = Some(info.token.clone());
+                    let mut guard = LockGuard::new(self.backend.clone(), self.stack.clone());
+                    guard.took_over = took_over;
+                    return Ok(guard);
+                }
+                Some(raw) => {
+                    let holder = parse_lock(&raw);
+                    // A holder on this machine whose process is gone (killed,
+                    // crashed): its lock is taken over, never a live one's.
+                    if holder.liveness() == Liveness::Dead
+                        && self.backend.break_lock_if(&self.stack, &raw).await?
+                    {
+                        tracing::warn!(stack = %self.stack, holder = %holder, "took over the lock of a process that is gone");
+                        took_over = Some(holder);
+                        continue;
+                    }
+                    return Err(StateError::Locked {
+                        stack: self.stack.clone(),
+                        holder: Box::new(holder),
+                    });
+                }
             }
-            Some(holder) => Err(StateError::Locked {
-                stack: self.stack.clone(),
-                holder: Box::new(parse_lock(&holder)),
-            }),
         }
+        Err(StateError::Backend {
+            backend: self.backend.describe(),
+            message: format!(
+                "the lock of stack {} keeps changing hands; try again",
+                self.stack
+            ),
+        })
+    }
+
+    /// The lock record as stored, with who it names, if the stack is locked.
+    pub async fn lock_record(&self) -> Result<Option<(LockInfo, Vec<u8>)>, StateError> {
+        Ok(self
+            .backend
+            .read_lock(&self.stack)
+            .await?
+            .map(|b| (parse_lock(&b), b)))
+    }
+
+    /// Breaks the lock only if it still holds `record` (as read by
+    /// [`StateStore::lock_record`]); returns whether it did.
+    pub async fn break_lock_if(&self, record: &[u8]) -> Result<bool, StateError> {
+        self.backend.break_lock_if(&self.stack, record).await
     }
 
     /// Fails with [`StateError::LockLost`] if the lock this store took was

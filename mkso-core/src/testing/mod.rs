@@ -123,6 +123,15 @@ pub(crate) fn kit_providers(
             continue;
         }
         let Some(p) = graph.providers.get(&r) else {
+            if real.contains(&r.package) {
+                // Opted in to a real provider the program never added (it is
+                // registered on the `Runner`, which tests do not run): say so
+                // rather than quietly serving the type from memory.
+                return Err(Error::Program(format!(
+                    "`{name}` ({type_token}): the test asks for the real `{}` provider with                      `.real_provider(..)`, but the program adds none (providers registered on                      the `Runner` are not part of a test run); give one with                      `.with_provider(..)` / `.provider(..)`",
+                    r.package
+                )));
+            }
             continue;
         };
         if base.get(&r).is_some_and(|b| Arc::ptr_eq(&b, &p)) {

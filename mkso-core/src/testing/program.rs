@@ -276,7 +276,14 @@ where
 
     /// The test's config: its source, with the secret values on top.
     fn stack_config(&self) -> Result<StackConfig, Error> {
-        let given: BTreeSet<&str> = self.secrets.iter().map(|(k, _)| k.as_str()).collect();
+        // Keys the test gives itself: their sealed values in a file are
+        // never decrypted.
+        let given: BTreeSet<&str> = self
+            .secrets
+            .iter()
+            .chain(&self.overrides)
+            .map(|(k, _)| k.as_str())
+            .collect();
         let mut config = match &self.config {
             ConfigSource::Empty => StackConfig::from_map([], "test config"),
             ConfigSource::Yaml(text) => config_from_text(text, "test config", &given)?,

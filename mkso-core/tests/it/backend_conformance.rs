@@ -428,7 +428,38 @@ async fn a_stack_belongs_to_its_project(open: Open) {
         .unwrap();
 }
 
+/// A lock whose holder on this machine is gone is taken over by the next
+/// command (naming it); a live holder's never is.
+async fn a_dead_holders_lock_is_taken_over(open: Open) {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    let mut dead = mkso::state::LockInfo::current("up");
+    dead.pid = pid;
+    dead.start_ticks = None;
+    let backend = open();
+    assert!(
+        backend
+            .create_lock(&stack(), &serde_json::to_vec(&dead).unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let b = StateStore::new(open(), stack());
+    let guard = b.lock("destroy").await.unwrap();
+    assert_eq!(guard.took_over().map(|h| h.pid), Some(pid));
+    // Now held by a live process (this one): not taken over.
+    let c = StateStore::new(open(), stack());
+    assert!(matches!(
+        c.lock("up").await.unwrap_err(),
+        StateError::Locked { .. }
+    ));
+    drop(guard);
+    assert!(c.lock_holder().await.unwrap().is_none());
+}
+
 conformance!(
+    a_dead_holders_lock_is_taken_over,
     a_broken_lock_fences_its_writer,
     a_stack_belongs_to_its_project,
     lock_is_exclusive_names_its_holder_and_is_released,
