@@ -62,6 +62,9 @@ pub use resource::{Registered, Resource, ResourceArgs};
 pub use secrets::Secret;
 pub use stack::{ComponentResource, Stack};
 
+/// The attribute for implementing [`Provider`] (its verbs are `async fn`s):
+/// `#[mkso::async_trait] impl mkso::Provider for MyProvider { .. }`.
+pub use async_trait::async_trait;
 #[doc(hidden)]
 pub use serde;
 #[doc(hidden)]

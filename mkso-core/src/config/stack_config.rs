@@ -202,7 +202,7 @@ impl StackConfig {
             if !used.contains(ns) {
                 return Err(ConfigError::UnknownNamespace {
                     message: format!(
-                        "unknown config namespace `{ns}` (key `{key}` in {file}): the program and its providers read {known}; fix its spelling, remove it with `config rm {key}`, or, if the program reads it only sometimes, declare it with `stack.declare_config_namespace(\"{ns}\")`",
+                        "unknown config namespace `{ns}` (key `{key}` in {file}): the program and its providers read {known}; fix its spelling, remove it with `config rm {key}`, or, if the program reads it only sometimes, declare it with `stack.declare_config_namespace(\"{ns}\")`. A namespace that a provider reads (e.g. `aws`) needs that provider registered (`Runner::provider`)",
                         ns = short(ns),
                         key = short(key),
                     ),
