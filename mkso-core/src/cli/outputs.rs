@@ -2,8 +2,7 @@
 
 use super::context::CliContext;
 use super::{CmdResult, CommandError, EXIT_INVALID, EXIT_OK};
-use crate::names::{escape_control, escape_control_keep_lines, is_unsafe_char};
-use crate::output::{UNKNOWN, contains_unknown};
+use crate::names::{escape_control, escape_control_keep_lines};
 
 /// Arguments of `outputs`.
 #[derive(clap::Args, Debug)]
@@ -64,7 +63,7 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
                 if secret {
                     "[secret]".into()
                 } else {
-                    render_whole(v)
+                    crate::engine::render_value_whole(v, false)
                 }
             );
         }
@@ -72,39 +71,13 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
     Ok(EXIT_OK)
 }
 
-/// A value for the `outputs` table: JSON, whole (never cut: a long id or URL
-/// must be copyable; the terminal wraps it), unknowns named, and control
-/// characters and bidi overrides as JSON escapes (`\u001b`), so the text
-/// stays JSON and cannot drive the terminal.
-fn render_whole(v: &serde_json::Value) -> String {
-    if let serde_json::Value::String(s) = v
-        && s == UNKNOWN
-    {
-        return "(known after apply)".into();
-    }
-    let mut s = serde_json::to_string(v).unwrap_or_default();
-    if contains_unknown(v) {
-        s = s.replace(&format!("\"{UNKNOWN}\""), "(known after apply)");
-    }
-    if s.chars().any(is_unsafe_char) {
-        s = s
-            .chars()
-            .map(|c| {
-                if is_unsafe_char(c) {
-                    format!("\\u{:04x}", c as u32)
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect();
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
-    use super::render_whole;
     use serde_json::json;
+
+    fn render_whole(v: &serde_json::Value) -> String {
+        crate::engine::render_value_whole(v, false)
+    }
 
     #[test]
     fn long_values_are_whole_and_control_characters_escaped() {

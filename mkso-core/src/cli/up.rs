@@ -7,7 +7,7 @@ use super::display::Display;
 use super::{CmdResult, EXIT_CANCELLED, EXIT_FAILED, EXIT_OK};
 use crate::engine::{
     EngineEvent, EventSink, Plan, RenderOptions, Session, UpdateOutcome, plan_update, render_plan,
-    render_value,
+    render_value_whole,
 };
 use crate::state::{UpdateKind, UpdateResult};
 
@@ -153,7 +153,7 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
         for (k, v) in &outputs {
             display.line(&format!(
                 "  {k}: {}",
-                render_value(v, secret_outputs.contains(k))
+                render_value_whole(v, secret_outputs.contains(k))
             ));
         }
     }

@@ -27,7 +27,7 @@ pub use execute::{StepFailure, UpdateOutcome};
 pub use graph::DepGraph;
 pub use plan::{Plan, PlanKind, PlannedStep, plan_destroy, plan_update};
 pub use refresh::{Drift, DriftKind, RefreshOutcome};
-pub use render::{RenderOptions, render_plan, render_value};
+pub use render::{RenderOptions, render_plan, render_value, render_value_whole};
 pub use retry::{Backoff, Clock, TokioClock};
 
 use crate::error::Error;

@@ -23,6 +23,16 @@ pub struct RenderOptions {
 /// A JSON value for display: secrets masked, unknowns named, long values cut,
 /// control characters escaped (`\u001b`: JSON escapes, so the text stays JSON).
 pub fn render_value(v: &Value, secret: bool) -> String {
+    render(v, secret, Some(80))
+}
+
+/// As [`render_value`], but whole: never cut (stack outputs: a long id or URL
+/// must be copyable; the terminal wraps it).
+pub fn render_value_whole(v: &Value, secret: bool) -> String {
+    render(v, secret, None)
+}
+
+fn render(v: &Value, secret: bool, max: Option<usize>) -> String {
     if secret {
         return "[secret]".into();
     }
@@ -35,8 +45,10 @@ pub fn render_value(v: &Value, secret: bool) -> String {
     if contains_unknown(v) {
         s = s.replace(&format!("\"{UNKNOWN}\""), "(known after apply)");
     }
-    if s.chars().count() > 80 {
-        s = s.chars().take(77).collect::<String>() + "...";
+    if let Some(max) = max
+        && s.chars().count() > max
+    {
+        s = s.chars().take(max - 3).collect::<String>() + "...";
     }
     // JSON escapes C0; DEL, C1 and bidi overrides get JSON escapes too, so
     // the text stays JSON and is safe on a terminal.
