@@ -48,6 +48,13 @@ pub struct ProviderError {
     /// refused): it certainly had no effect.
     #[serde(default, skip)]
     pub unsent: bool,
+    /// The service refused the call for its rate (throttling: EC2's
+    /// `RequestLimitExceeded`, GCP's 429 `rateLimitExceeded`). Always
+    /// retryable; the engine narrows the provider's concurrency and retries
+    /// it within the resource's timeout without counting it as a failed
+    /// attempt.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub throttled: bool,
 }
 
 impl ProviderError {
@@ -71,7 +78,28 @@ impl ProviderError {
             message: message.into(),
             retry_after: None,
             unsent: false,
+            throttled: false,
         }
+    }
+
+    /// A throttling answer (retryable): the service asks for fewer calls.
+    pub fn throttled(message: impl Into<String>) -> Self {
+        Self::retryable(message).as_throttled()
+    }
+
+    /// Marks the error as a throttling answer (and so retryable).
+    #[must_use]
+    pub fn as_throttled(mut self) -> Self {
+        self.class = ErrorClass::Retryable;
+        self.throttled = true;
+        self
+    }
+
+    /// Adds the delay the service asked for before the next call.
+    #[must_use]
+    pub fn with_retry_after(mut self, d: Duration) -> Self {
+        self.retry_after = Some(d);
+        self
     }
 
     /// Marks the error as one of a request that never reached the service.
@@ -89,6 +117,10 @@ impl ProviderError {
     /// Whether trying again may help.
     pub fn is_retryable(&self) -> bool {
         self.class == ErrorClass::Retryable
+    }
+    /// Whether it is a throttling answer.
+    pub fn is_throttled(&self) -> bool {
+        self.throttled && self.is_retryable()
     }
 }
 

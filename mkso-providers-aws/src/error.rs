@@ -1,15 +1,39 @@
 //! Classifying SDK errors: throttling, 5xx, dispatch and timeout errors are
 //! retryable; `*.NotFound` is not-found; invalid parameters are permanent and
-//! keep the AWS error code and message.
+//! keep the AWS error code and message. Throttling answers (EC2's
+//! `RequestLimitExceeded`, HTTP 429, ...) are marked as such, so the engine
+//! narrows its concurrency and retries them without counting a failure.
 
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use mkso::ProviderError;
 
-const RETRYABLE_CODES: &[&str] = &[
+/// Codes of throttling answers (EC2 answers `RequestLimitExceeded` with HTTP
+/// 503; other AWS services use the rest, with 400, 429 or 503).
+const THROTTLING_CODES: &[&str] = &[
     "RequestLimitExceeded",
     "Throttling",
     "ThrottlingException",
+    "TooManyRequestsException",
+    "SlowDown",
     "RequestThrottled",
+    "RequestThrottledException",
+];
+
+/// Whether an answer is a throttling one.
+fn is_throttling(status: u16, code: &str) -> bool {
+    status == 429 || THROTTLING_CODES.contains(&code)
+}
+
+/// A `Retry-After` header's delay (whole seconds; the date form is ignored).
+fn retry_after(value: Option<&str>) -> Option<std::time::Duration> {
+    value?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(std::time::Duration::from_secs)
+}
+
+const RETRYABLE_CODES: &[&str] = &[
     "InternalError",
     "InternalFailure",
     "ServiceUnavailable",
@@ -61,7 +85,13 @@ where
             let code = err.code().unwrap_or("").to_string();
             let message = err.message().unwrap_or("").to_string();
             let text = format!("{what}: {message}");
-            let e = if code.ends_with(".NotFound") || code.ends_with("NotFound") {
+            let e = if is_throttling(status, &code) {
+                let e = ProviderError::throttled(text);
+                match retry_after(se.raw().headers().get("retry-after")) {
+                    Some(d) => e.with_retry_after(d),
+                    None => e,
+                }
+            } else if code.ends_with(".NotFound") || code.ends_with("NotFound") {
                 ProviderError::not_found(text)
             } else if status >= 500 || RETRYABLE_CODES.contains(&code.as_str()) {
                 ProviderError::retryable(text)
@@ -75,5 +105,28 @@ where
             }
         }
         _ => ProviderError::permanent(format!("{what}: {}", DisplayErrorContext(&err))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttling_answers_are_recognised() {
+        assert!(is_throttling(503, "RequestLimitExceeded"));
+        assert!(is_throttling(400, "Throttling"));
+        assert!(is_throttling(400, "ThrottlingException"));
+        assert!(is_throttling(429, "TooManyRequestsException"));
+        assert!(is_throttling(503, "SlowDown"));
+        assert!(is_throttling(429, ""));
+        assert!(!is_throttling(503, "ServiceUnavailable"));
+        assert!(!is_throttling(400, "InvalidParameterValue"));
+        assert_eq!(
+            retry_after(Some(" 3 ")),
+            Some(std::time::Duration::from_secs(3))
+        );
+        assert_eq!(retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")), None);
+        assert_eq!(retry_after(None), None);
     }
 }

@@ -259,9 +259,32 @@ fn label(s: &str) -> String {
     l
 }
 
-/// Classifies a client error: 429, 5xx and transport errors are retryable;
-/// 404 is not-found; `resourceInUseByAnotherResource` is retried; 400/403
-/// are permanent with the API's reason and message.
+/// Whether an answer is a throttling one: HTTP 429, `rateLimitExceeded` (or
+/// `userRateLimitExceeded`, sometimes sent with 403), `RESOURCE_EXHAUSTED`.
+fn is_throttling(status: Option<u16>, code: Option<&str>, text: &str) -> bool {
+    status == Some(429)
+        || code == Some("RESOURCE_EXHAUSTED")
+        || text.contains("rateLimitExceeded")
+        || text.contains("RateLimitExceeded")
+        || text.contains("RATE_LIMIT_EXCEEDED")
+}
+
+/// A `Retry-After` header's delay (whole seconds; the date form is ignored).
+fn retry_after(e: &google_cloud_compute_v1::Error) -> Option<std::time::Duration> {
+    e.http_headers()?
+        .get("retry-after")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(std::time::Duration::from_secs)
+}
+
+/// Classifies a client error: 429, 5xx and transport errors are retryable
+/// (429, `rateLimitExceeded` and `RESOURCE_EXHAUSTED` as throttling); 404 is
+/// not-found; `resourceInUseByAnotherResource` is retried; 400/403 are
+/// permanent with the API's reason and message.
 fn classify(e: google_cloud_compute_v1::Error, what: &str, endpoint: &str) -> ProviderError {
     if e.is_connect() {
         return ProviderError::retryable(format!(
@@ -284,6 +307,18 @@ fn classify(e: google_cloud_compute_v1::Error, what: &str, endpoint: &str) -> Pr
         .map(|s| s.message.clone())
         .unwrap_or_else(|| e.to_string());
     let text = format!("{what}: {message}");
+    let status_code = e.status().map(|s| s.code.name());
+    if is_throttling(code, status_code, &format!("{text} {e:?}")) {
+        let err = ProviderError::throttled(text);
+        let err = match retry_after(&e) {
+            Some(d) => err.with_retry_after(d),
+            None => err,
+        };
+        return match code {
+            Some(c) => err.with_code(format!("HTTP {c}")),
+            None => err,
+        };
+    }
     let in_use = text.contains("resourceInUseByAnotherResource")
         || text.contains("is already being used by");
     let err = match code {
@@ -957,4 +992,31 @@ async fn create_disk(call: &Call<'_>, i: DiskInputs) -> Result<CreateResponse, P
         outputs: json!({"name": name, "zone": zone}),
         id: format!("{zone}/{name}"),
     })
+}
+
+#[cfg(test)]
+mod throttling_tests {
+    use super::is_throttling;
+
+    #[test]
+    fn throttling_answers_are_recognised() {
+        assert!(is_throttling(
+            Some(429),
+            None,
+            "create: Rate Limit Exceeded"
+        ));
+        assert!(is_throttling(
+            Some(403),
+            None,
+            "create: Rate Limit Exceeded (reason: rateLimitExceeded)"
+        ));
+        assert!(is_throttling(Some(429), Some("RESOURCE_EXHAUSTED"), ""));
+        assert!(is_throttling(None, Some("RESOURCE_EXHAUSTED"), ""));
+        assert!(!is_throttling(Some(403), None, "create: quotaExceeded"));
+        assert!(!is_throttling(
+            Some(503),
+            Some("UNAVAILABLE"),
+            "backend error"
+        ));
+    }
 }

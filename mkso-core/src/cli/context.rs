@@ -25,8 +25,9 @@ pub struct GlobalArgs {
     /// Print newline-delimited JSON events / JSON documents on stdout.
     #[arg(long, global = true)]
     pub json: bool,
-    /// Steps in flight at once (0: unbounded).
-    #[arg(long, global = true, default_value_t = 64)]
+    /// A hard cap on steps in flight at once (default 0: unbounded; each
+    /// provider's concurrency adapts to its throttling answers anyway).
+    #[arg(long, global = true, default_value_t = 0)]
     pub parallel: usize,
     /// Only operate on this resource (URN or name) and what it depends on; repeatable.
     #[arg(long = "target", global = true, value_name = "URN")]

@@ -15,6 +15,8 @@ pub struct Display {
     json: bool,
     out: Mutex<BufWriter<Stdout>>,
     bar: Option<ProgressBar>,
+    /// Throttling answers so far (shown on the progress line).
+    throttled: std::sync::atomic::AtomicU64,
 }
 
 impl Display {
@@ -25,7 +27,7 @@ impl Display {
             // Hidden until the steps start (`set_total`), so prompts stay clean.
             let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
             b.set_style(
-                ProgressStyle::with_template("{spinner} {pos}/{len} steps  {msg}")
+                ProgressStyle::with_template("{spinner} {pos}/{len} steps  {prefix}{msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
             b
@@ -34,6 +36,7 @@ impl Display {
             json,
             out: Mutex::new(BufWriter::new(std::io::stdout())),
             bar,
+            throttled: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -164,7 +167,20 @@ impl EventSink for Display {
                 attempt,
                 delay_ms,
                 error,
+                throttled,
             } => {
+                if *throttled {
+                    // Not a failure: counted on the progress line, one
+                    // line per answer would flood a wide update.
+                    let n = self
+                        .throttled
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                        + 1;
+                    if let Some(b) = &self.bar {
+                        b.set_prefix(format!("throttled: {n}  "));
+                    }
+                    return;
+                }
                 self.line(&format!(
                     "  ?  {}  {op} attempt {attempt} failed, retrying in {:.1}s: {error}",
                     short(urn),

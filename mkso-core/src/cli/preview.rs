@@ -47,6 +47,7 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
             failed: 0,
             skipped: 0,
             duration_ms: started.elapsed().as_millis() as u64,
+            throttled: 0,
         });
     } else {
         display.line(&render_plan(

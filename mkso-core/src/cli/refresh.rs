@@ -57,6 +57,7 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
         failed: outcome.failures.len(),
         skipped: 0,
         duration_ms: started.elapsed().as_millis() as u64,
+        throttled: 0,
     });
     if outcome.drift.is_empty() {
         display.line(&format!(

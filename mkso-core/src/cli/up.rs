@@ -53,6 +53,7 @@ pub(crate) fn report(
         failed: outcome.failures.len(),
         skipped: outcome.skipped,
         duration_ms: outcome.duration.as_millis() as u64,
+        throttled: outcome.throttled,
     });
     let counts: Vec<String> = outcome
         .changes
@@ -60,7 +61,7 @@ pub(crate) fn report(
         .map(|(k, v)| format!("{v} {k}"))
         .collect();
     display.line(&format!(
-        "\n{kind} {} in {:.2}s: {}{}{}",
+        "\n{kind} {} in {:.2}s: {}{}{}{}",
         outcome.result(),
         outcome.duration.as_secs_f64(),
         if counts.is_empty() {
@@ -77,6 +78,11 @@ pub(crate) fn report(
             String::new()
         } else {
             format!(", {} not run", outcome.skipped)
+        },
+        if outcome.throttled == 0 {
+            String::new()
+        } else {
+            format!(", throttled: {}", outcome.throttled)
         },
     ));
     for f in &outcome.failures {

@@ -159,6 +159,10 @@ pub enum EngineEvent {
         delay_ms: u64,
         /// The error.
         error: String,
+        /// A throttling answer: not a failed attempt; the provider's
+        /// concurrency narrows.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        throttled: bool,
     },
     /// A message for the user.
     Diagnostic {
@@ -184,7 +188,14 @@ pub enum EngineEvent {
         skipped: usize,
         /// Wall time.
         duration_ms: u64,
+        /// Throttling answers from providers (retried; not failures).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        throttled: u64,
     },
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Receives engine events.
@@ -262,8 +273,9 @@ impl EventSink for TracingSink {
                 attempt,
                 delay_ms,
                 error,
+                throttled,
             } => {
-                tracing::debug!(%urn, %op, attempt, delay_ms, %error, "retry scheduled")
+                tracing::debug!(%urn, %op, attempt, delay_ms, %error, throttled, "retry scheduled")
             }
             EngineEvent::StepFinished {
                 urn,
@@ -293,9 +305,10 @@ impl EventSink for TracingSink {
                 failed,
                 skipped,
                 duration_ms,
+                throttled,
                 ..
             } => {
-                tracing::debug!(%kind, %result, failed, skipped, duration_ms, "summary")
+                tracing::debug!(%kind, %result, failed, skipped, duration_ms, throttled, "summary")
             }
             _ => tracing::trace!(?event, "engine event"),
         }

@@ -13,6 +13,7 @@ use tracing::Instrument;
 
 use super::EngineOptions;
 use super::events::{EngineEvent, Level, Op};
+use super::limiter::{CallEnd, INITIAL_WINDOW, Limiters};
 use super::plan::{
     MapResolver, Plan, PlanKind, PlannedStep, apply_ignore_changes, decide, delete_deps,
     delete_step, provider_for, provider_ref, resolved_from_state,
@@ -57,6 +58,8 @@ pub struct UpdateOutcome {
     pub duration: Duration,
     /// Steps that panicked (their journal entries are not in `view`: reload it).
     pub panics: usize,
+    /// Throttling answers the providers gave (each retried, none a failure).
+    pub throttled: u64,
 }
 
 impl UpdateOutcome {
@@ -121,6 +124,10 @@ pub(crate) struct Ctx {
     pub stack: StackName,
     pub op_ids: AtomicU64,
     pub labels: BTreeMap<String, String>,
+    /// Adaptive concurrency per provider instance.
+    pub limiters: Limiters,
+    /// Throttling answers so far.
+    pub throttled: AtomicU64,
 }
 
 impl Ctx {
@@ -140,9 +147,14 @@ impl Ctx {
         }
     }
 
-    /// Calls a provider with retries, backoff, tenacity and a timeout.
+    /// Calls a provider with retries, backoff, tenacity and a timeout. Each
+    /// attempt holds a slot of the provider's adaptive limiter (`key`, see
+    /// [`limiter_key`]). Throttling answers narrow that limiter and are
+    /// retried within the timeout without counting as failed attempts.
+    #[allow(clippy::too_many_arguments)]
     async fn call<T, F, Fut>(
         &self,
+        key: &str,
         urn: &Urn,
         op: Op,
         verb: &'static str,
@@ -155,12 +167,24 @@ impl Ctx {
         Fut: std::future::Future<Output = Result<T, ProviderError>>,
     {
         let clock = &self.opts.clock;
+        let limiter = self.limiters.get(key);
         let started = clock.now();
+        // Failed attempts (throttling answers aside), and throttling answers.
         let mut attempt = 0u32;
+        let mut throttles = 0u32;
+        // Whether a call reached the provider (a timeout after that leaves
+        // the outcome unknown).
+        let mut called = false;
         loop {
-            attempt += 1;
-            let span = tracing::info_span!("provider", verb, urn = %urn, attempt);
-            let call = f().instrument(span);
+            let try_no = attempt + throttles + 1;
+            let span = tracing::info_span!("provider", verb, urn = %urn, attempt = try_no);
+            let mut permit = None;
+            let call = async {
+                permit = Some(limiter.acquire().await);
+                called = true;
+                f().await
+            }
+            .instrument(span);
             let result = match timeout {
                 Some(t) => {
                     let remaining = t.saturating_sub(clock.now() - started);
@@ -172,22 +196,42 @@ impl Ctx {
                 None => Some(call.await),
             };
             let err = match result {
-                Some(Ok(v)) => return Ok(v),
+                Some(Ok(v)) => {
+                    if let Some(p) = permit {
+                        p.end(CallEnd::Success);
+                    }
+                    return Ok(v);
+                }
                 None => {
+                    drop(permit);
                     return Err((
                         StepError {
-                            attempt,
+                            attempt: attempt + 1,
                             message: format!(
                                 "{verb} timed out after {} (the resource's {verb} timeout)",
                                 humantime::format_duration(timeout.unwrap_or_default())
                             ),
-                            outcome_unknown: true,
+                            outcome_unknown: called,
                         },
                         None,
                     ));
                 }
                 Some(Err(e)) => e,
             };
+            let throttled = err.is_throttled();
+            if let Some(p) = permit {
+                p.end(if throttled {
+                    CallEnd::Throttled(err.retry_after)
+                } else {
+                    CallEnd::Other
+                });
+            }
+            if throttled {
+                throttles += 1;
+                self.throttled.fetch_add(1, Ordering::Relaxed);
+            } else {
+                attempt += 1;
+            }
             if !err.is_retryable() {
                 return Err((
                     StepError {
@@ -201,10 +245,20 @@ impl Ctx {
             let delay = self
                 .opts
                 .backoff
-                .delay(attempt)
+                .delay(if throttled { throttles } else { attempt })
                 .max(err.retry_after.unwrap_or_default());
             let elapsed = clock.now() - started;
-            let why_stop = if tenacity.max_attempts.is_some_and(|m| attempt >= m) {
+            let why_stop = if throttled {
+                // Not a failure: only the timeout (or Ctrl-C) stops it.
+                timeout
+                    .is_some_and(|t| elapsed + delay >= t)
+                    .then(|| {
+                        format!(
+                            "throttled {throttles} time(s); gave up: the {verb} timeout of {} has passed",
+                            humantime::format_duration(timeout.unwrap_or_default())
+                        )
+                    })
+            } else if tenacity.max_attempts.is_some_and(|m| attempt >= m) {
                 Some(format!("gave up after {attempt} attempts"))
             } else if tenacity.deadline.is_some_and(|d| elapsed + delay > d) {
                 Some(format!(
@@ -222,7 +276,7 @@ impl Ctx {
             if let Some(why) = why_stop {
                 return Err((
                     StepError {
-                        attempt,
+                        attempt: attempt.max(1),
                         message: format!("{} ({why})", describe(&err)),
                         outcome_unknown: !err.unsent,
                     },
@@ -232,16 +286,17 @@ impl Ctx {
             self.emit(EngineEvent::RetryScheduled {
                 urn: urn.clone(),
                 op,
-                attempt,
+                attempt: if throttled { try_no } else { attempt },
                 delay_ms: delay.as_millis() as u64,
                 error: describe(&err),
+                throttled,
             });
             tokio::select! {
                 _ = clock.sleep(delay) => {}
                 _ = self.opts.cancel.cancelled() => {
                     return Err((
                         StepError {
-                            attempt,
+                            attempt: attempt.max(1),
                             message: format!("{} (not retried: the update was cancelled)", describe(&err)),
                             outcome_unknown: !err.unsent,
                         },
@@ -251,6 +306,11 @@ impl Ctx {
             }
         }
     }
+}
+
+/// The limiter key of a provider instance: its package and instance name.
+fn limiter_key(r: Option<&ProviderRef>) -> String {
+    r.map(ToString::to_string).unwrap_or_default()
 }
 
 /// The result of one step.
@@ -473,6 +533,7 @@ async fn declared_inner(
             let id = d.options.import.clone().unwrap_or_default();
             let read = ctx
                 .call(
+                    &limiter_key(Some(&provider_ref(d))),
                     &d.urn,
                     Op::Import,
                     "read",
@@ -621,8 +682,9 @@ async fn create(
     let op_id = begin(ctx, provider, PendingOp::Create, &draft, done).await?;
     let identity = ctx.identity(&d.urn, &d.type_token);
     let op = if replacing { Op::Replace } else { Op::Create };
+    let key = limiter_key(Some(&provider_ref(d)));
     let result = ctx
-        .call(&d.urn, op, "create", timeout, tenacity, || {
+        .call(&key, &d.urn, op, "create", timeout, tenacity, || {
             provider.create(CreateRequest {
                 identity: identity.clone(),
                 inputs: inputs.clone(),
@@ -672,18 +734,27 @@ async fn update(
     let draft = build_record(d, old.id.clone(), inputs.clone(), Value::Null, secret);
     let op_id = begin(ctx, provider, PendingOp::Update, &draft, done).await?;
     let identity = ctx.identity(&d.urn, &d.type_token);
+    let key = limiter_key(Some(&provider_ref(d)));
     let result = ctx
-        .call(&d.urn, Op::Update, "update", timeout, tenacity, || {
-            provider.update(UpdateRequest {
-                identity: identity.clone(),
-                id: old.id.clone(),
-                old_inputs: old.inputs.clone(),
-                old_outputs: old.outputs.clone(),
-                new_inputs: inputs.clone(),
-                changed: changed.clone(),
-                labels: ctx.labels.clone(),
-            })
-        })
+        .call(
+            &key,
+            &d.urn,
+            Op::Update,
+            "update",
+            timeout,
+            tenacity,
+            || {
+                provider.update(UpdateRequest {
+                    identity: identity.clone(),
+                    id: old.id.clone(),
+                    old_inputs: old.inputs.clone(),
+                    old_outputs: old.outputs.clone(),
+                    new_inputs: inputs.clone(),
+                    changed: changed.clone(),
+                    labels: ctx.labels.clone(),
+                })
+            },
+        )
         .await;
     match result {
         Ok(resp) => {
@@ -748,22 +819,31 @@ async fn delete_record(
     };
     let op_id = begin(ctx, &provider, PendingOp::Delete, r, done).await?;
     let identity = ctx.identity(&r.urn, &r.type_token);
+    let key = limiter_key(r.provider.as_ref());
     let result = ctx
-        .call(&r.urn, Op::Delete, "delete", timeout, tenacity, || {
-            let p = provider.clone();
-            let req = DeleteRequest {
-                identity: identity.clone(),
-                id: r.id.clone(),
-                inputs: r.inputs.clone(),
-                outputs: r.outputs.clone(),
-            };
-            async move {
-                match p.delete(req).await {
-                    Err(e) if e.class == ErrorClass::NotFound => Ok(()),
-                    other => other,
+        .call(
+            &key,
+            &r.urn,
+            Op::Delete,
+            "delete",
+            timeout,
+            tenacity,
+            || {
+                let p = provider.clone();
+                let req = DeleteRequest {
+                    identity: identity.clone(),
+                    id: r.id.clone(),
+                    inputs: r.inputs.clone(),
+                    outputs: r.outputs.clone(),
+                };
+                async move {
+                    match p.delete(req).await {
+                        Err(e) if e.class == ErrorClass::NotFound => Ok(()),
+                        other => other,
+                    }
                 }
-            }
-        })
+            },
+        )
         .await;
     match result {
         Ok(()) => {
@@ -1063,6 +1143,8 @@ pub(crate) async fn execute(
                 view.stack.environment().to_string(),
             ),
         ]),
+        limiters: Limiters::new(INITIAL_WINDOW, opts.clock.clone()),
+        throttled: AtomicU64::new(0),
     });
     let mut tally = Tally {
         view,
@@ -1195,6 +1277,7 @@ pub(crate) async fn execute(
         skipped: tally.skipped,
         cancelled: cancelled || opts.cancel.is_cancelled(),
         duration: opts.clock.now() - started,
+        throttled: ctx.throttled.load(Ordering::Relaxed),
     };
     Ok((outcome, tally.view))
 }

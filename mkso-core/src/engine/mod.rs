@@ -9,6 +9,7 @@
 mod events;
 mod execute;
 mod graph;
+mod limiter;
 mod plan;
 mod refresh;
 mod render;
@@ -40,7 +41,9 @@ use crate::state::{
 /// How the engine runs.
 #[derive(Clone)]
 pub struct EngineOptions {
-    /// Steps in flight at once (0: unbounded). Default 64.
+    /// A hard cap on steps in flight at once (0: unbounded, the default).
+    /// Provider calls are also limited per provider instance by an adaptive
+    /// (AIMD) window that narrows on throttling answers.
     pub parallel: usize,
     /// Time and sleep.
     pub clock: Arc<dyn Clock>,
@@ -57,7 +60,7 @@ pub struct EngineOptions {
 impl Default for EngineOptions {
     fn default() -> Self {
         EngineOptions {
-            parallel: 64,
+            parallel: 0,
             clock: Arc::new(TokioClock),
             backoff: Backoff::default(),
             events: Arc::new(NullSink),

@@ -35,12 +35,43 @@ struct Fault {
     error: ProviderError,
 }
 
+/// A token bucket for mutating calls (in tokio time: virtual under
+/// `start_paused`).
+#[derive(Debug, Clone)]
+struct Bucket {
+    per_second: f64,
+    burst: f64,
+    tokens: f64,
+    last: Option<tokio::time::Instant>,
+}
+
+impl Bucket {
+    fn take(&mut self, now: tokio::time::Instant) -> bool {
+        let last = self.last.unwrap_or(now);
+        let refill = now.saturating_duration_since(last).as_secs_f64() * self.per_second;
+        self.tokens = (self.tokens + refill).min(self.burst);
+        self.last = Some(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 #[derive(Default)]
 struct Inner {
     cloud: BTreeMap<String, (Urn, Value, Value)>,
     creates: HashMap<String, u32>,
     calls: Vec<Call>,
     faults: Vec<Fault>,
+    /// (type token or name, times): throttling answers per matching resource.
+    throttles: Vec<(String, u32)>,
+    /// Throttling answers given so far, per resource name.
+    throttled_by_name: HashMap<String, u32>,
+    bucket: Option<Bucket>,
+    throttled: u64,
 }
 
 /// An in-memory provider for every resource type (or one package), with a
@@ -196,6 +227,68 @@ impl TestProvider {
         self
     }
 
+    /// Answers the first `times` creates, updates and deletes of each
+    /// resource whose type token or nested name is `type_or_name` with a
+    /// throttling error (as EC2's `RequestLimitExceeded`).
+    #[must_use]
+    pub fn throttle(self, type_or_name: &str, times: u32) -> Self {
+        self.lock().throttles.push((type_or_name.into(), times));
+        self
+    }
+
+    /// Grants creates, updates and deletes at `per_second` calls per second
+    /// with bursts of `burst` (a token bucket in tokio time, virtual under
+    /// `#[tokio::test(start_paused = true)]`); calls beyond it get a
+    /// throttling answer (as EC2's `RequestLimitExceeded`).
+    #[must_use]
+    pub fn rate_limit(self, per_second: f64, burst: u32) -> Self {
+        let burst = f64::from(burst.max(1));
+        self.lock().bucket = Some(Bucket {
+            per_second,
+            burst,
+            tokens: burst,
+            last: None,
+        });
+        self
+    }
+
+    /// How many throttling answers ([`throttle`](Self::throttle),
+    /// [`rate_limit`](Self::rate_limit)) it has given.
+    pub fn throttled(&self) -> u64 {
+        self.lock().throttled
+    }
+
+    /// Answers a mutating call with throttling if the injected limits say so.
+    fn throttle_check(
+        &self,
+        identity: &crate::provider::ResourceIdentity,
+    ) -> Result<(), ProviderError> {
+        let mut inner = self.lock();
+        let name = identity.name().to_string();
+        let times = inner
+            .throttles
+            .iter()
+            .find(|(t, _)| *t == name || *t == identity.type_token)
+            .map(|(_, n)| *n);
+        let mut refuse = false;
+        if let Some(times) = times {
+            let given = inner.throttled_by_name.entry(name).or_insert(0);
+            if *given < times {
+                *given += 1;
+                refuse = true;
+            }
+        }
+        if !refuse && let Some(b) = inner.bucket.as_mut() {
+            refuse = !b.take(tokio::time::Instant::now());
+        }
+        if refuse {
+            inner.throttled += 1;
+            return Err(ProviderError::throttled("Request limit exceeded.")
+                .with_code("RequestLimitExceeded"));
+        }
+        Ok(())
+    }
+
     /// The calls received so far.
     pub fn calls(&self) -> Vec<Call> {
         self.lock().calls.clone()
@@ -297,6 +390,7 @@ impl Provider for TestProvider {
     }
 
     async fn create(&self, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
+        self.throttle_check(&req.identity)?;
         self.wait().await;
         self.record("create", &req.identity.urn)?;
         let resp = match self.creates.get(&req.identity.type_token) {
@@ -350,6 +444,7 @@ impl Provider for TestProvider {
     }
 
     async fn update(&self, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
+        self.throttle_check(&req.identity)?;
         self.wait().await;
         self.record("update", &req.identity.urn)?;
         let outputs = echo(&req.new_inputs, &req.id);
@@ -368,6 +463,7 @@ impl Provider for TestProvider {
     }
 
     async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
+        self.throttle_check(&req.identity)?;
         self.wait().await;
         self.record("delete", &req.identity.urn)?;
         match self.lock().cloud.remove(&req.id) {

@@ -407,3 +407,101 @@ fn error_classes_are_distinct() {
     assert!(!ProviderError::permanent("x").is_retryable());
     assert_eq!(ProviderError::not_found("x").class, ErrorClass::NotFound);
 }
+
+#[tokio::test(start_paused = true)]
+async fn throttling_answers_are_retried_without_counting_as_failures() {
+    // `a` is throttled more often than its tenacity allows failed attempts:
+    // throttling answers are not failures, so the create still succeeds.
+    let h = Harness::new();
+    let h = Harness {
+        provider: h.provider.clone().throttle("a", 7),
+        ..h
+    };
+    let p = program(vec![
+        spec("a", json!(1)).opts(ResourceOptions::new().tenacity(Tenacity::attempts(2))),
+        spec("b", json!(2)).reads(&["a"]),
+    ]);
+    let (_, out) = h.up(&p).await;
+    assert!(out.succeeded(), "{:?}", out.failures);
+    assert_eq!(out.failures.len(), 0);
+    assert_eq!(out.throttled, 7);
+    assert_eq!(h.provider.throttled(), 7);
+    assert_eq!(h.cloud_names(), vec!["a", "b"]);
+    let events = h.events.events();
+    let throttled: Vec<&EngineEvent> = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                EngineEvent::RetryScheduled {
+                    throttled: true,
+                    ..
+                }
+            )
+        })
+        .collect();
+    assert_eq!(throttled.len(), 7);
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, EngineEvent::StepFailed { .. }))
+    );
+    // In JSON, a throttled retry says so; an ordinary one does not.
+    let text = serde_json::to_string(throttled[0]).unwrap();
+    assert!(text.contains("\"throttled\":true"), "{text}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wide_update_under_a_rate_limit_succeeds_and_counts_throttling() {
+    // 200 independent creates, unbounded parallelism (the default), against a
+    // service granting 20 mutating calls per second with bursts of 10.
+    let names: Vec<&'static str> = (0..200)
+        .map(|i| &*Box::leak(format!("r{i:03}").into_boxed_str()))
+        .collect();
+    let h = Harness::new();
+    let h = Harness {
+        provider: h
+            .provider
+            .clone()
+            .latency(Duration::from_millis(100))
+            .rate_limit(20.0, 10),
+        ..h
+    };
+    let p = program(names.iter().map(|n| spec(n, json!(1))).collect());
+    let opts = h.options();
+    assert_eq!(opts.parallel, 0, "unbounded by default");
+    let (_, out) = h.up_with(&p, opts).await.unwrap();
+    assert!(out.succeeded(), "{:?}", out.failures);
+    assert!(out.failures.is_empty());
+    assert_eq!(out.changes.get("create"), Some(&200));
+    assert!(out.throttled > 0);
+    assert_eq!(out.throttled, h.provider.throttled());
+    assert_eq!(h.cloud_names().len(), 200);
+    // The token bucket allows no faster than (200 - 10) / 20 = 9.5 s.
+    assert!(
+        out.duration >= Duration::from_millis(9500),
+        "{:?}",
+        out.duration
+    );
+    // And the adaptive window keeps close to it (virtual time: no sleeps).
+    assert!(out.duration < Duration::from_secs(19), "{:?}", out.duration);
+    let summary_throttled: usize = h
+        .events
+        .events()
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                EngineEvent::RetryScheduled {
+                    throttled: true,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(summary_throttled as u64, out.throttled);
+    eprintln!(
+        "200 creates at 20/s: {:?} (minimum 9.5 s), {} throttled answers",
+        out.duration, out.throttled
+    );
+}
