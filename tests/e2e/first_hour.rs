@@ -317,6 +317,18 @@ fn a_mistyped_stack_is_refused_naming_the_stacks_that_exist() {
     let o = bench_in(&dir, "bench.new.Dev", &["stack", "init"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(dir.join("Mkso.bench.new.Dev.yaml").exists());
+    // `stack ls` lists it at once (a stack file, no state yet).
+    let o = bench_in(&dir, "bench.new.Dev", &["stack", "ls"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let line = text(&o)
+        .lines()
+        .find(|l| l.starts_with("bench.new.Dev "))
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("bench.new.Dev listed: {}", text(&o)));
+    assert!(
+        line.contains("data-bench") && line.contains(" 0 resources") && line.contains("never"),
+        "{line}"
+    );
     let o = bench_in(&dir, "bench.new.Dev", &["up", "--yes"]);
     assert!(o.status.success(), "{}", text(&o));
     let o = bench_in(

@@ -14,7 +14,8 @@ pub struct Args {
 /// `stack` subcommands.
 #[derive(clap::Subcommand, Debug)]
 pub enum Sub {
-    /// List the stacks that have state in the backend.
+    /// List the stacks: those with state in the backend (any project) and
+    /// this project's stack files that have no state yet.
     Ls,
     /// Start a new stack: write an empty stack file `Mkso.<stack>.yaml` in
     /// the project directory (then `config set` its keys). A stack with
@@ -34,6 +35,19 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
         Sub::Ls => {
             let stacks = ctx.backend.list_stacks().await?;
             let mut rows = Vec::new();
+            // Stacks of this project that have a stack file but no state yet
+            // (after `stack init` or `config set`): no resources, never updated.
+            for (name, found) in ctx.known_stacks().await? {
+                if found == "stack file" {
+                    rows.push(serde_json::json!({
+                        "stack": name,
+                        "project": ctx.project.file.name,
+                        "resources": 0,
+                        "last_update": null,
+                        "last_result": null,
+                    }));
+                }
+            }
             for s in &stacks {
                 // Every project's stacks are listed, with their project.
                 let store = ctx.store_any_project(s);
@@ -47,13 +61,18 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
                     "last_result": last.as_ref().map(|e| format!("{:?}", e.result).to_lowercase()),
                 }));
             }
+            rows.sort_by(|a, b| a["stack"].as_str().cmp(&b["stack"].as_str()));
             if ctx.global.json {
                 println!(
                     "{}",
                     serde_json::to_string_pretty(&rows).unwrap_or_default()
                 );
             } else if rows.is_empty() {
-                println!("no stacks in {}", ctx.backend.describe());
+                println!(
+                    "no stacks in {} and no stack files in {}",
+                    ctx.backend.describe(),
+                    ctx.project.dir.display()
+                );
             } else {
                 for r in rows {
                     println!(
