@@ -2,7 +2,7 @@
 //! 3–6 and 11), with the real `data_bench` binary on a temporary copy of its
 //! project directory (the repository's stack files are never touched).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,17 +20,7 @@ struct Project {
 
 impl Project {
     fn new() -> Project {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("data_bench");
-        std::fs::create_dir(&dir).unwrap();
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("data_bench");
-        for f in [
-            "Mkso.yaml",
-            "Mkso.bench.data.Dev.yaml",
-            "Mkso.bench.chain.Dev.yaml",
-        ] {
-            std::fs::copy(src.join(f), dir.join(f)).unwrap();
-        }
+        let (tmp, dir) = crate::bench_copy();
         Project { _tmp: tmp, dir }
     }
 

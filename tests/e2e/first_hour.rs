@@ -6,7 +6,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::json;
@@ -193,23 +193,6 @@ fn a_failed_up_writes_no_colour_codes_and_no_repeated_failure_to_stderr() {
     assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
 }
 
-/// A temporary copy of `stacks/data_bench` (the repository's files are never
-/// touched).
-fn bench_copy() -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("data_bench");
-    std::fs::create_dir(&dir).unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("data_bench");
-    for f in [
-        "Mkso.yaml",
-        "Mkso.bench.data.Dev.yaml",
-        "Mkso.bench.chain.Dev.yaml",
-    ] {
-        std::fs::copy(src.join(f), dir.join(f)).unwrap();
-    }
-    (tmp, dir)
-}
-
 fn bench_in(dir: &Path, stack: &str, args: &[&str]) -> Output {
     Command::new(BENCH)
         .args(args)
@@ -228,7 +211,7 @@ fn bench_in(dir: &Path, stack: &str, args: &[&str]) -> Output {
 
 #[test]
 fn a_mistyped_stack_is_refused_naming_the_stacks_that_exist() {
-    let (_t, dir) = bench_copy();
+    let (_t, dir) = crate::bench_copy();
     // A stack with state but no stack file in this directory.
     let o = bench_in(&dir, "bench.data.Dev", &["up", "--yes"]);
     assert!(o.status.success(), "{}", text(&o));

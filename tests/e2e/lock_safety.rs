@@ -224,7 +224,7 @@ fn unlock_never_breaks_a_live_update_and_force_fences_it_locally() {
     let orphans = state.join("stacks/bench.data.Dev/orphans");
     assert!(
         !orphans.exists() || std::fs::read_dir(&orphans).unwrap().next().is_none(),
-        "orphan records were adopted and removed"
+        "no orphan records are left behind (any were adopted and removed)"
     );
 }
 

@@ -81,6 +81,23 @@ pub fn normalise(s: &str) -> String {
     out
 }
 
+/// A temporary copy of the `data_bench` project (`Mkso.yaml` and its stack
+/// files) in `<tmp>/data_bench`: tests never touch the repository's files.
+pub fn bench_copy() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data_bench");
+    std::fs::create_dir(&dir).unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("data_bench");
+    for f in [
+        "Mkso.yaml",
+        "Mkso.bench.data.Dev.yaml",
+        "Mkso.bench.chain.Dev.yaml",
+    ] {
+        std::fs::copy(src.join(f), dir.join(f)).unwrap();
+    }
+    (tmp, dir)
+}
+
 pub fn tmp() -> (tempfile::TempDir, PathBuf) {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("state");

@@ -527,14 +527,51 @@ impl StopSignals {
     pub(crate) fn cancelled(&self) -> bool {
         self.cancel.is_cancelled()
     }
+
+    /// Ends `command` with exit code 130 when a stop signal came before any
+    /// step ran (the caller's session is then dropped, which releases the
+    /// lock): nothing was changed, and it says so.
+    pub(crate) fn check(&self, display: &Display, command: &str) -> Result<(), CommandError> {
+        if !self.cancelled() {
+            return Ok(());
+        }
+        display.finish();
+        display.line(&format!(
+            "{command} cancelled before any step ran: nothing was changed"
+        ));
+        Err(CommandError::new(super::EXIT_CANCELLED, ""))
+    }
 }
 
-/// The exit of a command that a stop signal cancelled before any step ran
-/// (the caller then drops its session, which releases the lock).
-pub(crate) fn cancelled_before_steps(display: &Display, command: &str) -> i32 {
-    display.finish();
-    display.line(&format!(
-        "{command} cancelled before any step ran: nothing was changed"
-    ));
-    super::EXIT_CANCELLED
+/// A command's locked session, with its stop signals and engine options.
+pub(crate) struct Locked {
+    pub(crate) session: crate::engine::Session,
+    pub(crate) signals: StopSignals,
+    pub(crate) opts: EngineOptions,
+}
+
+impl CliContext {
+    /// Installs the stop signals (before the lock is taken, so a signal
+    /// while it is taken or while the program runs cancels too), opens the
+    /// locked session of `command`, and hands the lock to the signals.
+    pub(crate) async fn open_locked(
+        &self,
+        stack: &StackName,
+        command: &str,
+        display: &Arc<Display>,
+    ) -> Result<Locked, CommandError> {
+        let cancel = CancellationToken::new();
+        let signals = StopSignals::install(cancel.clone());
+        let opts = self.engine_options(display, cancel);
+        let session = crate::engine::Session::open(self.store(stack), command).await?;
+        if let Some(lock) = session.lock() {
+            signals.set_lock(lock);
+        }
+        signals.check(display, command)?;
+        Ok(Locked {
+            session,
+            signals,
+            opts,
+        })
+    }
 }

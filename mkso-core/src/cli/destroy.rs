@@ -1,11 +1,9 @@
 //! `destroy`: delete every resource of the stack, dependents first.
 
-use tokio_util::sync::CancellationToken;
-
-use super::context::{CliContext, StopSignals, cancelled_before_steps, confirm};
+use super::context::{CliContext, Locked, confirm};
 use super::up::{report, show_plan};
 use super::{CmdResult, EXIT_OK};
-use crate::engine::{Session, plan_destroy};
+use crate::engine::plan_destroy;
 use crate::state::UpdateKind;
 
 /// Arguments of `destroy`.
@@ -19,29 +17,18 @@ pub struct Args {
 pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
     let stack = ctx.stack_name()?;
     let display = ctx.display();
-    let cancel = CancellationToken::new();
-    // Before the lock is taken: a signal while it is taken or while the
-    // program runs cancels too.
-    let signals = StopSignals::install(cancel.clone());
-    let opts = ctx.engine_options(&display, cancel);
-    let mut session = Session::open(ctx.store(&stack), "destroy").await?;
-    if let Some(lock) = session.lock() {
-        signals.set_lock(lock);
-    }
-    if signals.cancelled() {
-        return Ok(cancelled_before_steps(&display, "destroy"));
-    }
+    let Locked {
+        mut session,
+        signals,
+        opts,
+    } = ctx.open_locked(&stack, "destroy", &display).await?;
     // The program runs for its providers (and their configuration).
     let graph = ctx.run_program(&stack)?;
-    if signals.cancelled() {
-        return Ok(cancelled_before_steps(&display, "destroy"));
-    }
+    signals.check(&display, "destroy")?;
     session.resolve_pending(&graph.providers, &opts).await?;
     let plan = plan_destroy(session.view(), &opts)?;
     show_plan(&display, &plan, false);
-    if signals.cancelled() {
-        return Ok(cancelled_before_steps(&display, "destroy"));
-    }
+    signals.check(&display, "destroy")?;
     if plan.has_changes() {
         display.finish();
         confirm(

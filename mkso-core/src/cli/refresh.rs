@@ -2,11 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use tokio_util::sync::CancellationToken;
-
-use super::context::{CliContext, StopSignals, cancelled_before_steps};
+use super::context::{CliContext, Locked};
 use super::{CmdResult, CommandError, EXIT_CHANGES, EXIT_FAILED, EXIT_OK};
-use crate::engine::{DriftKind, EngineEvent, EventSink, Session};
+use crate::engine::{DriftKind, EngineEvent, EventSink};
 use crate::names::escape_control;
 use crate::state::{UpdateKind, UpdateResult};
 
@@ -24,22 +22,13 @@ pub struct Args {
 pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
     let stack = ctx.stack_name()?;
     let display = ctx.display();
-    let cancel = CancellationToken::new();
-    // Before the lock is taken: a signal while it is taken or while the
-    // program runs cancels too.
-    let signals = StopSignals::install(cancel.clone());
-    let opts = ctx.engine_options(&display, cancel);
-    let mut session = Session::open(ctx.store(&stack), "refresh").await?;
-    if let Some(lock) = session.lock() {
-        signals.set_lock(lock);
-    }
-    if signals.cancelled() {
-        return Ok(cancelled_before_steps(&display, "refresh"));
-    }
+    let Locked {
+        mut session,
+        signals,
+        opts,
+    } = ctx.open_locked(&stack, "refresh", &display).await?;
     let graph = ctx.run_program(&stack)?;
-    if signals.cancelled() {
-        return Ok(cancelled_before_steps(&display, "refresh"));
-    }
+    signals.check(&display, "refresh")?;
     session.resolve_pending(&graph.providers, &opts).await?;
     let started = std::time::Instant::now();
     let outcome = session.refresh(&graph.providers, &opts).await?;

@@ -2,6 +2,7 @@
 
 use super::context::CliContext;
 use super::{CmdResult, CommandError, EXIT_FAILED, EXIT_INVALID, EXIT_OK};
+use crate::names::StackName;
 use crate::state::StateError;
 
 /// Arguments of `stack`.
@@ -33,12 +34,13 @@ pub enum Sub {
 pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
     match args.command {
         Sub::Ls => {
-            let stacks = ctx.backend.list_stacks().await?;
+            // One listing of stack files and backend stacks.
+            let mut stacks = Vec::new();
             let mut rows = Vec::new();
-            // Stacks of this project that have a stack file but no state yet
-            // (after `stack init` or `config set`): no resources, never updated.
             for (name, found) in ctx.known_stacks().await? {
                 if found == "stack file" {
+                    // This project's stack without state yet (after `stack
+                    // init` or `config set`): no resources, never updated.
                     rows.push(serde_json::json!({
                         "stack": name,
                         "project": ctx.project.file.name,
@@ -46,6 +48,8 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
                         "last_update": null,
                         "last_result": null,
                     }));
+                } else if let Ok(s) = StackName::new(&name) {
+                    stacks.push(s);
                 }
             }
             for s in &stacks {

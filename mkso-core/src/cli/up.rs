@@ -1,12 +1,10 @@
 //! `up`: create, update and delete resources to match the program.
 
-use tokio_util::sync::CancellationToken;
-
-use super::context::{CliContext, StopSignals, cancelled_before_steps, confirm};
+use super::context::{CliContext, Locked, confirm};
 use super::display::Display;
 use super::{CmdResult, EXIT_CANCELLED, EXIT_FAILED, EXIT_OK};
 use crate::engine::{
-    EngineEvent, EventSink, Plan, RenderOptions, Session, UpdateOutcome, plan_update, render_plan,
+    EngineEvent, EventSink, Plan, RenderOptions, UpdateOutcome, plan_update, render_plan,
     render_value_whole,
 };
 use crate::state::{UpdateKind, UpdateResult};
@@ -106,31 +104,20 @@ pub(crate) fn report(
 pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
     let stack = ctx.stack_name()?;
     let display = ctx.display();
-    let cancel = CancellationToken::new();
-    // Before the lock is taken: a signal while it is taken or while the
-    // program runs cancels too.
-    let signals = StopSignals::install(cancel.clone());
-    let opts = ctx.engine_options(&display, cancel);
-    let mut session = Session::open(ctx.store(&stack), "up").await?;
-    if let Some(lock) = session.lock() {
-        signals.set_lock(lock);
-    }
-    if signals.cancelled() {
-        return Ok(cancelled_before_steps(&display, "up"));
-    }
+    let Locked {
+        mut session,
+        signals,
+        opts,
+    } = ctx.open_locked(&stack, "up", &display).await?;
     for n in &session.notes {
         display.line(&format!("note: {n}"));
     }
     let graph = ctx.run_program(&stack)?;
-    if signals.cancelled() {
-        return Ok(cancelled_before_steps(&display, "up"));
-    }
+    signals.check(&display, "up")?;
     session.resolve_pending(&graph.providers, &opts).await?;
     let plan = plan_update(&graph, session.view(), &opts).await?;
     show_plan(&display, &plan, args.diff);
-    if signals.cancelled() {
-        return Ok(cancelled_before_steps(&display, "up"));
-    }
+    signals.check(&display, "up")?;
     if plan.has_changes() {
         display.finish();
         confirm(&format!("Update stack {stack}?"), args.yes, &stack)?;

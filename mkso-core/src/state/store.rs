@@ -229,11 +229,7 @@ impl StateStore {
 
     /// Who holds the lock, if anyone.
     pub async fn lock_holder(&self) -> Result<Option<LockInfo>, StateError> {
-        Ok(self
-            .backend
-            .read_lock(&self.stack)
-            .await?
-            .map(|b| parse_lock(&b)))
+        Ok(self.lock_record().await?.map(|(holder, _)| holder))
     }
 
     /// Breaks the lock (for `unlock`).
