@@ -174,7 +174,7 @@ impl AwsVpcNetwork {
         let vpc = Vpc::new(
             stack,
             "vpc",
-            VpcArgs::default()
+            VpcArgs::builder()
                 .cidr_block(args.cidr.clone())
                 .enable_dns_hostnames(true)
                 .tags(tags.clone()),
@@ -183,7 +183,7 @@ impl AwsVpcNetwork {
         let igw = InternetGateway::new(
             stack,
             "igw",
-            InternetGatewayArgs::default()
+            InternetGatewayArgs::builder()
                 .vpc_id(vpc.id().map(Some))
                 .tags(tags.clone()),
             o(),
@@ -191,7 +191,7 @@ impl AwsVpcNetwork {
         let public_rt = RouteTable::new(
             stack,
             "public-rt",
-            RouteTableArgs::default()
+            RouteTableArgs::builder()
                 .vpc_id(vpc.id())
                 .tags(tags.clone()),
             o(),
@@ -199,7 +199,7 @@ impl AwsVpcNetwork {
         Route::new(
             stack,
             "public-default",
-            RouteArgs::default()
+            RouteArgs::builder()
                 .route_table_id(public_rt.id())
                 .destination_cidr_block("0.0.0.0/0")
                 .gateway_id(igw.id().map(Some)),
@@ -214,7 +214,7 @@ impl AwsVpcNetwork {
             let pub_subnet = Subnet::new(
                 stack,
                 &format!("public-subnet-{z}"),
-                SubnetArgs::default()
+                SubnetArgs::builder()
                     .vpc_id(vpc.id())
                     .cidr_block(public.to_string())
                     .availability_zone(Some(zone.clone()))
@@ -225,7 +225,7 @@ impl AwsVpcNetwork {
             RouteTableAssociation::new(
                 stack,
                 &format!("public-rta-{z}"),
-                RouteTableAssociationArgs::default()
+                RouteTableAssociationArgs::builder()
                     .route_table_id(public_rt.id())
                     .subnet_id(pub_subnet.id()),
                 o(),
@@ -233,7 +233,7 @@ impl AwsVpcNetwork {
             let priv_subnet = Subnet::new(
                 stack,
                 &format!("private-subnet-{z}"),
-                SubnetArgs::default()
+                SubnetArgs::builder()
                     .vpc_id(vpc.id())
                     .cidr_block(private.to_string())
                     .availability_zone(Some(zone.clone()))
@@ -244,13 +244,13 @@ impl AwsVpcNetwork {
                 let eip = Eip::new(
                     stack,
                     &format!("nat-eip-{z}"),
-                    EipArgs::default().tags(tags.clone()),
+                    EipArgs::builder().tags(tags.clone()),
                     o(),
                 )?;
                 let nat = NatGateway::new(
                     stack,
                     &format!("nat-{z}"),
-                    NatGatewayArgs::default()
+                    NatGatewayArgs::builder()
                         .subnet_id(pub_subnet.id())
                         .allocation_id(eip.id())
                         .tags(tags.clone()),
@@ -261,7 +261,7 @@ impl AwsVpcNetwork {
             let private_rt = RouteTable::new(
                 stack,
                 &format!("private-rt-{z}"),
-                RouteTableArgs::default()
+                RouteTableArgs::builder()
                     .vpc_id(vpc.id())
                     .tags(tags.clone()),
                 o(),
@@ -269,7 +269,7 @@ impl AwsVpcNetwork {
             RouteTableAssociation::new(
                 stack,
                 &format!("private-rta-{z}"),
-                RouteTableAssociationArgs::default()
+                RouteTableAssociationArgs::builder()
                     .route_table_id(private_rt.id())
                     .subnet_id(priv_subnet.id()),
                 o(),
@@ -278,7 +278,7 @@ impl AwsVpcNetwork {
                 Route::new(
                     stack,
                     &format!("private-default-{z}"),
-                    RouteArgs::default()
+                    RouteArgs::builder()
                         .route_table_id(private_rt.id())
                         .destination_cidr_block("0.0.0.0/0")
                         .nat_gateway_id(nat.map(Some)),

@@ -48,11 +48,16 @@ pub mod secrets;
 pub mod stack;
 pub mod state;
 pub mod testing;
+pub mod typed;
 
 pub use cli::Runner;
 pub use config::{Project, StackConfig};
 pub use engine::{EngineEvent, EngineOptions, Op, Plan, Session};
 pub use error::Error;
+/// Derives a resource type from its inputs struct; see [`typed`].
+pub use mkso_derive::Resource;
+/// Gives a resource handle its output accessors; see [`typed`].
+pub use mkso_derive::ResourceOutputs;
 pub use names::{StackName, Urn};
 pub use options::{CustomTimeouts, ResourceOptions, ResourceRef, Tenacity};
 pub use output::{Input, Output, OutputValue};

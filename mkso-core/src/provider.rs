@@ -167,6 +167,13 @@ pub struct DiffResponse {
     /// What the outputs will be after the change, if the provider can tell
     /// (fields may hold [`UNKNOWN`]); `None`: unknown until applied.
     pub planned_outputs: Option<Value>,
+    /// A replacement must delete the old resource before creating the new
+    /// one (as the `delete_before_replace` resource option does): for types
+    /// identified by their content, whose new copy would collide with the old
+    /// one (an EC2 security-group rule: a duplicate-rule error). Only read
+    /// when `replace` is not empty.
+    #[serde(default)]
+    pub delete_before_replace: bool,
 }
 
 impl DiffResponse {
@@ -384,6 +391,7 @@ pub fn diff_inputs(old: &Value, new: &Value, replace_keys: &[&str]) -> DiffRespo
         changed,
         replace,
         planned_outputs: None,
+        delete_before_replace: false,
     }
 }
 

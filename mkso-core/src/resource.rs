@@ -3,37 +3,48 @@
 //! A resource type has a type token (`mkso:builtin:Data`, `aws:ec2:Vpc`), typed
 //! arguments (each an [`Input`](crate::Input): a plain value or another
 //! resource's output), the plain *inputs* a provider receives once those are
-//! resolved, and typed outputs. The [`resource!`](crate::resource!) macro
-//! declares all of that in one place:
+//! resolved, and typed outputs. A struct of its inputs with
+//! `#[derive(mkso::Resource)]` and one of its outputs with
+//! `#[derive(mkso::ResourceOutputs)]` declare all of that:
 //!
 //! ```
-//! mkso::resource! {
-//!     /// A DNS record (for illustration).
-//!     pub struct Record("example:dns:Record") {
-//!         args RecordArgs => RecordInputs {
-//!             /// The record's name.
-//!             name: String,
-//!             /// Its value.
-//!             value: String,
-//!             ttl: u32,
-//!         }
-//!         outputs RecordOutputs {
-//!             fqdn: String,
-//!         }
-//!     }
+//! use serde::{Deserialize, Serialize};
+//!
+//! /// A DNS record (for illustration).
+//! #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+//! #[mkso(type = "example:dns:Record", resource = Record, outputs = RecordOutputs)]
+//! pub struct RecordInputs {
+//!     /// The record's name; a new name is a new record.
+//!     #[mkso(replace)]
+//!     pub name: String,
+//!     /// Its value.
+//!     pub value: String,
+//!     /// Time to live in seconds (optional).
+//!     pub ttl: Option<u32>,
 //! }
 //!
-//! use mkso::prelude::*;
-//! let args = RecordArgs::default().name("www").value("10.0.0.1").ttl(300);
+//! /// What a record reports.
+//! #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+//! #[mkso(resource = Record)]
+//! pub struct RecordOutputs {
+//!     /// The fully qualified name.
+//!     pub fqdn: String,
+//! }
+//!
+//! let args: RecordArgs = RecordArgs::builder().name("www").value("10.0.0.1").ttl(300).into();
 //! # let _ = args;
 //! ```
 //!
-//! The macro generates:
+//! This generates:
 //! - `Record`, the handle a program gets back, with one accessor per output
 //!   (`record.fqdn()` is an `Output<String>`), plus `urn()`, `id()` and `outputs()`
 //!   from the [`Resource`] trait, and `Record::new(&stack, name, args, opts)`;
-//! - `RecordArgs`, with `Input<T>` fields and a builder setter per field;
-//! - `RecordInputs` and `RecordOutputs`, plain serde structs for providers.
+//! - `RecordArgs` (`Input<T>` fields) and its builder, whose required inputs
+//!   (`name`, `value`) are checked at compile time;
+//! - the property metadata of [`typed::TypedResource`](crate::typed::TypedResource).
+//!
+//! See [`typed`](crate::typed) for the field attributes and for writing the
+//! provider side.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -102,7 +113,11 @@ pub trait Resource: ResourceRef + Sized + Send + Sync + 'static {
     }
 }
 
-/// Declares a resource type; see the [module docs](crate::resource).
+/// Declares a resource type whose inputs are all optional, in one block
+/// (the builtin and test types use it). It is a thin wrapper over
+/// `#[derive(mkso::Resource)]` and `#[derive(mkso::ResourceOutputs)]`; new
+/// types use those directly (see [`typed`](crate::typed)), where required
+/// inputs, replace-forcing and secret properties are declared per field.
 #[macro_export]
 macro_rules! resource {
     (
@@ -117,90 +132,19 @@ macro_rules! resource {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone)]
-        $vis struct $name {
-            registered: $crate::Registered,
-        }
-
-        #[doc = concat!("Arguments of [`", stringify!($name), "`]: each is a plain value or an output.")]
-        #[derive(Debug, Clone, Default)]
-        $vis struct $args {
-            $( $(#[$ameta])* pub $afield: $crate::Input<$aty>, )*
-        }
-
-        impl $args {
-            $(
-                #[doc = concat!("Sets `", stringify!($afield), "`.")]
-                #[must_use]
-                pub fn $afield(mut self, value: impl ::std::convert::Into<$crate::Input<$aty>>) -> Self {
-                    self.$afield = value.into();
-                    self
-                }
-            )*
-        }
-
-        impl $crate::ResourceArgs for $args {
-            fn into_inputs(self) -> $crate::Output<$crate::serde_json::Value> {
-                $crate::Output::object(vec![
-                    $( (stringify!($afield), self.$afield.into_json()), )*
-                ])
-            }
-        }
-
-        #[doc = concat!("Resolved inputs of [`", stringify!($name), "`], as its provider receives them.")]
-        #[derive(Debug, Clone, PartialEq, $crate::serde::Serialize, $crate::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, $crate::serde::Serialize, $crate::serde::Deserialize, $crate::Resource)]
         #[serde(crate = "::mkso::serde")]
+        #[mkso(type = $token, resource = $name, args = $args, outputs = $outs)]
         $vis struct $inputs {
             $( $(#[$ameta])* #[serde(default)] pub $afield: $aty, )*
         }
 
         #[doc = concat!("Outputs of [`", stringify!($name), "`].")]
-        #[derive(Debug, Clone, PartialEq, $crate::serde::Serialize, $crate::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, $crate::serde::Serialize, $crate::serde::Deserialize, $crate::ResourceOutputs)]
         #[serde(crate = "::mkso::serde")]
+        #[mkso(resource = $name)]
         $vis struct $outs {
             $( $(#[$ometa])* pub $ofield: $oty, )*
-        }
-
-        impl $crate::ResourceRef for $name {
-            fn urn(&self) -> &$crate::Urn {
-                self.registered.urn()
-            }
-        }
-
-        impl $crate::Resource for $name {
-            const TYPE: &'static str = $token;
-            type Args = $args;
-            type Inputs = $inputs;
-            type Outputs = $outs;
-            fn from_registered(r: $crate::Registered) -> Self {
-                $name { registered: r }
-            }
-            fn registered(&self) -> &$crate::Registered {
-                &self.registered
-            }
-        }
-
-        impl $name {
-            /// The type token.
-            pub const TYPE: &'static str = $token;
-
-            /// Declares the resource in the stack.
-            #[track_caller]
-            pub fn new(
-                stack: &$crate::Stack,
-                name: &str,
-                args: $args,
-                opts: $crate::ResourceOptions,
-            ) -> ::std::result::Result<Self, $crate::Error> {
-                stack.register::<$name>(name, args, opts)
-            }
-
-            $(
-                $(#[$ometa])*
-                pub fn $ofield(&self) -> $crate::Output<$oty> {
-                    self.registered.property(stringify!($ofield))
-                }
-            )*
         }
     };
 }

@@ -17,7 +17,7 @@
 //! use mkso_providers_aws::{AwsProvider, Vpc, VpcArgs};
 //!
 //! fn program(stack: &Stack) -> Result<(), mkso::Error> {
-//!     let vpc = Vpc::new(stack, "main", VpcArgs::default().cidr_block("10.0.0.0/16"), ResourceOptions::new())?;
+//!     let vpc = Vpc::new(stack, "main", VpcArgs::builder().cidr_block("10.0.0.0/16"), ResourceOptions::new())?;
 //!     stack.export("vpc_id", vpc.id());
 //!     Ok(())
 //! }
@@ -41,7 +41,7 @@
 //! # use mkso::prelude::*;
 //! # use mkso_providers_aws::{Vpc, VpcArgs};
 //! # fn program(stack: &Stack) -> Result<(), mkso::Error> {
-//! #     let vpc = Vpc::new(stack, "main", VpcArgs::default().cidr_block("10.0.0.0/16"), ResourceOptions::new())?;
+//! #     let vpc = Vpc::new(stack, "main", VpcArgs::builder().cidr_block("10.0.0.0/16"), ResourceOptions::new())?;
 //! #     stack.export("vpc_id", vpc.id());
 //! #     Ok(())
 //! # }
@@ -62,5 +62,5 @@ mod resources;
 mod tags;
 
 pub use config::AwsConfig;
-pub use provider::AwsProvider;
+pub use provider::{AwsProvider, AwsState};
 pub use resources::*;

@@ -1,4 +1,5 @@
-//! `AwsProvider`: one EC2 client per provider instance (region, endpoint).
+//! `AwsProvider`: the EC2 resource types registered in a typed provider
+//! over one EC2 client per provider instance (region, endpoint).
 
 use std::sync::Arc;
 
@@ -10,22 +11,31 @@ use mkso::ProviderError;
 use mkso::Stack;
 use mkso::provider::{
     CheckRequest, CheckResponse, CreateRequest, CreateResponse, DeleteRequest, DiffRequest,
-    DiffResponse, FindRequest, Provider, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse,
+    DiffResponse, FindRequest, Provider, ReadRequest, ReadResponse, ResourceIdentity,
+    UpdateRequest, UpdateResponse,
 };
+use mkso::typed::{ProviderState, Tags, TypedProvider};
 
 use crate::config::AwsConfig;
 use crate::resources;
 
 /// The provider of the `aws` package; see the crate docs.
+#[derive(Debug)]
 pub struct AwsProvider {
+    inner: TypedProvider<AwsState>,
+}
+
+/// What every EC2 call of one provider instance shares: its config and
+/// client.
+pub struct AwsState {
     pub(crate) config: AwsConfig,
     pub(crate) endpoint: String,
     client: tokio::sync::OnceCell<Client>,
 }
 
-impl std::fmt::Debug for AwsProvider {
+impl std::fmt::Debug for AwsState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AwsProvider")
+        f.debug_struct("AwsState")
             .field("region", &self.config.region)
             .field("endpoint", &self.endpoint)
             .finish()
@@ -55,13 +65,28 @@ impl AwsProvider {
                     .filter(|s| !s.is_empty())
             })
             .unwrap_or_else(|| format!("https://ec2.{}.amazonaws.com", config.region));
-        Ok(AwsProvider {
+        let state = AwsState {
             config,
             endpoint,
             client: tokio::sync::OnceCell::new(),
+        };
+        Ok(AwsProvider {
+            inner: resources::register(TypedProvider::builder("aws", state)).build(),
         })
     }
 
+    /// The EC2 client (created on first use, from the standard credential chain).
+    pub async fn client(&self) -> &Client {
+        self.inner.state().client().await
+    }
+
+    /// The resource types it serves.
+    pub fn types(&self) -> Vec<&'static str> {
+        self.inner.types()
+    }
+}
+
+impl AwsState {
     /// The EC2 client (created on first use, from the standard credential chain).
     pub async fn client(&self) -> &Client {
         self.client
@@ -84,106 +109,47 @@ impl AwsProvider {
 }
 
 #[async_trait]
+impl ProviderState for AwsState {
+    async fn update_tags(
+        &self,
+        identity: &ResourceIdentity,
+        id: &str,
+        old: &Tags,
+        new: &Tags,
+    ) -> Result<(), ProviderError> {
+        let call = resources::Call {
+            p: self,
+            c: self.client().await,
+            identity,
+        };
+        call.sync_tags(id, &call.tags(old), &call.tags(new)).await
+    }
+}
+
+#[async_trait]
 impl Provider for AwsProvider {
     fn package(&self) -> &str {
-        "aws"
+        self.inner.package()
     }
-
     async fn check(&self, req: CheckRequest) -> Result<CheckResponse, ProviderError> {
-        Ok(CheckResponse {
-            failures: resources::check(&req.identity.type_token, &req.inputs),
-        })
+        self.inner.check(req).await
     }
-
     async fn diff(&self, req: DiffRequest) -> Result<DiffResponse, ProviderError> {
-        resources::diff(&req)
+        self.inner.diff(req).await
     }
-
     async fn create(&self, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-        let c = self.client().await;
-        let call = resources::Call::new(self, c, &req.identity);
-        let found = resources::find(&call, &req.inputs)
-            .await?
-            .filter(|f| !req.exclude_ids.contains(&f.id));
-        let Some(found) = found else {
-            // A not-found right after a create is EC2's eventual consistency:
-            // retrying is safe, since a retry first adopts what is tagged.
-            return resources::create(&call, &req.inputs).await.map_err(|e| {
-                if e.class == mkso::ErrorClass::NotFound {
-                    ProviderError::retryable(format!("{} (read after create; retrying)", e.message))
-                } else {
-                    e
-                }
-            });
-        };
-        // Adopt the resource already tagged with this urn (an interrupted
-        // create), made to match the program.
-        tracing::info!(urn = %req.identity.urn, id = %found.id, "adopting the resource tagged with this urn");
-        let actual = resources::read(&call, &found.id, &req.inputs).await?;
-        let have = actual.inputs.clone().unwrap_or_else(|| req.inputs.clone());
-        let d = resources::diff(&DiffRequest {
-            identity: req.identity.clone(),
-            id: found.id.clone(),
-            old_inputs: have.clone(),
-            old_outputs: actual.outputs.clone(),
-            new_inputs: req.inputs.clone(),
-        })?;
-        if !d.replace.is_empty() {
-            return Err(ProviderError::permanent(format!(
-                "{} {} is already tagged with this resource's urn but differs in {}, which cannot change in place: delete it, or adopt it with the import option after matching the program to it",
-                req.identity.type_token,
-                found.id,
-                d.replace.join(", ")
-            )));
-        }
-        if !d.changed.is_empty() {
-            let up = resources::update(
-                &call,
-                &UpdateRequest {
-                    identity: req.identity.clone(),
-                    id: found.id.clone(),
-                    old_inputs: have,
-                    old_outputs: actual.outputs.clone(),
-                    new_inputs: req.inputs.clone(),
-                    changed: d.changed,
-                    labels: req.labels.clone(),
-                },
-            )
-            .await?;
-            return Ok(CreateResponse {
-                id: found.id,
-                outputs: up.outputs,
-            });
-        }
-        Ok(CreateResponse {
-            id: found.id,
-            outputs: actual.outputs,
-        })
+        self.inner.create(req).await
     }
-
     async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {
-        let c = self.client().await;
-        let call = resources::Call::new(self, c, &req.identity);
-        resources::read(&call, &req.id, &req.inputs).await
+        self.inner.read(req).await
     }
-
     async fn update(&self, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-        let c = self.client().await;
-        let call = resources::Call::new(self, c, &req.identity);
-        resources::update(&call, &req).await
+        self.inner.update(req).await
     }
-
     async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
-        let c = self.client().await;
-        let call = resources::Call::new(self, c, &req.identity);
-        resources::delete(&call, &req.id, &req.inputs).await
+        self.inner.delete(req).await
     }
-
     async fn find(&self, req: FindRequest) -> Result<Option<CreateResponse>, ProviderError> {
-        let c = self.client().await;
-        let call = resources::Call::new(self, c, &req.identity);
-        Ok(resources::find(&call, &req.inputs)
-            .await?
-            .filter(|f| !req.exclude_ids.contains(&f.id)))
+        self.inner.find(req).await
     }
 }

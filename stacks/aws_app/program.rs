@@ -77,7 +77,7 @@ pub fn program(stack: &Stack) -> Result<(), mkso::Error> {
     let app_sg = SecurityGroup::new(
         stack,
         "app-sg",
-        SecurityGroupArgs::default()
+        SecurityGroupArgs::builder()
             .description(Some(format!("app instances of {env}")))
             .vpc_id(vpc_id.clone())
             .tags(tags.clone()),
@@ -86,7 +86,7 @@ pub fn program(stack: &Stack) -> Result<(), mkso::Error> {
     let bastion_sg = SecurityGroup::new(
         stack,
         "bastion-sg",
-        SecurityGroupArgs::default()
+        SecurityGroupArgs::builder()
             .description(Some(format!("bastion of {env}")))
             .vpc_id(vpc_id)
             .tags(tags.clone()),
@@ -96,7 +96,7 @@ pub fn program(stack: &Stack) -> Result<(), mkso::Error> {
         SecurityGroupRule::new(
             stack,
             name,
-            SecurityGroupRuleArgs::default()
+            SecurityGroupRuleArgs::builder()
                 .security_group_id(sg.id())
                 .direction("ingress")
                 .protocol("tcp")
@@ -136,7 +136,7 @@ pub fn program(stack: &Stack) -> Result<(), mkso::Error> {
         let instance = Instance::new(
             stack,
             &format!("app-{i}"),
-            InstanceArgs::default()
+            InstanceArgs::builder()
                 .ami(app.ami.clone())
                 .instance_type(app.instance_type.clone())
                 .subnet_id(subnet)
@@ -150,7 +150,7 @@ pub fn program(stack: &Stack) -> Result<(), mkso::Error> {
     let bastion = Instance::new(
         stack,
         "bastion",
-        InstanceArgs::default()
+        InstanceArgs::builder()
             .ami(app.ami.clone())
             .instance_type("t3.micro")
             .subnet_id(public.try_map(|s| {
@@ -166,7 +166,7 @@ pub fn program(stack: &Stack) -> Result<(), mkso::Error> {
     let eip = Eip::new(
         stack,
         "bastion-eip",
-        EipArgs::default()
+        EipArgs::builder()
             .instance_id(bastion.id().map(Some))
             .tags(tags),
         ResourceOptions::new(),

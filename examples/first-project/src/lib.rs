@@ -50,7 +50,7 @@ impl WebTier {
         let sg = SecurityGroup::new(
             stack,
             "sg",
-            SecurityGroupArgs::default()
+            SecurityGroupArgs::builder()
                 .description(Some(format!("web tier of {}", stack.environment())))
                 .vpc_id(vpc_id),
             component.child_opts(),
@@ -58,7 +58,7 @@ impl WebTier {
         SecurityGroupRule::new(
             stack,
             "http",
-            SecurityGroupRuleArgs::default()
+            SecurityGroupRuleArgs::builder()
                 .security_group_id(sg.id())
                 .direction("ingress")
                 .protocol("tcp")
@@ -73,7 +73,7 @@ impl WebTier {
             let instance = Instance::new(
                 stack,
                 &format!("web-{i}"),
-                InstanceArgs::default()
+                InstanceArgs::builder()
                     .ami(cfg.ami.clone())
                     .instance_type(cfg.instance_type.clone())
                     .subnet_id(subnet)

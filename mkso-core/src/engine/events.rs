@@ -96,6 +96,14 @@ pub struct StepSummary {
     /// Properties that force the replacement.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replace_keys: Vec<String>,
+    /// Of `replace_keys`, those whose new value is unknown until upstream
+    /// resources are applied, with those resources (`subnet_id` → the subnet
+    /// being replaced).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unknown_until: BTreeMap<String, Vec<Urn>>,
+    /// The replacement deletes the old resource before creating the new one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delete_before_replace: bool,
 }
 
 /// An event of a preview or an update.

@@ -12,6 +12,7 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use super::EngineOptions;
+use super::consistency::{InconsistentPlan, PlannedOp};
 use super::events::{EngineEvent, Level, Op};
 use super::limiter::{CallEnd, INITIAL_WINDOW, Limiters};
 use super::plan::{
@@ -41,6 +42,10 @@ pub struct StepFailure {
     pub op: Op,
     /// The error.
     pub error: String,
+    /// Set when the step would have done more than the plan showed (it
+    /// changed nothing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inconsistent_plan: Option<InconsistentPlan>,
 }
 
 /// What an update (or destroy) did.
@@ -85,6 +90,8 @@ struct StepError {
     /// The provider call may have taken effect (a timeout, or giving up on a
     /// retryable error): its pending record stays, for the next run to resolve.
     outcome_unknown: bool,
+    /// Apply would have done more than the plan showed.
+    inconsistent: Option<InconsistentPlan>,
 }
 
 impl StepError {
@@ -93,6 +100,14 @@ impl StepError {
             attempt: 1,
             message: message.into(),
             outcome_unknown: false,
+            inconsistent: None,
+        }
+    }
+
+    fn inconsistent(e: InconsistentPlan) -> Self {
+        StepError {
+            inconsistent: Some(e.clone()),
+            ..StepError::new(e.to_string())
         }
     }
 }
@@ -212,6 +227,7 @@ impl Ctx {
                                 humantime::format_duration(timeout.unwrap_or_default())
                             ),
                             outcome_unknown: called,
+                            inconsistent: None,
                         },
                         None,
                     ));
@@ -238,6 +254,7 @@ impl Ctx {
                         attempt,
                         message: describe(&err),
                         outcome_unknown: false,
+                        inconsistent: None,
                     },
                     Some(err),
                 ));
@@ -279,6 +296,7 @@ impl Ctx {
                         attempt: attempt.max(1),
                         message: format!("{} ({why})", describe(&err)),
                         outcome_unknown: !err.unsent,
+                        inconsistent: None,
                     },
                     Some(err),
                 ));
@@ -299,6 +317,7 @@ impl Ctx {
                             attempt: attempt.max(1),
                             message: format!("{} (not retried: the update was cancelled)", describe(&err)),
                             outcome_unknown: !err.unsent,
+                            inconsistent: None,
                         },
                         Some(err),
                     ));
@@ -402,13 +421,15 @@ async fn end_failed(
     Ok(())
 }
 
-/// Runs one declared resource's step.
+/// Runs one declared resource's step; `planned` is what the plan decided for
+/// it (a custom resource's step may do less, never more).
 async fn run_declared(
     ctx: Arc<Ctx>,
     d: Declared,
     old: Option<ResourceState>,
     renamed_from: Option<Urn>,
     provider: Option<Arc<dyn Provider>>,
+    planned: Option<PlannedOp>,
 ) -> StepDone {
     let mut done = StepDone {
         op: Op::Same,
@@ -417,7 +438,17 @@ async fn run_declared(
         error: None,
         started: false,
     };
-    if let Err(e) = declared_inner(&ctx, &d, old, renamed_from, provider, &mut done).await {
+    if let Err(e) = declared_inner(
+        &ctx,
+        &d,
+        old,
+        renamed_from,
+        provider,
+        planned.as_ref(),
+        &mut done,
+    )
+    .await
+    {
         done.error = Some(e);
     }
     done
@@ -429,6 +460,7 @@ async fn declared_inner(
     old: Option<ResourceState>,
     renamed_from: Option<Urn>,
     provider: Option<Arc<dyn Provider>>,
+    planned: Option<&PlannedOp>,
     done: &mut StepDone,
 ) -> Result<(), StepError> {
     let resolver: Arc<dyn Resolver> = ctx.resolver.clone();
@@ -444,16 +476,8 @@ async fn declared_inner(
         o.urn = d.urn.clone();
         o
     });
-    if let Some(from) = &renamed_from {
-        let e = vec![JournalEntry::Renamed {
-            from: from.clone(),
-            to: d.urn.clone(),
-        }];
-        ctx.journal.write(e.clone()).await?;
-        done.entries.extend(e);
-    }
-
     if d.kind == ResourceKind::Component {
+        record_rename(ctx, renamed_from.as_ref(), &d.urn, done).await?;
         let rec = build_record(
             d,
             String::new(),
@@ -484,6 +508,15 @@ async fn declared_inner(
     }
     let identity = ctx.identity(&d.urn, &d.type_token);
     let dec = decide(&provider, &identity, d, old.as_ref(), &inputs).await?;
+    // Apply follows the plan the user saw: less is fine (an unknown resolved
+    // to the recorded value), more fails before any provider call.
+    if let Some(p) = planned
+        && let Err(e) = p.check(&d.name, &dec)
+    {
+        done.op = p.op;
+        return Err(StepError::inconsistent(e));
+    }
+    record_rename(ctx, renamed_from.as_ref(), &d.urn, done).await?;
     done.op = dec.op;
     if dec.op.is_change() {
         done.started = true;
@@ -620,7 +653,7 @@ async fn declared_inner(
         }
         Op::Replace => {
             let o = old.expect("replace has a recorded resource");
-            if d.options.delete_before_replace {
+            if dec.delete_before_replace {
                 delete_record(
                     ctx,
                     &o,
@@ -660,6 +693,24 @@ async fn declared_inner(
             }
         }
         Op::Delete | Op::Refresh => unreachable!("not decided for declared resources"),
+    }
+    Ok(())
+}
+
+/// Records a rename through an alias (before any entry under the new URN).
+async fn record_rename(
+    ctx: &Ctx,
+    from: Option<&Urn>,
+    to: &Urn,
+    done: &mut StepDone,
+) -> Result<(), StepError> {
+    if let Some(from) = from {
+        let e = vec![JournalEntry::Renamed {
+            from: from.clone(),
+            to: to.clone(),
+        }];
+        ctx.journal.write(e.clone()).await?;
+        done.entries.extend(e);
     }
     Ok(())
 }
@@ -895,6 +946,7 @@ impl Tally {
                 urn: urn.clone(),
                 op: out.op,
                 error: err.message,
+                inconsistent_plan: err.inconsistent,
             });
             return NodeEnd::Failed;
         }
@@ -1006,6 +1058,7 @@ impl Handler for DeclaredPhase<'_> {
             }
         };
         self.started_at[i] = Some(self.ctx.opts.clock.now());
+        let planned = (d.kind == ResourceKind::Custom).then(|| PlannedOp::of(step));
         Start::Run(
             run_declared(
                 self.ctx.clone(),
@@ -1013,6 +1066,7 @@ impl Handler for DeclaredPhase<'_> {
                 old,
                 step.renamed_from.clone(),
                 provider,
+                planned,
             )
             .boxed(),
         )
@@ -1040,6 +1094,7 @@ impl Handler for DeclaredPhase<'_> {
             urn: step.urn.clone(),
             op: step.op,
             error: format!("panicked: {message}"),
+            inconsistent_plan: None,
         });
     }
 }
@@ -1107,6 +1162,7 @@ impl Handler for DeletePhase<'_> {
             urn: self.steps[i].0.urn.clone(),
             op: Op::Delete,
             error: format!("panicked: {message}"),
+            inconsistent_plan: None,
         });
     }
 }

@@ -6,6 +6,7 @@
 //! operations, applies a [`Plan`], and on `finish` compacts the snapshot,
 //! records history and releases the lock.
 
+mod consistency;
 mod events;
 mod execute;
 mod graph;
@@ -21,6 +22,7 @@ use std::time::SystemTime;
 
 use tokio_util::sync::CancellationToken;
 
+pub use consistency::InconsistentPlan;
 pub use events::{
     EngineEvent, EventSink, FanOut, Level, NullSink, Op, StepSummary, TracingSink, VecSink,
 };

@@ -84,6 +84,13 @@ pub struct PlannedStep {
     pub changed: Vec<String>,
     /// Properties that force a replacement.
     pub replace_keys: Vec<String>,
+    /// Of `replace_keys`, those whose new value is unknown at plan time, each
+    /// with the upstream resources it waits on (being replaced, created or
+    /// updated): `subnet_id` → `subnet` when `subnet` is replaced.
+    pub unknown_until: BTreeMap<String, Vec<Urn>>,
+    /// A replacement that deletes the old resource before creating the new
+    /// one (the `delete_before_replace` option, or the provider's answer).
+    pub delete_before_replace: bool,
     /// Recorded inputs.
     pub old_inputs: Option<Value>,
     /// New inputs as far as known (fields may hold the unknown marker).
@@ -114,6 +121,8 @@ impl PlannedStep {
             op: self.op,
             changed: self.changed.clone(),
             replace_keys: self.replace_keys.clone(),
+            unknown_until: self.unknown_until.clone(),
+            delete_before_replace: self.delete_before_replace,
         }
     }
 }
@@ -250,6 +259,9 @@ pub(crate) struct Decision {
     pub changed: Vec<String>,
     pub replace_keys: Vec<String>,
     pub planned_outputs: Option<Value>,
+    /// A replacement deletes the old resource first (the resource option,
+    /// or the provider's declaration for the type).
+    pub delete_before_replace: bool,
 }
 
 /// Decides the step of a custom resource given its new inputs.
@@ -288,6 +300,7 @@ pub(crate) async fn decide(
             changed: Vec::new(),
             replace_keys: Vec::new(),
             planned_outputs: None,
+            delete_before_replace: false,
         });
     };
     let resp = provider
@@ -338,7 +351,92 @@ pub(crate) async fn decide(
         changed: resp.changed,
         replace_keys,
         planned_outputs,
+        delete_before_replace: op == Op::Replace
+            && (d.options.delete_before_replace || resp.delete_before_replace),
     })
+}
+
+/// Answers for one resource with the given values, and for the others as
+/// `base` does.
+struct Overlay {
+    base: Arc<MapResolver>,
+    urn: Urn,
+    with: ResolvedResource,
+}
+
+impl Resolver for Overlay {
+    fn resource(&self, urn: &Urn) -> Option<ResolvedResource> {
+        if *urn == self.urn {
+            Some(self.with.clone())
+        } else {
+            self.base.resource(urn)
+        }
+    }
+}
+
+/// For each of `replace_keys` whose new value is unknown: the upstream
+/// resources it waits on. An upstream whose values are not all known at plan
+/// time (created, imported, replaced, or updated with outputs known only after
+/// apply) is a cause of a property when the property becomes known once that
+/// upstream is taken to keep its recorded values. When no single upstream
+/// explains it (it reads several), all such upstreams are named.
+/// `step_of` finds an upstream's (already planned) step and its record.
+async fn unknown_until<'a>(
+    d: &Declared,
+    inputs: &Value,
+    replace_keys: &[String],
+    resolver: &Arc<MapResolver>,
+    step_of: impl Fn(&Urn) -> Option<(&'a PlannedStep, Option<&'a ResourceState>)>,
+) -> BTreeMap<String, Vec<Urn>> {
+    let unknown = |inputs: &Value, k: &str| match inputs.get(k) {
+        Some(v) => contains_unknown(v),
+        None => contains_unknown(inputs),
+    };
+    let keys: Vec<&String> = replace_keys.iter().filter(|k| unknown(inputs, k)).collect();
+    let mut out = BTreeMap::new();
+    if keys.is_empty() {
+        return out;
+    }
+    let candidates: Vec<(&PlannedStep, Option<&ResourceState>)> = d
+        .inputs
+        .dependencies()
+        .iter()
+        .filter_map(&step_of)
+        .filter(|(s, _)| {
+            matches!(s.op, Op::Create | Op::Import | Op::Replace)
+                || s.planned_outputs.as_ref().is_none_or(contains_unknown)
+        })
+        .collect();
+    if candidates.is_empty() {
+        return out;
+    }
+    // The inputs with each upstream taken to keep its recorded values.
+    let mut kept: Vec<(&Urn, Value)> = Vec::new();
+    for (s, old) in &candidates {
+        let Some(old) = old else { continue };
+        let overlay: Arc<dyn Resolver> = Arc::new(Overlay {
+            base: resolver.clone(),
+            urn: s.urn.clone(),
+            with: resolved_from_state(old),
+        });
+        if let Ok(r) = d.inputs.resolve(overlay).await {
+            kept.push((&s.urn, r.value.unwrap_or(Value::Null)));
+        }
+    }
+    for k in keys {
+        let mut causes: Vec<Urn> = kept
+            .iter()
+            .filter(|(_, v)| !v.is_null() && !unknown(v, k))
+            .map(|(u, _)| (*u).clone())
+            .collect();
+        if causes.is_empty() {
+            causes = candidates.iter().map(|(s, _)| s.urn.clone()).collect();
+        }
+        causes.sort();
+        causes.dedup();
+        out.insert(k.clone(), causes);
+    }
+    out
 }
 
 fn alias_urn(d: &Declared, alias: &str) -> Option<Urn> {
@@ -438,6 +536,8 @@ pub async fn plan_update(
             dependencies: deps,
             changed: Vec::new(),
             replace_keys: Vec::new(),
+            unknown_until: BTreeMap::new(),
+            delete_before_replace: false,
             old_inputs: old.map(|o| o.inputs.clone()),
             new_inputs: None,
             old_outputs: old.map(|o| o.outputs.clone()),
@@ -494,10 +594,22 @@ pub async fn plan_update(
                     stack: state.stack.clone(),
                 };
                 let dec = decide(&provider, &identity, d, old, &inputs).await?;
+                if dec.op == Op::Replace {
+                    step.unknown_until =
+                        unknown_until(d, &inputs, &dec.replace_keys, &resolver, |u| {
+                            let s = &steps[index_of_step[*dg.index.get(u)?]];
+                            let old = state.live.get(&s.urn).or_else(|| {
+                                s.renamed_from.as_ref().and_then(|r| state.live.get(r))
+                            });
+                            Some((s, old))
+                        })
+                        .await;
+                }
                 step.op = dec.op;
                 step.changed = dec.changed;
                 step.replace_keys = dec.replace_keys;
                 step.planned_outputs = dec.planned_outputs;
+                step.delete_before_replace = dec.delete_before_replace;
                 step.new_inputs = Some(inputs);
             }
         }
@@ -618,6 +730,8 @@ pub(crate) fn delete_step(r: &ResourceState) -> PlannedStep {
         dependencies: r.dependencies.clone(),
         changed: Vec::new(),
         replace_keys: Vec::new(),
+        unknown_until: BTreeMap::new(),
+        delete_before_replace: false,
         old_inputs: Some(r.inputs.clone()),
         new_inputs: None,
         old_outputs: Some(r.outputs.clone()),

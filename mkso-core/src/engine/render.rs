@@ -132,9 +132,22 @@ pub fn render_plan(plan: &Plan, opts: RenderOptions) -> String {
                 op_label(s),
             );
             if !s.replace_keys.is_empty() {
-                let _ = write!(line, " [{}]", escape_control(&s.replace_keys.join(", ")));
+                let keys: Vec<String> = s
+                    .replace_keys
+                    .iter()
+                    .map(|k| match s.unknown_until.get(k) {
+                        Some(us) if !us.is_empty() => {
+                            format!("{k} (unknown until {})", waits_on(plan, us))
+                        }
+                        _ => k.clone(),
+                    })
+                    .collect();
+                let _ = write!(line, " [{}]", escape_control(&keys.join(", ")));
             } else if !s.changed.is_empty() && s.op == Op::Update {
                 let _ = write!(line, " [{}]", escape_control(&s.changed.join(", ")));
+            }
+            if s.op == Op::Replace && s.delete_before_replace {
+                line.push_str(" (delete before replace)");
             }
             if let Some(from) = &s.renamed_from {
                 let _ = write!(line, " (renamed from {})", escape_control(from.name()));
@@ -208,6 +221,38 @@ fn has_changed_child(s: &PlannedStep, children: &HashMap<Option<&Urn>, Vec<&Plan
         kids.iter()
             .any(|k| k.op.is_change() || has_changed_child(k, children))
     })
+}
+
+/// "`subnet` is replaced", "`a` and `b` are replaced and `c` is created".
+fn waits_on(plan: &Plan, upstreams: &[Urn]) -> String {
+    let mut by_op: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+    for u in upstreams {
+        let done = match plan.steps.iter().find(|s| &s.urn == u).map(|s| s.op) {
+            Some(Op::Replace) => "replaced",
+            Some(Op::Create) => "created",
+            Some(Op::Import) => "imported",
+            Some(Op::Update) => "updated",
+            _ => "applied",
+        };
+        by_op
+            .entry(done)
+            .or_default()
+            .push(format!("`{}`", u.name()));
+    }
+    by_op
+        .into_iter()
+        .map(|(done, names)| {
+            let verb = if names.len() == 1 { "is" } else { "are" };
+            let names = match names.split_last() {
+                Some((last, rest)) if !rest.is_empty() => {
+                    format!("{} and {last}", rest.join(", "))
+                }
+                _ => names.join(""),
+            };
+            format!("{names} {verb} {done}")
+        })
+        .collect::<Vec<_>>()
+        .join(" and ")
 }
 
 fn op_label(s: &PlannedStep) -> &'static str {

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use crate::names::Urn;
+use crate::output::contains_unknown;
 use crate::provider::{
     CreateRequest, CreateResponse, DeleteRequest, DiffRequest, DiffResponse, ErrorClass,
     FindRequest, Provider, ProviderError, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse,
@@ -26,6 +27,7 @@ pub struct Call {
 type CreateFn = Arc<dyn Fn(&CreateRequest) -> Result<CreateResponse, ProviderError> + Send + Sync>;
 type DiffFn = Arc<dyn Fn(&DiffRequest) -> Result<DiffResponse, ProviderError> + Send + Sync>;
 type ReadFn = Arc<dyn Fn(&ReadRequest) -> Result<ReadResponse, ProviderError> + Send + Sync>;
+type ReplaceWhenFn = Arc<dyn Fn(&Value, &Value) -> bool + Send + Sync>;
 
 #[derive(Debug, Clone)]
 struct Fault {
@@ -114,6 +116,9 @@ pub struct TestProvider {
     diffs: HashMap<String, DiffFn>,
     reads: HashMap<String, ReadFn>,
     replace_keys: HashMap<String, Vec<String>>,
+    /// (property, whether a change from old to new forces a replacement).
+    replace_when: HashMap<String, Vec<(String, ReplaceWhenFn)>>,
+    delete_first: std::collections::HashSet<String>,
     inner: Arc<Mutex<Inner>>,
 }
 
@@ -150,6 +155,8 @@ impl TestProvider {
             diffs: HashMap::new(),
             reads: HashMap::new(),
             replace_keys: HashMap::new(),
+            replace_when: HashMap::new(),
+            delete_first: Default::default(),
             inner: Arc::new(Mutex::new(Inner::default())),
         }
     }
@@ -205,6 +212,46 @@ impl TestProvider {
             type_token.into(),
             keys.iter().map(|k| k.to_string()).collect(),
         );
+        self
+    }
+
+    /// A change of input property `key` of a type forces a replacement when
+    /// `forces(old, new)` says so, and is made in place otherwise: a property
+    /// whose replace-ness depends on the value, as a disk size that grows in
+    /// place but cannot shrink. A new value still unknown at plan time is
+    /// planned as an in-place update (the provider cannot judge a value it
+    /// does not know yet), so the replacement shows only at apply time.
+    ///
+    /// ```
+    /// use mkso::testing::TestProvider;
+    /// let p = TestProvider::new().replace_when("demo:disk:Disk", "size_gb", |old, new| {
+    ///     new.as_i64() < old.as_i64()
+    /// });
+    /// # let _ = p;
+    /// ```
+    #[must_use]
+    pub fn replace_when(
+        mut self,
+        type_token: &str,
+        key: &str,
+        forces: impl Fn(&Value, &Value) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.replace_when
+            .entry(type_token.into())
+            .or_default()
+            .push((key.into(), Arc::new(forces)));
+        self
+    }
+
+    /// A replacement of a type deletes the old resource before creating the
+    /// new one (the provider's diff says so, as for resources identified by
+    /// their content, such as EC2 security-group rules, whose new copy would
+    /// collide with the old one). As in such a cloud, creating a resource of
+    /// the type while another copy of it (same URN) exists fails with a
+    /// permanent `InvalidPermission.Duplicate` error.
+    #[must_use]
+    pub fn delete_before_replace(mut self, type_token: &str) -> Self {
+        self.delete_first.insert(type_token.into());
         self
     }
 
@@ -374,8 +421,11 @@ impl Provider for TestProvider {
     }
 
     async fn diff(&self, req: DiffRequest) -> Result<DiffResponse, ProviderError> {
+        let delete_first = self.delete_first.contains(&req.identity.type_token);
         if let Some(f) = self.diffs.get(&req.identity.type_token) {
-            return f(&req);
+            let mut d = f(&req)?;
+            d.delete_before_replace |= delete_first;
+            return Ok(d);
         }
         let keys: Vec<&str> = self
             .replace_keys
@@ -383,9 +433,27 @@ impl Provider for TestProvider {
             .map(|v| v.iter().map(String::as_str).collect())
             .unwrap_or_default();
         let mut d = diff_inputs(&req.old_inputs, &req.new_inputs, &keys);
+        for (key, forces) in self
+            .replace_when
+            .get(&req.identity.type_token)
+            .into_iter()
+            .flatten()
+        {
+            let old = req.old_inputs.get(key).unwrap_or(&Value::Null);
+            let new = req.new_inputs.get(key).unwrap_or(&Value::Null);
+            if d.changed.contains(key)
+                && !d.replace.contains(key)
+                && !contains_unknown(new)
+                && forces(old, new)
+            {
+                d.replace.push(key.clone());
+            }
+        }
+        d.replace.sort();
         if d.replace.is_empty() {
             d.planned_outputs = Some(echo(&req.new_inputs, &req.id));
         }
+        d.delete_before_replace = delete_first;
         Ok(d)
     }
 
@@ -393,6 +461,19 @@ impl Provider for TestProvider {
         self.throttle_check(&req.identity)?;
         self.wait().await;
         self.record("create", &req.identity.urn)?;
+        if self.delete_first.contains(&req.identity.type_token)
+            && self
+                .lock()
+                .cloud
+                .values()
+                .any(|(u, _, _)| *u == req.identity.urn)
+        {
+            return Err(ProviderError::permanent(format!(
+                "the specified rule `{}` already exists",
+                req.identity.name()
+            ))
+            .with_code("InvalidPermission.Duplicate"));
+        }
         let resp = match self.creates.get(&req.identity.type_token) {
             Some(f) => f(&req)?,
             None => {

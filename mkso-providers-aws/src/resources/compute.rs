@@ -2,18 +2,20 @@
 
 use std::time::Duration;
 
+use async_trait::async_trait;
 use aws_sdk_ec2::client::Waiters;
 use aws_sdk_ec2::primitives::Blob;
 use aws_sdk_ec2::types::{AttributeBooleanValue, DomainType, InstanceType, ResourceType};
 use base64::Engine;
 use mkso::ProviderError;
-use mkso::provider::{CreateResponse, ReadResponse, UpdateRequest};
-use serde_json::{Value, json};
+use mkso::typed::{Change, Created, Ctx, CustomResource, Observed};
 
 use super::{
-    Call, EipInputs, InstanceInputs, KeyPairInputs, NatGatewayInputs, existing, not_found,
-    with_fields,
+    Call, Eip, EipInputs, EipOutputs, Instance, InstanceInputs, InstanceOutputs, KeyPair,
+    KeyPairInputs, KeyPairOutputs, NatGateway, NatGatewayInputs, NatGatewayOutputs, existing,
+    not_found,
 };
+use crate::provider::AwsState;
 use crate::tags;
 
 const WAIT: Duration = Duration::from_secs(600);
@@ -24,13 +26,16 @@ fn waiter_error(what: &str, e: impl std::fmt::Display) -> ProviderError {
 
 // ---- Instance ----
 
-fn instance_outputs(i: &aws_sdk_ec2::types::Instance) -> Value {
-    json!({
-        "id": i.instance_id(),
-        "private_ip": i.private_ip_address(),
-        "public_ip": i.public_ip_address(),
-        "availability_zone": i.placement().and_then(|p| p.availability_zone()),
-    })
+fn instance_outputs(i: &aws_sdk_ec2::types::Instance) -> InstanceOutputs {
+    InstanceOutputs {
+        id: i.instance_id().unwrap_or_default().to_string(),
+        private_ip: i.private_ip_address().map(String::from),
+        public_ip: i.public_ip_address().map(String::from),
+        availability_zone: i
+            .placement()
+            .and_then(|p| p.availability_zone())
+            .map(String::from),
+    }
 }
 
 async fn describe_instance(
@@ -55,171 +60,204 @@ async fn describe_instance(
         .ok_or_else(|| not_found("instance", id))
 }
 
-pub(crate) async fn create_instance(
-    call: &Call<'_>,
-    i: InstanceInputs,
-) -> Result<CreateResponse, ProviderError> {
-    let user_data = i
-        .user_data
-        .as_ref()
-        .map(|u| base64::engine::general_purpose::STANDARD.encode(u));
-    let out = call
-        .c
-        .run_instances()
-        .image_id(&i.ami)
-        .instance_type(InstanceType::from(i.instance_type.as_str()))
-        .min_count(1)
-        .max_count(1)
-        .set_subnet_id(i.subnet_id.clone())
-        .set_security_group_ids(
-            (!i.security_group_ids.is_empty()).then(|| i.security_group_ids.clone()),
-        )
-        .set_key_name(i.key_name.clone())
-        .set_user_data(user_data)
-        .tag_specifications(tags::spec(ResourceType::Instance, &call.tags(&i.tags)))
-        .send()
-        .await
-        .map_err(call.err("RunInstances"))?;
-    let id = out
-        .instances()
-        .first()
-        .and_then(|x| x.instance_id())
-        .unwrap_or_default()
-        .to_string();
-    call.c
-        .wait_until_instance_running()
-        .instance_ids(&id)
-        .wait(WAIT)
-        .await
-        .map_err(|e| waiter_error(&format!("instance {id} to run"), e))?;
-    if i.source_dest_check == Some(false) {
-        call.c
-            .modify_instance_attribute()
-            .instance_id(&id)
-            .source_dest_check(AttributeBooleanValue::builder().value(false).build())
-            .send()
-            .await
-            .map_err(call.err("ModifyInstanceAttribute"))?;
-    }
-    let x = describe_instance(call, &id).await?;
-    Ok(CreateResponse {
-        outputs: instance_outputs(&x),
-        id,
-    })
-}
-
-pub(crate) async fn find_instance(
-    call: &Call<'_>,
-) -> Result<Option<CreateResponse>, ProviderError> {
-    let out = call
-        .c
-        .describe_instances()
-        .filters(tags::urn_filter(call.identity))
-        .send()
-        .await
-        .map_err(call.err("DescribeInstances"))?;
-    let found = out
-        .reservations()
-        .iter()
-        .flat_map(|r| r.instances())
-        .find(|i| {
-            tags::has_urn(i.tags(), call.identity)
-                && !matches!(
-                    i.state().and_then(|s| s.name()).map(|n| n.as_str()),
-                    Some("terminated") | Some("shutting-down")
-                )
-        });
-    Ok(found.map(|x| CreateResponse {
-        id: x.instance_id().unwrap_or_default().to_string(),
-        outputs: instance_outputs(x),
-    }))
-}
-
-pub(crate) async fn read_instance(
-    call: &Call<'_>,
-    id: &str,
-    recorded: &Value,
-) -> Result<ReadResponse, ProviderError> {
-    let x = describe_instance(call, id).await?;
-    let own = tags::own_tags(&tags::from_sdk(x.tags()), &call.p.config.default_tags);
-    let mut groups: Vec<String> = x
-        .security_groups()
-        .iter()
-        .filter_map(|g| g.group_id().map(String::from))
-        .collect();
-    groups.sort();
-    let mut recorded_groups: Vec<String> = recorded
-        .get("security_group_ids")
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default();
-    recorded_groups.sort();
-    let mut fields = json!({
-        "ami": x.image_id(),
-        "instance_type": x.instance_type().map(|t| t.as_str().to_string()),
-        "tags": own,
-    });
-    if groups != recorded_groups && !(groups.len() == 1 && recorded_groups.is_empty()) {
-        fields["security_group_ids"] = json!(groups);
-    }
-    let sdc = x.source_dest_check().unwrap_or(true);
-    if !(sdc && recorded.get("source_dest_check").is_none_or(Value::is_null)) {
-        fields["source_dest_check"] = json!(sdc);
-    }
-    Ok(ReadResponse {
-        id: id.to_string(),
-        inputs: Some(with_fields(recorded, fields)),
-        outputs: instance_outputs(&x),
-    })
-}
-
-pub(crate) async fn update_instance(
-    call: &Call<'_>,
-    req: &UpdateRequest,
-    o: InstanceInputs,
-    n: InstanceInputs,
-) -> Result<Value, ProviderError> {
-    if o.security_group_ids != n.security_group_ids && !n.security_group_ids.is_empty() {
-        call.c
-            .modify_instance_attribute()
-            .instance_id(&req.id)
-            .set_groups(Some(n.security_group_ids.clone()))
-            .send()
-            .await
-            .map_err(call.err("ModifyInstanceAttribute"))?;
-    }
-    if o.source_dest_check.unwrap_or(true) != n.source_dest_check.unwrap_or(true) {
-        call.c
-            .modify_instance_attribute()
-            .instance_id(&req.id)
-            .source_dest_check(
-                AttributeBooleanValue::builder()
-                    .value(n.source_dest_check.unwrap_or(true))
-                    .build(),
+#[async_trait]
+impl CustomResource<AwsState> for Instance {
+    async fn create(
+        cx: &Ctx<'_, AwsState>,
+        i: &InstanceInputs,
+    ) -> Result<Created<InstanceOutputs>, ProviderError> {
+        let call = Call::of(cx).await;
+        let user_data = i
+            .user_data
+            .as_ref()
+            .map(|u| base64::engine::general_purpose::STANDARD.encode(u));
+        let out = call
+            .c
+            .run_instances()
+            .image_id(&i.ami)
+            .instance_type(InstanceType::from(i.instance_type.as_str()))
+            .min_count(1)
+            .max_count(1)
+            .set_subnet_id(i.subnet_id.clone())
+            .set_security_group_ids(
+                (!i.security_group_ids.is_empty()).then(|| i.security_group_ids.clone()),
             )
+            .set_key_name(i.key_name.clone())
+            .set_user_data(user_data)
+            .tag_specifications(tags::spec(ResourceType::Instance, &call.tags(&i.tags)))
             .send()
             .await
-            .map_err(call.err("ModifyInstanceAttribute"))?;
+            .map_err(call.err("RunInstances"))?;
+        let id = out
+            .instances()
+            .first()
+            .and_then(|x| x.instance_id())
+            .unwrap_or_default()
+            .to_string();
+        call.c
+            .wait_until_instance_running()
+            .instance_ids(&id)
+            .wait(WAIT)
+            .await
+            .map_err(|e| waiter_error(&format!("instance {id} to run"), e))?;
+        if i.source_dest_check == Some(false) {
+            call.c
+                .modify_instance_attribute()
+                .instance_id(&id)
+                .source_dest_check(AttributeBooleanValue::builder().value(false).build())
+                .send()
+                .await
+                .map_err(call.err("ModifyInstanceAttribute"))?;
+        }
+        let x = describe_instance(&call, &id).await?;
+        Ok(Created {
+            outputs: instance_outputs(&x),
+            id,
+        })
     }
-    call.sync_tags(&req.id, &call.tags(&o.tags), &call.tags(&n.tags))
-        .await?;
-    let x = describe_instance(call, &req.id).await?;
-    Ok(instance_outputs(&x))
-}
 
-pub(crate) async fn delete_instance(call: &Call<'_>, id: &str) -> Result<(), ProviderError> {
-    call.c
-        .terminate_instances()
-        .instance_ids(id)
-        .send()
-        .await
-        .map_err(call.err("TerminateInstances"))?;
-    call.c
-        .wait_until_instance_terminated()
-        .instance_ids(id)
-        .wait(WAIT)
-        .await
-        .map_err(|e| waiter_error(&format!("instance {id} to terminate"), e))?;
-    Ok(())
+    async fn find(
+        cx: &Ctx<'_, AwsState>,
+        _: &InstanceInputs,
+    ) -> Result<Option<Created<InstanceOutputs>>, ProviderError> {
+        let call = Call::of(cx).await;
+        let out = call
+            .c
+            .describe_instances()
+            .filters(tags::urn_filter(call.identity))
+            .send()
+            .await
+            .map_err(call.err("DescribeInstances"))?;
+        let found = out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .find(|i| {
+                tags::has_urn(i.tags(), call.identity)
+                    && !matches!(
+                        i.state().and_then(|s| s.name()).map(|n| n.as_str()),
+                        Some("terminated") | Some("shutting-down")
+                    )
+            });
+        Ok(found.map(|x| Created {
+            id: x.instance_id().unwrap_or_default().to_string(),
+            outputs: instance_outputs(x),
+        }))
+    }
+
+    async fn read(
+        cx: &Ctx<'_, AwsState>,
+        id: &str,
+        recorded: Option<&InstanceInputs>,
+    ) -> Result<Observed<InstanceInputs, InstanceOutputs>, ProviderError> {
+        let call = Call::of(cx).await;
+        let x = describe_instance(&call, id).await?;
+        let mut groups: Vec<String> = x
+            .security_groups()
+            .iter()
+            .filter_map(|g| g.group_id().map(String::from))
+            .collect();
+        groups.sort();
+        let recorded_list = recorded
+            .map(|r| r.security_group_ids.clone())
+            .unwrap_or_default();
+        let mut recorded_groups = recorded_list.clone();
+        recorded_groups.sort();
+        // No groups in the program means the VPC's default group.
+        let security_group_ids =
+            if groups != recorded_groups && !(groups.len() == 1 && recorded_groups.is_empty()) {
+                groups
+            } else {
+                recorded_list
+            };
+        let sdc = x.source_dest_check().unwrap_or(true);
+        let recorded_sdc = recorded.and_then(|r| r.source_dest_check);
+        let source_dest_check = if sdc && recorded_sdc.is_none() {
+            None
+        } else {
+            Some(sdc)
+        };
+        Ok(Observed {
+            id: id.to_string(),
+            inputs: Some(InstanceInputs {
+                ami: x.image_id().unwrap_or_default().to_string(),
+                instance_type: x
+                    .instance_type()
+                    .map(|t| t.as_str().to_string())
+                    .unwrap_or_default(),
+                subnet_id: match recorded {
+                    Some(r) => r.subnet_id.clone(),
+                    None => x.subnet_id().map(String::from),
+                },
+                security_group_ids,
+                key_name: match recorded {
+                    Some(r) => r.key_name.clone(),
+                    None => x.key_name().map(String::from),
+                },
+                // EC2 does not show user data without another call: kept.
+                user_data: recorded.and_then(|r| r.user_data.clone()),
+                source_dest_check,
+                tags: call.own_tags(x.tags()),
+            }),
+            outputs: instance_outputs(&x),
+        })
+    }
+
+    async fn update(
+        cx: &Ctx<'_, AwsState>,
+        ch: Change<'_, InstanceInputs, InstanceOutputs>,
+    ) -> Result<InstanceOutputs, ProviderError> {
+        let call = Call::of(cx).await;
+        let (o, n) = (ch.old, ch.new);
+        if o.security_group_ids != n.security_group_ids && !n.security_group_ids.is_empty() {
+            call.c
+                .modify_instance_attribute()
+                .instance_id(ch.id)
+                .set_groups(Some(n.security_group_ids.clone()))
+                .send()
+                .await
+                .map_err(call.err("ModifyInstanceAttribute"))?;
+        }
+        if o.source_dest_check.unwrap_or(true) != n.source_dest_check.unwrap_or(true) {
+            call.c
+                .modify_instance_attribute()
+                .instance_id(ch.id)
+                .source_dest_check(
+                    AttributeBooleanValue::builder()
+                        .value(n.source_dest_check.unwrap_or(true))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(call.err("ModifyInstanceAttribute"))?;
+        }
+        call.sync_tags(ch.id, &call.tags(&o.tags), &call.tags(&n.tags))
+            .await?;
+        let x = describe_instance(&call, ch.id).await?;
+        Ok(instance_outputs(&x))
+    }
+
+    async fn delete(
+        cx: &Ctx<'_, AwsState>,
+        id: &str,
+        _: &InstanceInputs,
+        _: &InstanceOutputs,
+    ) -> Result<(), ProviderError> {
+        let call = Call::of(cx).await;
+        call.c
+            .terminate_instances()
+            .instance_ids(id)
+            .send()
+            .await
+            .map_err(call.err("TerminateInstances"))?;
+        call.c
+            .wait_until_instance_terminated()
+            .instance_ids(id)
+            .wait(WAIT)
+            .await
+            .map_err(|e| waiter_error(&format!("instance {id} to terminate"), e))?;
+        Ok(())
+    }
 }
 
 // ---- Elastic IP ----
@@ -242,35 +280,12 @@ async fn describe_eip(
         .ok_or_else(|| not_found("Elastic IP", id))
 }
 
-fn eip_outputs(a: &aws_sdk_ec2::types::Address) -> Value {
-    json!({
-        "id": a.allocation_id(),
-        "public_ip": a.public_ip(),
-        "association_id": a.association_id(),
-    })
-}
-
-pub(crate) async fn create_eip(
-    call: &Call<'_>,
-    i: EipInputs,
-) -> Result<CreateResponse, ProviderError> {
-    let out = call
-        .c
-        .allocate_address()
-        .domain(DomainType::Vpc)
-        .tag_specifications(tags::spec(ResourceType::ElasticIp, &call.tags(&i.tags)))
-        .send()
-        .await
-        .map_err(call.err("AllocateAddress"))?;
-    let id = out.allocation_id().unwrap_or_default().to_string();
-    if let Some(inst) = &i.instance_id {
-        associate(call, &id, inst).await?;
+fn eip_outputs(a: &aws_sdk_ec2::types::Address) -> EipOutputs {
+    EipOutputs {
+        id: a.allocation_id().unwrap_or_default().to_string(),
+        public_ip: a.public_ip().unwrap_or_default().to_string(),
+        association_id: a.association_id().map(String::from),
     }
-    let a = describe_eip(call, &id).await?;
-    Ok(CreateResponse {
-        outputs: eip_outputs(&a),
-        id,
-    })
 }
 
 async fn associate(call: &Call<'_>, id: &str, instance: &str) -> Result<(), ProviderError> {
@@ -284,70 +299,10 @@ async fn associate(call: &Call<'_>, id: &str, instance: &str) -> Result<(), Prov
     Ok(())
 }
 
-pub(crate) async fn find_eip(call: &Call<'_>) -> Result<Option<CreateResponse>, ProviderError> {
-    let out = call
-        .c
-        .describe_addresses()
-        .filters(tags::urn_filter(call.identity))
-        .send()
-        .await
-        .map_err(call.err("DescribeAddresses"))?;
-    Ok(out
-        .addresses()
-        .iter()
-        .find(|x| tags::has_urn(x.tags(), call.identity))
-        .map(|a| CreateResponse {
-            id: a.allocation_id().unwrap_or_default().to_string(),
-            outputs: eip_outputs(a),
-        }))
-}
-
-pub(crate) async fn read_eip(
+async fn disassociate(
     call: &Call<'_>,
-    id: &str,
-    recorded: &Value,
-) -> Result<ReadResponse, ProviderError> {
-    let a = describe_eip(call, id).await?;
-    let own = tags::own_tags(&tags::from_sdk(a.tags()), &call.p.config.default_tags);
-    Ok(ReadResponse {
-        id: id.to_string(),
-        inputs: Some(with_fields(
-            recorded,
-            json!({"instance_id": a.instance_id().filter(|i| !i.is_empty()), "tags": own}),
-        )),
-        outputs: eip_outputs(&a),
-    })
-}
-
-pub(crate) async fn update_eip(
-    call: &Call<'_>,
-    req: &UpdateRequest,
-    o: EipInputs,
-    n: EipInputs,
-) -> Result<Value, ProviderError> {
-    if o.instance_id != n.instance_id {
-        let a = describe_eip(call, &req.id).await?;
-        if let Some(assoc) = a.association_id() {
-            call.c
-                .disassociate_address()
-                .association_id(assoc)
-                .send()
-                .await
-                .map_err(call.err("DisassociateAddress"))?;
-        }
-        if let Some(inst) = &n.instance_id {
-            associate(call, &req.id, inst).await?;
-        }
-    }
-    call.sync_tags(&req.id, &call.tags(&o.tags), &call.tags(&n.tags))
-        .await?;
-    Ok(eip_outputs(&describe_eip(call, &req.id).await?))
-}
-
-pub(crate) async fn delete_eip(call: &Call<'_>, id: &str) -> Result<(), ProviderError> {
-    let Some(a) = existing(describe_eip(call, id).await)? else {
-        return Ok(());
-    };
+    a: &aws_sdk_ec2::types::Address,
+) -> Result<(), ProviderError> {
     if let Some(assoc) = a.association_id() {
         call.c
             .disassociate_address()
@@ -356,13 +311,109 @@ pub(crate) async fn delete_eip(call: &Call<'_>, id: &str) -> Result<(), Provider
             .await
             .map_err(call.err("DisassociateAddress"))?;
     }
-    call.c
-        .release_address()
-        .allocation_id(id)
-        .send()
-        .await
-        .map_err(call.err("ReleaseAddress"))?;
     Ok(())
+}
+
+#[async_trait]
+impl CustomResource<AwsState> for Eip {
+    async fn create(
+        cx: &Ctx<'_, AwsState>,
+        i: &EipInputs,
+    ) -> Result<Created<EipOutputs>, ProviderError> {
+        let call = Call::of(cx).await;
+        let out = call
+            .c
+            .allocate_address()
+            .domain(DomainType::Vpc)
+            .tag_specifications(tags::spec(ResourceType::ElasticIp, &call.tags(&i.tags)))
+            .send()
+            .await
+            .map_err(call.err("AllocateAddress"))?;
+        let id = out.allocation_id().unwrap_or_default().to_string();
+        if let Some(inst) = &i.instance_id {
+            associate(&call, &id, inst).await?;
+        }
+        let a = describe_eip(&call, &id).await?;
+        Ok(Created {
+            outputs: eip_outputs(&a),
+            id,
+        })
+    }
+
+    async fn find(
+        cx: &Ctx<'_, AwsState>,
+        _: &EipInputs,
+    ) -> Result<Option<Created<EipOutputs>>, ProviderError> {
+        let call = Call::of(cx).await;
+        let out = call
+            .c
+            .describe_addresses()
+            .filters(tags::urn_filter(call.identity))
+            .send()
+            .await
+            .map_err(call.err("DescribeAddresses"))?;
+        Ok(out
+            .addresses()
+            .iter()
+            .find(|x| tags::has_urn(x.tags(), call.identity))
+            .map(|a| Created {
+                id: a.allocation_id().unwrap_or_default().to_string(),
+                outputs: eip_outputs(a),
+            }))
+    }
+
+    async fn read(
+        cx: &Ctx<'_, AwsState>,
+        id: &str,
+        _: Option<&EipInputs>,
+    ) -> Result<Observed<EipInputs, EipOutputs>, ProviderError> {
+        let call = Call::of(cx).await;
+        let a = describe_eip(&call, id).await?;
+        Ok(Observed {
+            id: id.to_string(),
+            inputs: Some(EipInputs {
+                instance_id: a.instance_id().filter(|i| !i.is_empty()).map(String::from),
+                tags: call.own_tags(a.tags()),
+            }),
+            outputs: eip_outputs(&a),
+        })
+    }
+
+    async fn update(
+        cx: &Ctx<'_, AwsState>,
+        ch: Change<'_, EipInputs, EipOutputs>,
+    ) -> Result<EipOutputs, ProviderError> {
+        let call = Call::of(cx).await;
+        if ch.old.instance_id != ch.new.instance_id {
+            disassociate(&call, &describe_eip(&call, ch.id).await?).await?;
+            if let Some(inst) = &ch.new.instance_id {
+                associate(&call, ch.id, inst).await?;
+            }
+        }
+        call.sync_tags(ch.id, &call.tags(&ch.old.tags), &call.tags(&ch.new.tags))
+            .await?;
+        Ok(eip_outputs(&describe_eip(&call, ch.id).await?))
+    }
+
+    async fn delete(
+        cx: &Ctx<'_, AwsState>,
+        id: &str,
+        _: &EipInputs,
+        _: &EipOutputs,
+    ) -> Result<(), ProviderError> {
+        let call = Call::of(cx).await;
+        let Some(a) = existing(describe_eip(&call, id).await)? else {
+            return Ok(());
+        };
+        disassociate(&call, &a).await?;
+        call.c
+            .release_address()
+            .allocation_id(id)
+            .send()
+            .await
+            .map_err(call.err("ReleaseAddress"))?;
+        Ok(())
+    }
 }
 
 // ---- NAT gateway ----
@@ -388,120 +439,117 @@ async fn describe_nat(
         .ok_or_else(|| not_found("NAT gateway", id))
 }
 
-pub(crate) async fn create_nat(
-    call: &Call<'_>,
-    i: NatGatewayInputs,
-) -> Result<CreateResponse, ProviderError> {
-    let out = call
-        .c
-        .create_nat_gateway()
-        .subnet_id(&i.subnet_id)
-        .allocation_id(&i.allocation_id)
-        .tag_specifications(tags::spec(ResourceType::Natgateway, &call.tags(&i.tags)))
-        .send()
-        .await
-        .map_err(call.err("CreateNatGateway"))?;
-    let id = out
-        .nat_gateway()
-        .and_then(|n| n.nat_gateway_id())
-        .unwrap_or_default()
-        .to_string();
-    call.c
-        .wait_until_nat_gateway_available()
-        .nat_gateway_ids(&id)
-        .wait(WAIT)
-        .await
-        .map_err(|e| waiter_error(&format!("NAT gateway {id} to be available"), e))?;
-    Ok(CreateResponse {
-        outputs: json!({"id": id}),
-        id,
-    })
-}
-
-pub(crate) async fn find_nat(call: &Call<'_>) -> Result<Option<CreateResponse>, ProviderError> {
-    let out = call
-        .c
-        .describe_nat_gateways()
-        .filter(tags::urn_filter(call.identity))
-        .send()
-        .await
-        .map_err(call.err("DescribeNatGateways"))?;
-    Ok(out
-        .nat_gateways()
-        .iter()
-        .find(|n| {
-            tags::has_urn(n.tags(), call.identity)
-                && !matches!(
-                    n.state().map(|s| s.as_str()),
-                    Some("deleted") | Some("deleting")
-                )
+#[async_trait]
+impl CustomResource<AwsState> for NatGateway {
+    async fn create(
+        cx: &Ctx<'_, AwsState>,
+        i: &NatGatewayInputs,
+    ) -> Result<Created<NatGatewayOutputs>, ProviderError> {
+        let call = Call::of(cx).await;
+        let out = call
+            .c
+            .create_nat_gateway()
+            .subnet_id(&i.subnet_id)
+            .allocation_id(&i.allocation_id)
+            .tag_specifications(tags::spec(ResourceType::Natgateway, &call.tags(&i.tags)))
+            .send()
+            .await
+            .map_err(call.err("CreateNatGateway"))?;
+        let id = out
+            .nat_gateway()
+            .and_then(|n| n.nat_gateway_id())
+            .unwrap_or_default()
+            .to_string();
+        call.c
+            .wait_until_nat_gateway_available()
+            .nat_gateway_ids(&id)
+            .wait(WAIT)
+            .await
+            .map_err(|e| waiter_error(&format!("NAT gateway {id} to be available"), e))?;
+        Ok(Created {
+            outputs: NatGatewayOutputs { id: id.clone() },
+            id,
         })
-        .and_then(|n| n.nat_gateway_id())
-        .map(|id| CreateResponse {
-            outputs: json!({"id": id}),
+    }
+
+    async fn find(
+        cx: &Ctx<'_, AwsState>,
+        _: &NatGatewayInputs,
+    ) -> Result<Option<Created<NatGatewayOutputs>>, ProviderError> {
+        let call = Call::of(cx).await;
+        let out = call
+            .c
+            .describe_nat_gateways()
+            .filter(tags::urn_filter(call.identity))
+            .send()
+            .await
+            .map_err(call.err("DescribeNatGateways"))?;
+        Ok(out
+            .nat_gateways()
+            .iter()
+            .find(|n| {
+                tags::has_urn(n.tags(), call.identity)
+                    && !matches!(
+                        n.state().map(|s| s.as_str()),
+                        Some("deleted") | Some("deleting")
+                    )
+            })
+            .and_then(|n| n.nat_gateway_id())
+            .map(|id| Created {
+                outputs: NatGatewayOutputs { id: id.to_string() },
+                id: id.to_string(),
+            }))
+    }
+
+    async fn read(
+        cx: &Ctx<'_, AwsState>,
+        id: &str,
+        recorded: Option<&NatGatewayInputs>,
+    ) -> Result<Observed<NatGatewayInputs, NatGatewayOutputs>, ProviderError> {
+        let call = Call::of(cx).await;
+        let n = describe_nat(&call, id).await?;
+        let allocation_id = n
+            .nat_gateway_addresses()
+            .first()
+            .and_then(|a| a.allocation_id())
+            .map(String::from)
+            .or_else(|| recorded.map(|r| r.allocation_id.clone()))
+            .unwrap_or_default();
+        Ok(Observed {
             id: id.to_string(),
-        }))
-}
+            inputs: Some(NatGatewayInputs {
+                subnet_id: n.subnet_id().unwrap_or_default().to_string(),
+                allocation_id,
+                tags: call.own_tags(n.tags()),
+            }),
+            outputs: NatGatewayOutputs { id: id.to_string() },
+        })
+    }
 
-pub(crate) async fn read_nat(
-    call: &Call<'_>,
-    id: &str,
-    recorded: &Value,
-) -> Result<ReadResponse, ProviderError> {
-    let n = describe_nat(call, id).await?;
-    let own = tags::own_tags(&tags::from_sdk(n.tags()), &call.p.config.default_tags);
-    let alloc = n
-        .nat_gateway_addresses()
-        .first()
-        .and_then(|a| a.allocation_id());
-    Ok(ReadResponse {
-        id: id.to_string(),
-        inputs: Some(with_fields(
-            recorded,
-            json!({"subnet_id": n.subnet_id(), "allocation_id": alloc, "tags": own}),
-        )),
-        outputs: json!({"id": id}),
-    })
-}
-
-pub(crate) async fn delete_nat(call: &Call<'_>, id: &str) -> Result<(), ProviderError> {
-    call.c
-        .delete_nat_gateway()
-        .nat_gateway_id(id)
-        .send()
-        .await
-        .map_err(call.err("DeleteNatGateway"))?;
-    call.c
-        .wait_until_nat_gateway_deleted()
-        .nat_gateway_ids(id)
-        .wait(WAIT)
-        .await
-        .map_err(|e| waiter_error(&format!("NAT gateway {id} to be deleted"), e))?;
-    Ok(())
+    async fn delete(
+        cx: &Ctx<'_, AwsState>,
+        id: &str,
+        _: &NatGatewayInputs,
+        _: &NatGatewayOutputs,
+    ) -> Result<(), ProviderError> {
+        let call = Call::of(cx).await;
+        call.c
+            .delete_nat_gateway()
+            .nat_gateway_id(id)
+            .send()
+            .await
+            .map_err(call.err("DeleteNatGateway"))?;
+        call.c
+            .wait_until_nat_gateway_deleted()
+            .nat_gateway_ids(id)
+            .wait(WAIT)
+            .await
+            .map_err(|e| waiter_error(&format!("NAT gateway {id} to be deleted"), e))?;
+        Ok(())
+    }
 }
 
 // ---- Key pair ----
-
-pub(crate) async fn create_key_pair(
-    call: &Call<'_>,
-    i: KeyPairInputs,
-) -> Result<CreateResponse, ProviderError> {
-    let name = i.key_name.clone().unwrap_or_else(|| call.default_name());
-    let out = call
-        .c
-        .import_key_pair()
-        .key_name(&name)
-        .public_key_material(Blob::new(i.public_key.as_bytes()))
-        .tag_specifications(tags::spec(ResourceType::KeyPair, &call.tags(&i.tags)))
-        .send()
-        .await
-        .map_err(call.err("ImportKeyPair"))?;
-    let id = out.key_pair_id().unwrap_or(&name).to_string();
-    Ok(CreateResponse {
-        outputs: json!({"id": id, "key_name": name, "fingerprint": out.key_fingerprint()}),
-        id,
-    })
-}
 
 async fn describe_key(
     call: &Call<'_>,
@@ -521,58 +569,106 @@ async fn describe_key(
         .ok_or_else(|| not_found("key pair", id))
 }
 
-pub(crate) async fn find_key_pair(
-    call: &Call<'_>,
-) -> Result<Option<CreateResponse>, ProviderError> {
-    let out = call
-        .c
-        .describe_key_pairs()
-        .filters(tags::urn_filter(call.identity))
-        .send()
-        .await
-        .map_err(call.err("DescribeKeyPairs"))?;
-    Ok(out.key_pairs().iter().find(|x| tags::has_urn(x.tags(), call.identity)).map(|k| {
-        let id = k.key_pair_id().unwrap_or_default().to_string();
-        CreateResponse {
-            outputs: json!({"id": id, "key_name": k.key_name(), "fingerprint": k.key_fingerprint()}),
+fn key_outputs(k: &aws_sdk_ec2::types::KeyPairInfo) -> KeyPairOutputs {
+    KeyPairOutputs {
+        id: k.key_pair_id().unwrap_or_default().to_string(),
+        key_name: k.key_name().unwrap_or_default().to_string(),
+        fingerprint: k.key_fingerprint().map(String::from),
+    }
+}
+
+#[async_trait]
+impl CustomResource<AwsState> for KeyPair {
+    async fn create(
+        cx: &Ctx<'_, AwsState>,
+        i: &KeyPairInputs,
+    ) -> Result<Created<KeyPairOutputs>, ProviderError> {
+        let call = Call::of(cx).await;
+        let name = i.key_name.clone().unwrap_or_else(|| call.default_name());
+        let out = call
+            .c
+            .import_key_pair()
+            .key_name(&name)
+            .public_key_material(Blob::new(i.public_key.as_bytes()))
+            .tag_specifications(tags::spec(ResourceType::KeyPair, &call.tags(&i.tags)))
+            .send()
+            .await
+            .map_err(call.err("ImportKeyPair"))?;
+        let id = out.key_pair_id().unwrap_or(&name).to_string();
+        Ok(Created {
+            outputs: KeyPairOutputs {
+                id: id.clone(),
+                key_name: name,
+                fingerprint: out.key_fingerprint().map(String::from),
+            },
             id,
-        }
-    }))
-}
+        })
+    }
 
-pub(crate) async fn read_key_pair(
-    call: &Call<'_>,
-    id: &str,
-    recorded: &Value,
-) -> Result<ReadResponse, ProviderError> {
-    let k = describe_key(call, id).await?;
-    let own = tags::own_tags(&tags::from_sdk(k.tags()), &call.p.config.default_tags);
-    // Unset in the program means the default name.
-    let key_name = if recorded.get("key_name").is_some_and(Value::is_null) {
-        Value::Null
-    } else {
-        json!(k.key_name())
-    };
-    Ok(ReadResponse {
-        id: id.to_string(),
-        inputs: Some(with_fields(
-            recorded,
-            json!({"key_name": key_name, "tags": own}),
-        )),
-        outputs: json!({"id": id, "key_name": k.key_name(), "fingerprint": k.key_fingerprint()}),
-    })
-}
+    async fn find(
+        cx: &Ctx<'_, AwsState>,
+        _: &KeyPairInputs,
+    ) -> Result<Option<Created<KeyPairOutputs>>, ProviderError> {
+        let call = Call::of(cx).await;
+        let out = call
+            .c
+            .describe_key_pairs()
+            .filters(tags::urn_filter(call.identity))
+            .send()
+            .await
+            .map_err(call.err("DescribeKeyPairs"))?;
+        Ok(out
+            .key_pairs()
+            .iter()
+            .find(|x| tags::has_urn(x.tags(), call.identity))
+            .map(|k| Created {
+                id: k.key_pair_id().unwrap_or_default().to_string(),
+                outputs: key_outputs(k),
+            }))
+    }
 
-pub(crate) async fn delete_key_pair(call: &Call<'_>, id: &str) -> Result<(), ProviderError> {
-    // By name: some EC2 implementations ignore KeyPairId on delete.
-    let Some(k) = existing(describe_key(call, id).await)? else {
-        return Ok(());
-    };
-    call.c
-        .delete_key_pair()
-        .set_key_name(k.key_name().map(String::from))
-        .send()
-        .await
-        .map_err(call.err("DeleteKeyPair"))?;
-    Ok(())
+    async fn read(
+        cx: &Ctx<'_, AwsState>,
+        id: &str,
+        recorded: Option<&KeyPairInputs>,
+    ) -> Result<Observed<KeyPairInputs, KeyPairOutputs>, ProviderError> {
+        let call = Call::of(cx).await;
+        let k = describe_key(&call, id).await?;
+        // EC2 does not give the public key back: on import the program's
+        // inputs are taken as they are.
+        let inputs = recorded.map(|r| KeyPairInputs {
+            // Unset in the program means the default name.
+            key_name: r
+                .key_name
+                .as_ref()
+                .map(|_| k.key_name().unwrap_or_default().to_string()),
+            public_key: r.public_key.clone(),
+            tags: call.own_tags(k.tags()),
+        });
+        Ok(Observed {
+            id: id.to_string(),
+            inputs,
+            outputs: key_outputs(&k),
+        })
+    }
+
+    async fn delete(
+        cx: &Ctx<'_, AwsState>,
+        id: &str,
+        _: &KeyPairInputs,
+        _: &KeyPairOutputs,
+    ) -> Result<(), ProviderError> {
+        let call = Call::of(cx).await;
+        // By name: some EC2 implementations ignore KeyPairId on delete.
+        let Some(k) = existing(describe_key(&call, id).await)? else {
+            return Ok(());
+        };
+        call.c
+            .delete_key_pair()
+            .set_key_name(k.key_name().map(String::from))
+            .send()
+            .await
+            .map_err(call.err("DeleteKeyPair"))?;
+        Ok(())
+    }
 }

@@ -1,14 +1,18 @@
 //! VPC, subnet, internet gateway, route table, route, route table association.
 
+use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 use mkso::ProviderError;
-use mkso::provider::{CreateResponse, ReadResponse, UpdateRequest};
-use serde_json::{Value, json};
+use mkso::typed::{Change, Created, Ctx, CustomResource, Observed};
 
 use super::{
-    Call, InternetGatewayInputs, RouteInputs, RouteTableAssociationInputs, RouteTableInputs,
-    SubnetInputs, VpcInputs, existing, not_found, with_fields,
+    Call, InternetGateway, InternetGatewayInputs, InternetGatewayOutputs, Route, RouteInputs,
+    RouteOutputs, RoutePlanned, RouteTable, RouteTableAssociation, RouteTableAssociationInputs,
+    RouteTableAssociationOutputs, RouteTableInputs, RouteTableOutputs, Subnet, SubnetInputs,
+    SubnetOutputs, SubnetPlanned, Vpc, VpcInputs, VpcOutputs, VpcPlanned, check_cidr, existing,
+    not_found,
 };
+use crate::provider::AwsState;
 use crate::tags;
 
 fn flag(v: bool) -> AttributeBooleanValue {
@@ -17,28 +21,157 @@ fn flag(v: bool) -> AttributeBooleanValue {
 
 // ---- VPC ----
 
-pub(crate) async fn create_vpc(
-    call: &Call<'_>,
-    i: VpcInputs,
-) -> Result<CreateResponse, ProviderError> {
-    let out = call
-        .c
-        .create_vpc()
-        .cidr_block(&i.cidr_block)
-        .tag_specifications(tags::spec(ResourceType::Vpc, &call.tags(&i.tags)))
-        .send()
-        .await
-        .map_err(call.err("CreateVpc"))?;
-    let id = out
-        .vpc()
-        .and_then(|v| v.vpc_id())
-        .unwrap_or_default()
-        .to_string();
-    set_vpc_attributes(call, &id, &i, None).await?;
-    Ok(CreateResponse {
-        outputs: json!({"id": id, "cidr_block": i.cidr_block}),
-        id,
-    })
+#[async_trait]
+impl CustomResource<AwsState> for Vpc {
+    fn check(i: &VpcPlanned) -> Vec<(String, String)> {
+        check_cidr("cidr_block", &i.cidr_block)
+    }
+
+    async fn create(
+        cx: &Ctx<'_, AwsState>,
+        i: &VpcInputs,
+    ) -> Result<Created<VpcOutputs>, ProviderError> {
+        let call = Call::of(cx).await;
+        let out = call
+            .c
+            .create_vpc()
+            .cidr_block(&i.cidr_block)
+            .tag_specifications(tags::spec(ResourceType::Vpc, &call.tags(&i.tags)))
+            .send()
+            .await
+            .map_err(call.err("CreateVpc"))?;
+        let id = out
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .unwrap_or_default()
+            .to_string();
+        set_vpc_attributes(&call, &id, i, None).await?;
+        Ok(Created {
+            outputs: VpcOutputs {
+                id: id.clone(),
+                cidr_block: i.cidr_block.clone(),
+            },
+            id,
+        })
+    }
+
+    async fn find(
+        cx: &Ctx<'_, AwsState>,
+        _: &VpcInputs,
+    ) -> Result<Option<Created<VpcOutputs>>, ProviderError> {
+        let call = Call::of(cx).await;
+        let out = call
+            .c
+            .describe_vpcs()
+            .filters(tags::urn_filter(call.identity))
+            .send()
+            .await
+            .map_err(call.err("DescribeVpcs"))?;
+        Ok(out
+            .vpcs()
+            .iter()
+            .find(|x| tags::has_urn(x.tags(), call.identity))
+            .map(|v| {
+                let id = v.vpc_id().unwrap_or_default().to_string();
+                Created {
+                    outputs: VpcOutputs {
+                        id: id.clone(),
+                        cidr_block: v.cidr_block().unwrap_or_default().to_string(),
+                    },
+                    id,
+                }
+            }))
+    }
+
+    async fn read(
+        cx: &Ctx<'_, AwsState>,
+        id: &str,
+        recorded: Option<&VpcInputs>,
+    ) -> Result<Observed<VpcInputs, VpcOutputs>, ProviderError> {
+        let call = Call::of(cx).await;
+        let out = call
+            .c
+            .describe_vpcs()
+            .vpc_ids(id)
+            .send()
+            .await
+            .map_err(call.err("DescribeVpcs"))?;
+        let v = out
+            .vpcs()
+            .iter()
+            .find(|v| v.vpc_id() == Some(id))
+            .ok_or_else(|| not_found("VPC", id))?;
+        let dns = |attr: aws_sdk_ec2::types::VpcAttributeName| {
+            let call = &call;
+            async move {
+                call.c
+                    .describe_vpc_attribute()
+                    .vpc_id(id)
+                    .attribute(attr)
+                    .send()
+                    .await
+                    .map_err(call.err("DescribeVpcAttribute"))
+            }
+        };
+        let hostnames = dns(aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames)
+            .await?
+            .enable_dns_hostnames()
+            .and_then(|b| b.value())
+            .unwrap_or(false);
+        let support = dns(aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport)
+            .await?
+            .enable_dns_support()
+            .and_then(|b| b.value())
+            .unwrap_or(true);
+        // Unset in the program means the default (on).
+        let recorded_support = recorded.and_then(|r| r.enable_dns_support);
+        let enable_dns_support = if recorded_support.is_none() && support {
+            None
+        } else {
+            Some(support)
+        };
+        let cidr_block = v.cidr_block().unwrap_or_default().to_string();
+        Ok(Observed {
+            id: id.to_string(),
+            inputs: Some(VpcInputs {
+                cidr_block: cidr_block.clone(),
+                enable_dns_hostnames: hostnames,
+                enable_dns_support,
+                tags: call.own_tags(v.tags()),
+            }),
+            outputs: VpcOutputs {
+                id: id.to_string(),
+                cidr_block,
+            },
+        })
+    }
+
+    async fn update(
+        cx: &Ctx<'_, AwsState>,
+        ch: Change<'_, VpcInputs, VpcOutputs>,
+    ) -> Result<VpcOutputs, ProviderError> {
+        let call = Call::of(cx).await;
+        set_vpc_attributes(&call, ch.id, ch.new, Some(ch.old)).await?;
+        call.sync_tags(ch.id, &call.tags(&ch.old.tags), &call.tags(&ch.new.tags))
+            .await?;
+        Ok(ch.old_outputs.clone())
+    }
+
+    async fn delete(
+        cx: &Ctx<'_, AwsState>,
+        id: &str,
+        _: &VpcInputs,
+        _: &VpcOutputs,
+    ) -> Result<(), ProviderError> {
+        let call = Call::of(cx).await;
+        call.c
+            .delete_vpc()
+            .vpc_id(id)
+            .send()
+            .await
+            .map_err(call.err("DeleteVpc"))?;
+        Ok(())
+    }
 }
 
 async fn set_vpc_attributes(
@@ -73,269 +206,279 @@ async fn set_vpc_attributes(
     Ok(())
 }
 
-pub(crate) async fn find_vpc(call: &Call<'_>) -> Result<Option<CreateResponse>, ProviderError> {
-    let out = call
-        .c
-        .describe_vpcs()
-        .filters(tags::urn_filter(call.identity))
-        .send()
-        .await
-        .map_err(call.err("DescribeVpcs"))?;
-    Ok(out
-        .vpcs()
-        .iter()
-        .find(|x| tags::has_urn(x.tags(), call.identity))
-        .map(|v| {
-            let id = v.vpc_id().unwrap_or_default().to_string();
-            CreateResponse {
-                outputs: json!({"id": id, "cidr_block": v.cidr_block()}),
-                id,
-            }
-        }))
-}
-
-pub(crate) async fn read_vpc(
-    call: &Call<'_>,
-    id: &str,
-    recorded: &Value,
-) -> Result<ReadResponse, ProviderError> {
-    let out = call
-        .c
-        .describe_vpcs()
-        .vpc_ids(id)
-        .send()
-        .await
-        .map_err(call.err("DescribeVpcs"))?;
-    let v = out
-        .vpcs()
-        .iter()
-        .find(|v| v.vpc_id() == Some(id))
-        .ok_or_else(|| not_found("VPC", id))?;
-    let dns = |attr: aws_sdk_ec2::types::VpcAttributeName| async move {
-        let a = call
-            .c
-            .describe_vpc_attribute()
-            .vpc_id(id)
-            .attribute(attr)
-            .send()
-            .await
-            .map_err(call.err("DescribeVpcAttribute"))?;
-        Ok::<_, ProviderError>(a)
-    };
-    let hostnames = dns(aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames)
-        .await?
-        .enable_dns_hostnames()
-        .and_then(|b| b.value())
-        .unwrap_or(false);
-    let support = dns(aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport)
-        .await?
-        .enable_dns_support()
-        .and_then(|b| b.value())
-        .unwrap_or(true);
-    let own = tags::own_tags(&tags::from_sdk(v.tags()), &call.p.config.default_tags);
-    let recorded_support = recorded
-        .get("enable_dns_support")
-        .cloned()
-        .unwrap_or(Value::Null);
-    let support_v = if recorded_support.is_null() && support {
-        Value::Null
-    } else {
-        json!(support)
-    };
-    Ok(ReadResponse {
-        id: id.to_string(),
-        inputs: Some(with_fields(
-            recorded,
-            json!({
-                "cidr_block": v.cidr_block(),
-                "enable_dns_hostnames": hostnames,
-                "enable_dns_support": support_v,
-                "tags": own,
-            }),
-        )),
-        outputs: json!({"id": id, "cidr_block": v.cidr_block()}),
-    })
-}
-
-pub(crate) async fn update_vpc(
-    call: &Call<'_>,
-    req: &UpdateRequest,
-    o: VpcInputs,
-    n: VpcInputs,
-) -> Result<Value, ProviderError> {
-    set_vpc_attributes(call, &req.id, &n, Some(&o)).await?;
-    call.sync_tags(&req.id, &call.tags(&o.tags), &call.tags(&n.tags))
-        .await?;
-    Ok(req.old_outputs.clone())
-}
-
-pub(crate) async fn delete_vpc(call: &Call<'_>, id: &str) -> Result<(), ProviderError> {
-    call.c
-        .delete_vpc()
-        .vpc_id(id)
-        .send()
-        .await
-        .map_err(call.err("DeleteVpc"))?;
-    Ok(())
-}
-
 // ---- Subnet ----
 
-pub(crate) async fn create_subnet(
-    call: &Call<'_>,
-    i: SubnetInputs,
-) -> Result<CreateResponse, ProviderError> {
-    let out = call
-        .c
-        .create_subnet()
-        .vpc_id(&i.vpc_id)
-        .cidr_block(&i.cidr_block)
-        .set_availability_zone(i.availability_zone.clone())
-        .tag_specifications(tags::spec(ResourceType::Subnet, &call.tags(&i.tags)))
-        .send()
-        .await
-        .map_err(call.err("CreateSubnet"))?;
-    let s = out.subnet();
-    let id = s
-        .and_then(|s| s.subnet_id())
-        .unwrap_or_default()
-        .to_string();
-    if i.map_public_ip_on_launch {
-        call.c
-            .modify_subnet_attribute()
-            .subnet_id(&id)
-            .map_public_ip_on_launch(flag(true))
+#[async_trait]
+impl CustomResource<AwsState> for Subnet {
+    fn check(i: &SubnetPlanned) -> Vec<(String, String)> {
+        check_cidr("cidr_block", &i.cidr_block)
+    }
+
+    async fn create(
+        cx: &Ctx<'_, AwsState>,
+        i: &SubnetInputs,
+    ) -> Result<Created<SubnetOutputs>, ProviderError> {
+        let call = Call::of(cx).await;
+        let out = call
+            .c
+            .create_subnet()
+            .vpc_id(&i.vpc_id)
+            .cidr_block(&i.cidr_block)
+            .set_availability_zone(i.availability_zone.clone())
+            .tag_specifications(tags::spec(ResourceType::Subnet, &call.tags(&i.tags)))
             .send()
             .await
-            .map_err(call.err("ModifySubnetAttribute"))?;
+            .map_err(call.err("CreateSubnet"))?;
+        let s = out.subnet();
+        let id = s
+            .and_then(|s| s.subnet_id())
+            .unwrap_or_default()
+            .to_string();
+        if i.map_public_ip_on_launch {
+            call.c
+                .modify_subnet_attribute()
+                .subnet_id(&id)
+                .map_public_ip_on_launch(flag(true))
+                .send()
+                .await
+                .map_err(call.err("ModifySubnetAttribute"))?;
+        }
+        Ok(Created {
+            outputs: SubnetOutputs {
+                id: id.clone(),
+                availability_zone: s
+                    .and_then(|s| s.availability_zone())
+                    .unwrap_or_default()
+                    .to_string(),
+            },
+            id,
+        })
     }
-    Ok(CreateResponse {
-        outputs: json!({"id": id, "availability_zone": s.and_then(|s| s.availability_zone())}),
-        id,
-    })
-}
 
-pub(crate) async fn find_subnet(call: &Call<'_>) -> Result<Option<CreateResponse>, ProviderError> {
-    let out = call
-        .c
-        .describe_subnets()
-        .filters(tags::urn_filter(call.identity))
-        .send()
-        .await
-        .map_err(call.err("DescribeSubnets"))?;
-    Ok(out
-        .subnets()
-        .iter()
-        .find(|x| tags::has_urn(x.tags(), call.identity))
-        .map(|s| {
-            let id = s.subnet_id().unwrap_or_default().to_string();
-            CreateResponse {
-                outputs: json!({"id": id, "availability_zone": s.availability_zone()}),
-                id,
-            }
-        }))
-}
+    async fn find(
+        cx: &Ctx<'_, AwsState>,
+        _: &SubnetInputs,
+    ) -> Result<Option<Created<SubnetOutputs>>, ProviderError> {
+        let call = Call::of(cx).await;
+        let out = call
+            .c
+            .describe_subnets()
+            .filters(tags::urn_filter(call.identity))
+            .send()
+            .await
+            .map_err(call.err("DescribeSubnets"))?;
+        Ok(out
+            .subnets()
+            .iter()
+            .find(|x| tags::has_urn(x.tags(), call.identity))
+            .map(|s| {
+                let id = s.subnet_id().unwrap_or_default().to_string();
+                Created {
+                    outputs: SubnetOutputs {
+                        id: id.clone(),
+                        availability_zone: s.availability_zone().unwrap_or_default().to_string(),
+                    },
+                    id,
+                }
+            }))
+    }
 
-pub(crate) async fn read_subnet(
-    call: &Call<'_>,
-    id: &str,
-    recorded: &Value,
-) -> Result<ReadResponse, ProviderError> {
-    let out = call
-        .c
-        .describe_subnets()
-        .subnet_ids(id)
-        .send()
-        .await
-        .map_err(call.err("DescribeSubnets"))?;
-    let s = out
-        .subnets()
-        .iter()
-        .find(|x| x.subnet_id() == Some(id))
-        .ok_or_else(|| not_found("subnet", id))?;
-    let own = tags::own_tags(&tags::from_sdk(s.tags()), &call.p.config.default_tags);
-    let zone = if recorded
-        .get("availability_zone")
-        .is_some_and(Value::is_null)
-    {
-        Value::Null
-    } else {
-        json!(s.availability_zone())
-    };
-    Ok(ReadResponse {
-        id: id.to_string(),
-        inputs: Some(with_fields(
-            recorded,
-            json!({
-                "vpc_id": s.vpc_id(),
-                "cidr_block": s.cidr_block(),
-                "availability_zone": zone,
-                "map_public_ip_on_launch": s.map_public_ip_on_launch().unwrap_or(false),
-                "tags": own,
+    async fn read(
+        cx: &Ctx<'_, AwsState>,
+        id: &str,
+        recorded: Option<&SubnetInputs>,
+    ) -> Result<Observed<SubnetInputs, SubnetOutputs>, ProviderError> {
+        let call = Call::of(cx).await;
+        let out = call
+            .c
+            .describe_subnets()
+            .subnet_ids(id)
+            .send()
+            .await
+            .map_err(call.err("DescribeSubnets"))?;
+        let s = out
+            .subnets()
+            .iter()
+            .find(|x| x.subnet_id() == Some(id))
+            .ok_or_else(|| not_found("subnet", id))?;
+        let zone = s.availability_zone().unwrap_or_default().to_string();
+        // Unset in the program means AWS chose.
+        let availability_zone = if recorded.is_some_and(|r| r.availability_zone.is_none()) {
+            None
+        } else {
+            Some(zone.clone())
+        };
+        Ok(Observed {
+            id: id.to_string(),
+            inputs: Some(SubnetInputs {
+                vpc_id: s.vpc_id().unwrap_or_default().to_string(),
+                cidr_block: s.cidr_block().unwrap_or_default().to_string(),
+                availability_zone,
+                map_public_ip_on_launch: s.map_public_ip_on_launch().unwrap_or(false),
+                tags: call.own_tags(s.tags()),
             }),
-        )),
-        outputs: json!({"id": id, "availability_zone": s.availability_zone()}),
-    })
-}
+            outputs: SubnetOutputs {
+                id: id.to_string(),
+                availability_zone: zone,
+            },
+        })
+    }
 
-pub(crate) async fn update_subnet(
-    call: &Call<'_>,
-    req: &UpdateRequest,
-    o: SubnetInputs,
-    n: SubnetInputs,
-) -> Result<Value, ProviderError> {
-    if o.map_public_ip_on_launch != n.map_public_ip_on_launch {
+    async fn update(
+        cx: &Ctx<'_, AwsState>,
+        ch: Change<'_, SubnetInputs, SubnetOutputs>,
+    ) -> Result<SubnetOutputs, ProviderError> {
+        let call = Call::of(cx).await;
+        if ch.old.map_public_ip_on_launch != ch.new.map_public_ip_on_launch {
+            call.c
+                .modify_subnet_attribute()
+                .subnet_id(ch.id)
+                .map_public_ip_on_launch(flag(ch.new.map_public_ip_on_launch))
+                .send()
+                .await
+                .map_err(call.err("ModifySubnetAttribute"))?;
+        }
+        call.sync_tags(ch.id, &call.tags(&ch.old.tags), &call.tags(&ch.new.tags))
+            .await?;
+        Ok(ch.old_outputs.clone())
+    }
+
+    async fn delete(
+        cx: &Ctx<'_, AwsState>,
+        id: &str,
+        _: &SubnetInputs,
+        _: &SubnetOutputs,
+    ) -> Result<(), ProviderError> {
+        let call = Call::of(cx).await;
         call.c
-            .modify_subnet_attribute()
-            .subnet_id(&req.id)
-            .map_public_ip_on_launch(flag(n.map_public_ip_on_launch))
+            .delete_subnet()
+            .subnet_id(id)
             .send()
             .await
-            .map_err(call.err("ModifySubnetAttribute"))?;
+            .map_err(call.err("DeleteSubnet"))?;
+        Ok(())
     }
-    call.sync_tags(&req.id, &call.tags(&o.tags), &call.tags(&n.tags))
-        .await?;
-    Ok(req.old_outputs.clone())
-}
-
-pub(crate) async fn delete_subnet(call: &Call<'_>, id: &str) -> Result<(), ProviderError> {
-    call.c
-        .delete_subnet()
-        .subnet_id(id)
-        .send()
-        .await
-        .map_err(call.err("DeleteSubnet"))?;
-    Ok(())
 }
 
 // ---- Internet gateway ----
 
-pub(crate) async fn create_igw(
-    call: &Call<'_>,
-    i: InternetGatewayInputs,
-) -> Result<CreateResponse, ProviderError> {
-    let out = call
-        .c
-        .create_internet_gateway()
-        .tag_specifications(tags::spec(
-            ResourceType::InternetGateway,
-            &call.tags(&i.tags),
-        ))
-        .send()
-        .await
-        .map_err(call.err("CreateInternetGateway"))?;
-    let id = out
-        .internet_gateway()
-        .and_then(|g| g.internet_gateway_id())
-        .unwrap_or_default()
-        .to_string();
-    if let Some(vpc) = &i.vpc_id {
-        attach(call, &id, vpc).await?;
+#[async_trait]
+impl CustomResource<AwsState> for InternetGateway {
+    async fn create(
+        cx: &Ctx<'_, AwsState>,
+        i: &InternetGatewayInputs,
+    ) -> Result<Created<InternetGatewayOutputs>, ProviderError> {
+        let call = Call::of(cx).await;
+        let out = call
+            .c
+            .create_internet_gateway()
+            .tag_specifications(tags::spec(
+                ResourceType::InternetGateway,
+                &call.tags(&i.tags),
+            ))
+            .send()
+            .await
+            .map_err(call.err("CreateInternetGateway"))?;
+        let id = out
+            .internet_gateway()
+            .and_then(|g| g.internet_gateway_id())
+            .unwrap_or_default()
+            .to_string();
+        if let Some(vpc) = &i.vpc_id {
+            attach(&call, &id, vpc).await?;
+        }
+        Ok(Created {
+            outputs: InternetGatewayOutputs { id: id.clone() },
+            id,
+        })
     }
-    Ok(CreateResponse {
-        outputs: json!({"id": id}),
-        id,
-    })
+
+    async fn find(
+        cx: &Ctx<'_, AwsState>,
+        _: &InternetGatewayInputs,
+    ) -> Result<Option<Created<InternetGatewayOutputs>>, ProviderError> {
+        let call = Call::of(cx).await;
+        let out = call
+            .c
+            .describe_internet_gateways()
+            .filters(tags::urn_filter(call.identity))
+            .send()
+            .await
+            .map_err(call.err("DescribeInternetGateways"))?;
+        Ok(out
+            .internet_gateways()
+            .iter()
+            .find(|x| tags::has_urn(x.tags(), call.identity))
+            .and_then(|g| g.internet_gateway_id())
+            .map(|id| Created {
+                outputs: InternetGatewayOutputs { id: id.to_string() },
+                id: id.to_string(),
+            }))
+    }
+
+    async fn read(
+        cx: &Ctx<'_, AwsState>,
+        id: &str,
+        _: Option<&InternetGatewayInputs>,
+    ) -> Result<Observed<InternetGatewayInputs, InternetGatewayOutputs>, ProviderError> {
+        let call = Call::of(cx).await;
+        let g = describe_igw(&call, id).await?;
+        let vpc_id = g
+            .attachments()
+            .first()
+            .and_then(|a| a.vpc_id())
+            .map(String::from);
+        Ok(Observed {
+            id: id.to_string(),
+            inputs: Some(InternetGatewayInputs {
+                vpc_id,
+                tags: call.own_tags(g.tags()),
+            }),
+            outputs: InternetGatewayOutputs { id: id.to_string() },
+        })
+    }
+
+    async fn update(
+        cx: &Ctx<'_, AwsState>,
+        ch: Change<'_, InternetGatewayInputs, InternetGatewayOutputs>,
+    ) -> Result<InternetGatewayOutputs, ProviderError> {
+        let call = Call::of(cx).await;
+        if ch.old.vpc_id != ch.new.vpc_id {
+            if let Some(v) = &ch.old.vpc_id {
+                detach(&call, ch.id, v).await?;
+            }
+            if let Some(v) = &ch.new.vpc_id {
+                attach(&call, ch.id, v).await?;
+            }
+        }
+        call.sync_tags(ch.id, &call.tags(&ch.old.tags), &call.tags(&ch.new.tags))
+            .await?;
+        Ok(ch.old_outputs.clone())
+    }
+
+    async fn delete(
+        cx: &Ctx<'_, AwsState>,
+        id: &str,
+        _: &InternetGatewayInputs,
+        _: &InternetGatewayOutputs,
+    ) -> Result<(), ProviderError> {
+        let call = Call::of(cx).await;
+        let Some(g) = existing(describe_igw(&call, id).await)? else {
+            return Ok(());
+        };
+        for a in g.attachments() {
+            if let Some(v) = a.vpc_id() {
+                detach(&call, id, v).await?;
+            }
+        }
+        call.c
+            .delete_internet_gateway()
+            .internet_gateway_id(id)
+            .send()
+            .await
+            .map_err(call.err("DeleteInternetGateway"))?;
+        Ok(())
+    }
 }
 
 async fn attach(call: &Call<'_>, id: &str, vpc: &str) -> Result<(), ProviderError> {
@@ -383,106 +526,89 @@ async fn describe_igw(
         .ok_or_else(|| not_found("internet gateway", id))
 }
 
-pub(crate) async fn find_igw(call: &Call<'_>) -> Result<Option<CreateResponse>, ProviderError> {
-    let out = call
-        .c
-        .describe_internet_gateways()
-        .filters(tags::urn_filter(call.identity))
-        .send()
-        .await
-        .map_err(call.err("DescribeInternetGateways"))?;
-    Ok(out
-        .internet_gateways()
-        .iter()
-        .find(|x| tags::has_urn(x.tags(), call.identity))
-        .map(|g| {
-            let id = g.internet_gateway_id().unwrap_or_default().to_string();
-            CreateResponse {
-                outputs: json!({"id": id}),
-                id,
-            }
-        }))
-}
-
-pub(crate) async fn read_igw(
-    call: &Call<'_>,
-    id: &str,
-    recorded: &Value,
-) -> Result<ReadResponse, ProviderError> {
-    let g = describe_igw(call, id).await?;
-    let vpc = g
-        .attachments()
-        .first()
-        .and_then(|a| a.vpc_id())
-        .map(String::from);
-    let own = tags::own_tags(&tags::from_sdk(g.tags()), &call.p.config.default_tags);
-    Ok(ReadResponse {
-        id: id.to_string(),
-        inputs: Some(with_fields(recorded, json!({"vpc_id": vpc, "tags": own}))),
-        outputs: json!({"id": id}),
-    })
-}
-
-pub(crate) async fn update_igw(
-    call: &Call<'_>,
-    req: &UpdateRequest,
-    o: InternetGatewayInputs,
-    n: InternetGatewayInputs,
-) -> Result<Value, ProviderError> {
-    if o.vpc_id != n.vpc_id {
-        if let Some(v) = &o.vpc_id {
-            detach(call, &req.id, v).await?;
-        }
-        if let Some(v) = &n.vpc_id {
-            attach(call, &req.id, v).await?;
-        }
-    }
-    call.sync_tags(&req.id, &call.tags(&o.tags), &call.tags(&n.tags))
-        .await?;
-    Ok(req.old_outputs.clone())
-}
-
-pub(crate) async fn delete_igw(call: &Call<'_>, id: &str) -> Result<(), ProviderError> {
-    let Some(g) = existing(describe_igw(call, id).await)? else {
-        return Ok(());
-    };
-    for a in g.attachments() {
-        if let Some(v) = a.vpc_id() {
-            detach(call, id, v).await?;
-        }
-    }
-    call.c
-        .delete_internet_gateway()
-        .internet_gateway_id(id)
-        .send()
-        .await
-        .map_err(call.err("DeleteInternetGateway"))?;
-    Ok(())
-}
-
 // ---- Route table ----
 
-pub(crate) async fn create_route_table(
-    call: &Call<'_>,
-    i: RouteTableInputs,
-) -> Result<CreateResponse, ProviderError> {
-    let out = call
-        .c
-        .create_route_table()
-        .vpc_id(&i.vpc_id)
-        .tag_specifications(tags::spec(ResourceType::RouteTable, &call.tags(&i.tags)))
-        .send()
-        .await
-        .map_err(call.err("CreateRouteTable"))?;
-    let id = out
-        .route_table()
-        .and_then(|r| r.route_table_id())
-        .unwrap_or_default()
-        .to_string();
-    Ok(CreateResponse {
-        outputs: json!({"id": id}),
-        id,
-    })
+#[async_trait]
+impl CustomResource<AwsState> for RouteTable {
+    async fn create(
+        cx: &Ctx<'_, AwsState>,
+        i: &RouteTableInputs,
+    ) -> Result<Created<RouteTableOutputs>, ProviderError> {
+        let call = Call::of(cx).await;
+        let out = call
+            .c
+            .create_route_table()
+            .vpc_id(&i.vpc_id)
+            .tag_specifications(tags::spec(ResourceType::RouteTable, &call.tags(&i.tags)))
+            .send()
+            .await
+            .map_err(call.err("CreateRouteTable"))?;
+        let id = out
+            .route_table()
+            .and_then(|r| r.route_table_id())
+            .unwrap_or_default()
+            .to_string();
+        Ok(Created {
+            outputs: RouteTableOutputs { id: id.clone() },
+            id,
+        })
+    }
+
+    async fn find(
+        cx: &Ctx<'_, AwsState>,
+        _: &RouteTableInputs,
+    ) -> Result<Option<Created<RouteTableOutputs>>, ProviderError> {
+        let call = Call::of(cx).await;
+        let out = call
+            .c
+            .describe_route_tables()
+            .filters(tags::urn_filter(call.identity))
+            .send()
+            .await
+            .map_err(call.err("DescribeRouteTables"))?;
+        Ok(out
+            .route_tables()
+            .iter()
+            .find(|x| tags::has_urn(x.tags(), call.identity))
+            .and_then(|r| r.route_table_id())
+            .map(|id| Created {
+                outputs: RouteTableOutputs { id: id.to_string() },
+                id: id.to_string(),
+            }))
+    }
+
+    async fn read(
+        cx: &Ctx<'_, AwsState>,
+        id: &str,
+        _: Option<&RouteTableInputs>,
+    ) -> Result<Observed<RouteTableInputs, RouteTableOutputs>, ProviderError> {
+        let call = Call::of(cx).await;
+        let r = describe_route_table(&call, id).await?;
+        Ok(Observed {
+            id: id.to_string(),
+            inputs: Some(RouteTableInputs {
+                vpc_id: r.vpc_id().unwrap_or_default().to_string(),
+                tags: call.own_tags(r.tags()),
+            }),
+            outputs: RouteTableOutputs { id: id.to_string() },
+        })
+    }
+
+    async fn delete(
+        cx: &Ctx<'_, AwsState>,
+        id: &str,
+        _: &RouteTableInputs,
+        _: &RouteTableOutputs,
+    ) -> Result<(), ProviderError> {
+        let call = Call::of(cx).await;
+        call.c
+            .delete_route_table()
+            .route_table_id(id)
+            .send()
+            .await
+            .map_err(call.err("DeleteRouteTable"))?;
+        Ok(())
+    }
 }
 
 async fn describe_route_table(
@@ -503,56 +629,6 @@ async fn describe_route_table(
         .ok_or_else(|| not_found("route table", id))
 }
 
-pub(crate) async fn find_route_table(
-    call: &Call<'_>,
-) -> Result<Option<CreateResponse>, ProviderError> {
-    let out = call
-        .c
-        .describe_route_tables()
-        .filters(tags::urn_filter(call.identity))
-        .send()
-        .await
-        .map_err(call.err("DescribeRouteTables"))?;
-    Ok(out
-        .route_tables()
-        .iter()
-        .find(|x| tags::has_urn(x.tags(), call.identity))
-        .map(|r| {
-            let id = r.route_table_id().unwrap_or_default().to_string();
-            CreateResponse {
-                outputs: json!({"id": id}),
-                id,
-            }
-        }))
-}
-
-pub(crate) async fn read_route_table(
-    call: &Call<'_>,
-    id: &str,
-    recorded: &Value,
-) -> Result<ReadResponse, ProviderError> {
-    let r = describe_route_table(call, id).await?;
-    let own = tags::own_tags(&tags::from_sdk(r.tags()), &call.p.config.default_tags);
-    Ok(ReadResponse {
-        id: id.to_string(),
-        inputs: Some(with_fields(
-            recorded,
-            json!({"vpc_id": r.vpc_id(), "tags": own}),
-        )),
-        outputs: json!({"id": id}),
-    })
-}
-
-pub(crate) async fn delete_route_table(call: &Call<'_>, id: &str) -> Result<(), ProviderError> {
-    call.c
-        .delete_route_table()
-        .route_table_id(id)
-        .send()
-        .await
-        .map_err(call.err("DeleteRouteTable"))?;
-    Ok(())
-}
-
 // ---- Route ----
 
 fn route_id(rtb: &str, dest: &str) -> String {
@@ -567,46 +643,7 @@ fn split_route_id(id: &str) -> Result<(&str, &str), ProviderError> {
     })
 }
 
-pub(crate) async fn create_route(
-    call: &Call<'_>,
-    i: RouteInputs,
-) -> Result<CreateResponse, ProviderError> {
-    call.c
-        .create_route()
-        .route_table_id(&i.route_table_id)
-        .destination_cidr_block(&i.destination_cidr_block)
-        .set_gateway_id(i.gateway_id.clone())
-        .set_nat_gateway_id(i.nat_gateway_id.clone())
-        .send()
-        .await
-        .map_err(call.err("CreateRoute"))?;
-    let id = route_id(&i.route_table_id, &i.destination_cidr_block);
-    Ok(CreateResponse {
-        outputs: json!({"id": id}),
-        id,
-    })
-}
-
-pub(crate) async fn find_route(
-    call: &Call<'_>,
-    i: RouteInputs,
-) -> Result<Option<CreateResponse>, ProviderError> {
-    let id = route_id(&i.route_table_id, &i.destination_cidr_block);
-    match read_route(call, &id, &Value::Null).await {
-        Ok(_) => Ok(Some(CreateResponse {
-            outputs: json!({"id": id}),
-            id,
-        })),
-        Err(e) if e.class == mkso::ErrorClass::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-pub(crate) async fn read_route(
-    call: &Call<'_>,
-    id: &str,
-    recorded: &Value,
-) -> Result<ReadResponse, ProviderError> {
+async fn read_route(call: &Call<'_>, id: &str) -> Result<RouteInputs, ProviderError> {
     let (rtb, dest) = split_route_id(id)?;
     let r = describe_route_table(call, rtb).await?;
     let route = r
@@ -614,137 +651,212 @@ pub(crate) async fn read_route(
         .iter()
         .find(|x| x.destination_cidr_block() == Some(dest))
         .ok_or_else(|| not_found("route", id))?;
-    Ok(ReadResponse {
-        id: id.to_string(),
-        inputs: Some(with_fields(
-            recorded,
-            json!({
-                "route_table_id": rtb,
-                "destination_cidr_block": dest,
-                "gateway_id": route.gateway_id(),
-                "nat_gateway_id": route.nat_gateway_id(),
-            }),
-        )),
-        outputs: json!({"id": id}),
+    Ok(RouteInputs {
+        route_table_id: rtb.to_string(),
+        destination_cidr_block: dest.to_string(),
+        gateway_id: route.gateway_id().map(String::from),
+        nat_gateway_id: route.nat_gateway_id().map(String::from),
     })
 }
 
-pub(crate) async fn update_route(
-    call: &Call<'_>,
-    req: &UpdateRequest,
-    n: RouteInputs,
-) -> Result<Value, ProviderError> {
-    call.c
-        .replace_route()
-        .route_table_id(&n.route_table_id)
-        .destination_cidr_block(&n.destination_cidr_block)
-        .set_gateway_id(n.gateway_id.clone())
-        .set_nat_gateway_id(n.nat_gateway_id.clone())
-        .send()
-        .await
-        .map_err(call.err("ReplaceRoute"))?;
-    Ok(req.old_outputs.clone())
-}
+#[async_trait]
+impl CustomResource<AwsState> for Route {
+    fn check(i: &RoutePlanned) -> Vec<(String, String)> {
+        let mut f = check_cidr("destination_cidr_block", &i.destination_cidr_block);
+        // Both known: exactly one target.
+        if let (Some(gw), Some(nat)) = (i.gateway_id.known(), i.nat_gateway_id.known())
+            && gw.is_some() == nat.is_some()
+        {
+            f.push((
+                "gateway_id".into(),
+                "set exactly one of gateway_id and nat_gateway_id".into(),
+            ));
+        }
+        f
+    }
 
-pub(crate) async fn delete_route(call: &Call<'_>, id: &str) -> Result<(), ProviderError> {
-    let (rtb, dest) = split_route_id(id)?;
-    match call
-        .c
-        .delete_route()
-        .route_table_id(rtb)
-        .destination_cidr_block(dest)
-        .send()
-        .await
-        .map_err(call.err("DeleteRoute"))
-    {
-        Err(e) if e.code.as_deref() == Some("InvalidRoute.NotFound") => Ok(()),
-        other => other.map(|_| ()),
+    async fn create(
+        cx: &Ctx<'_, AwsState>,
+        i: &RouteInputs,
+    ) -> Result<Created<RouteOutputs>, ProviderError> {
+        let call = Call::of(cx).await;
+        call.c
+            .create_route()
+            .route_table_id(&i.route_table_id)
+            .destination_cidr_block(&i.destination_cidr_block)
+            .set_gateway_id(i.gateway_id.clone())
+            .set_nat_gateway_id(i.nat_gateway_id.clone())
+            .send()
+            .await
+            .map_err(call.err("CreateRoute"))?;
+        let id = route_id(&i.route_table_id, &i.destination_cidr_block);
+        Ok(Created {
+            outputs: RouteOutputs { id: id.clone() },
+            id,
+        })
+    }
+
+    async fn find(
+        cx: &Ctx<'_, AwsState>,
+        i: &RouteInputs,
+    ) -> Result<Option<Created<RouteOutputs>>, ProviderError> {
+        let call = Call::of(cx).await;
+        let id = route_id(&i.route_table_id, &i.destination_cidr_block);
+        Ok(existing(read_route(&call, &id).await)?.map(|_| Created {
+            outputs: RouteOutputs { id: id.clone() },
+            id,
+        }))
+    }
+
+    async fn read(
+        cx: &Ctx<'_, AwsState>,
+        id: &str,
+        _: Option<&RouteInputs>,
+    ) -> Result<Observed<RouteInputs, RouteOutputs>, ProviderError> {
+        let call = Call::of(cx).await;
+        let inputs = read_route(&call, id).await?;
+        Ok(Observed {
+            id: id.to_string(),
+            inputs: Some(inputs),
+            outputs: RouteOutputs { id: id.to_string() },
+        })
+    }
+
+    async fn update(
+        cx: &Ctx<'_, AwsState>,
+        ch: Change<'_, RouteInputs, RouteOutputs>,
+    ) -> Result<RouteOutputs, ProviderError> {
+        let call = Call::of(cx).await;
+        let n = ch.new;
+        call.c
+            .replace_route()
+            .route_table_id(&n.route_table_id)
+            .destination_cidr_block(&n.destination_cidr_block)
+            .set_gateway_id(n.gateway_id.clone())
+            .set_nat_gateway_id(n.nat_gateway_id.clone())
+            .send()
+            .await
+            .map_err(call.err("ReplaceRoute"))?;
+        Ok(ch.old_outputs.clone())
+    }
+
+    async fn delete(
+        cx: &Ctx<'_, AwsState>,
+        id: &str,
+        _: &RouteInputs,
+        _: &RouteOutputs,
+    ) -> Result<(), ProviderError> {
+        let call = Call::of(cx).await;
+        let (rtb, dest) = split_route_id(id)?;
+        match call
+            .c
+            .delete_route()
+            .route_table_id(rtb)
+            .destination_cidr_block(dest)
+            .send()
+            .await
+            .map_err(call.err("DeleteRoute"))
+        {
+            Err(e) if e.code.as_deref() == Some("InvalidRoute.NotFound") => Ok(()),
+            other => other.map(|_| ()),
+        }
     }
 }
 
 // ---- Route table association ----
 
-pub(crate) async fn create_association(
-    call: &Call<'_>,
-    i: RouteTableAssociationInputs,
-) -> Result<CreateResponse, ProviderError> {
-    let out = call
-        .c
-        .associate_route_table()
-        .route_table_id(&i.route_table_id)
-        .subnet_id(&i.subnet_id)
-        .send()
-        .await
-        .map_err(call.err("AssociateRouteTable"))?;
-    let id = out.association_id().unwrap_or_default().to_string();
-    Ok(CreateResponse {
-        outputs: json!({"id": id}),
-        id,
-    })
-}
-
-pub(crate) async fn find_association(
-    call: &Call<'_>,
-    i: RouteTableAssociationInputs,
-) -> Result<Option<CreateResponse>, ProviderError> {
-    let r = match describe_route_table(call, &i.route_table_id).await {
-        Ok(r) => r,
-        Err(e) if e.class == mkso::ErrorClass::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    Ok(r.associations()
-        .iter()
-        .find(|a| a.subnet_id() == Some(i.subnet_id.as_str()))
-        .and_then(|a| a.route_table_association_id())
-        .map(|id| CreateResponse {
-            outputs: json!({"id": id}),
-            id: id.to_string(),
-        }))
-}
-
-pub(crate) async fn read_association(
-    call: &Call<'_>,
-    id: &str,
-    recorded: &Value,
-) -> Result<ReadResponse, ProviderError> {
-    let out = call
-        .c
-        .describe_route_tables()
-        .filters(tags::filter("association.route-table-association-id", id))
-        .send()
-        .await
-        .map_err(call.err("DescribeRouteTables"))?;
-    let (rtb, subnet) = out
-        .route_tables()
-        .iter()
-        .find_map(|r| {
-            r.associations()
-                .iter()
-                .find(|a| a.route_table_association_id() == Some(id))
-                .map(|a| {
-                    (
-                        r.route_table_id().map(String::from),
-                        a.subnet_id().map(String::from),
-                    )
-                })
+#[async_trait]
+impl CustomResource<AwsState> for RouteTableAssociation {
+    async fn create(
+        cx: &Ctx<'_, AwsState>,
+        i: &RouteTableAssociationInputs,
+    ) -> Result<Created<RouteTableAssociationOutputs>, ProviderError> {
+        let call = Call::of(cx).await;
+        let out = call
+            .c
+            .associate_route_table()
+            .route_table_id(&i.route_table_id)
+            .subnet_id(&i.subnet_id)
+            .send()
+            .await
+            .map_err(call.err("AssociateRouteTable"))?;
+        let id = out.association_id().unwrap_or_default().to_string();
+        Ok(Created {
+            outputs: RouteTableAssociationOutputs { id: id.clone() },
+            id,
         })
-        .ok_or_else(|| not_found("route table association", id))?;
-    Ok(ReadResponse {
-        id: id.to_string(),
-        inputs: Some(with_fields(
-            recorded,
-            json!({"route_table_id": rtb, "subnet_id": subnet}),
-        )),
-        outputs: json!({"id": id}),
-    })
-}
+    }
 
-pub(crate) async fn delete_association(call: &Call<'_>, id: &str) -> Result<(), ProviderError> {
-    call.c
-        .disassociate_route_table()
-        .association_id(id)
-        .send()
-        .await
-        .map_err(call.err("DisassociateRouteTable"))?;
-    Ok(())
+    async fn find(
+        cx: &Ctx<'_, AwsState>,
+        i: &RouteTableAssociationInputs,
+    ) -> Result<Option<Created<RouteTableAssociationOutputs>>, ProviderError> {
+        let call = Call::of(cx).await;
+        let Some(r) = existing(describe_route_table(&call, &i.route_table_id).await)? else {
+            return Ok(None);
+        };
+        Ok(r.associations()
+            .iter()
+            .find(|a| a.subnet_id() == Some(i.subnet_id.as_str()))
+            .and_then(|a| a.route_table_association_id())
+            .map(|id| Created {
+                outputs: RouteTableAssociationOutputs { id: id.to_string() },
+                id: id.to_string(),
+            }))
+    }
+
+    async fn read(
+        cx: &Ctx<'_, AwsState>,
+        id: &str,
+        _: Option<&RouteTableAssociationInputs>,
+    ) -> Result<Observed<RouteTableAssociationInputs, RouteTableAssociationOutputs>, ProviderError>
+    {
+        let call = Call::of(cx).await;
+        let out = call
+            .c
+            .describe_route_tables()
+            .filters(tags::filter("association.route-table-association-id", id))
+            .send()
+            .await
+            .map_err(call.err("DescribeRouteTables"))?;
+        let (route_table_id, subnet_id) = out
+            .route_tables()
+            .iter()
+            .find_map(|r| {
+                r.associations()
+                    .iter()
+                    .find(|a| a.route_table_association_id() == Some(id))
+                    .map(|a| {
+                        (
+                            r.route_table_id().unwrap_or_default().to_string(),
+                            a.subnet_id().unwrap_or_default().to_string(),
+                        )
+                    })
+            })
+            .ok_or_else(|| not_found("route table association", id))?;
+        Ok(Observed {
+            id: id.to_string(),
+            inputs: Some(RouteTableAssociationInputs {
+                route_table_id,
+                subnet_id,
+            }),
+            outputs: RouteTableAssociationOutputs { id: id.to_string() },
+        })
+    }
+
+    async fn delete(
+        cx: &Ctx<'_, AwsState>,
+        id: &str,
+        _: &RouteTableAssociationInputs,
+        _: &RouteTableAssociationOutputs,
+    ) -> Result<(), ProviderError> {
+        let call = Call::of(cx).await;
+        call.c
+            .disassociate_route_table()
+            .association_id(id)
+            .send()
+            .await
+            .map_err(call.err("DisassociateRouteTable"))?;
+        Ok(())
+    }
 }

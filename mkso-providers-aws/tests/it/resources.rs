@@ -44,7 +44,7 @@ fn vpc_program(
         Vpc::new(
             s,
             "vpc",
-            VpcArgs::default()
+            VpcArgs::builder()
                 .cidr_block(cidr)
                 .enable_dns_hostnames(dns)
                 .tags(tags(team)),
@@ -130,7 +130,7 @@ async fn vpc() {
             Vpc::new(
                 s,
                 "vpc",
-                VpcArgs::default()
+                VpcArgs::builder()
                     .cidr_block("10.2.0.0/16")
                     .enable_dns_hostnames(true)
                     .tags(tags("b")),
@@ -151,13 +151,13 @@ fn network(s: &Stack) -> Result<(Vpc, Subnet), mkso::Error> {
     let vpc = Vpc::new(
         s,
         "vpc",
-        VpcArgs::default().cidr_block("10.3.0.0/16"),
+        VpcArgs::builder().cidr_block("10.3.0.0/16"),
         ResourceOptions::new(),
     )?;
     let sn = Subnet::new(
         s,
         "subnet",
-        SubnetArgs::default()
+        SubnetArgs::builder()
             .vpc_id(vpc.id())
             .cidr_block("10.3.1.0/24")
             .availability_zone(Some("us-east-1a".to_string())),
@@ -175,13 +175,13 @@ async fn subnet() {
             let vpc = Vpc::new(
                 s,
                 "vpc",
-                VpcArgs::default().cidr_block("10.4.0.0/16"),
+                VpcArgs::builder().cidr_block("10.4.0.0/16"),
                 ResourceOptions::new(),
             )?;
             Subnet::new(
                 s,
                 "subnet",
-                SubnetArgs::default()
+                SubnetArgs::builder()
                     .vpc_id(vpc.id())
                     .cidr_block(cidr)
                     .availability_zone(Some("us-east-1b".to_string()))
@@ -227,7 +227,7 @@ async fn subnet() {
         Subnet::new(
             s,
             "subnet",
-            SubnetArgs::default()
+            SubnetArgs::builder()
                 .vpc_id("vpc-ignored-on-import".to_string())
                 .cidr_block("10.4.2.0/24")
                 .availability_zone(Some("us-east-1b".to_string()))
@@ -249,18 +249,18 @@ async fn subnet() {
 async fn security_group_and_rules() {
     let env = Env::new("Sg");
     let c = env.client().await.clone();
-    let p = |team: &'static str, port: i32| {
+    let p = |team: &'static str, port: i32, desc: &'static str, wide: bool| {
         boxed(move |s| {
             let vpc = Vpc::new(
                 s,
                 "vpc",
-                VpcArgs::default().cidr_block("10.5.0.0/16"),
+                VpcArgs::builder().cidr_block("10.5.0.0/16"),
                 ResourceOptions::new(),
             )?;
             let sg = SecurityGroup::new(
                 s,
                 "web",
-                SecurityGroupArgs::default()
+                SecurityGroupArgs::builder()
                     .vpc_id(vpc.id())
                     .description(Some("web".to_string()))
                     .tags(tags(team)),
@@ -269,19 +269,24 @@ async fn security_group_and_rules() {
             SecurityGroupRule::new(
                 s,
                 "http",
-                SecurityGroupRuleArgs::default()
+                SecurityGroupRuleArgs::builder()
                     .security_group_id(sg.id())
                     .direction("ingress")
                     .protocol("tcp")
                     .from_port(port)
                     .to_port(port)
-                    .cidr_blocks(vec!["0.0.0.0/0".to_string()]),
+                    .description(desc)
+                    .cidr_blocks(if wide {
+                        vec!["0.0.0.0/0".to_string(), "10.9.0.0/16".to_string()]
+                    } else {
+                        vec!["0.0.0.0/0".to_string()]
+                    }),
                 ResourceOptions::new(),
             )?;
             SecurityGroupRule::new(
                 s,
                 "out",
-                SecurityGroupRuleArgs::default()
+                SecurityGroupRuleArgs::builder()
                     .security_group_id(sg.id())
                     .direction("egress")
                     .protocol("tcp")
@@ -293,7 +298,7 @@ async fn security_group_and_rules() {
             Ok(())
         })
     };
-    env.up(&*p("a", 80)).await;
+    env.up(&*p("a", 80, "web", false)).await;
     let sg = env.id("web").await;
     let rule = env.id("http").await;
     assert!(rule.starts_with("sgr-"), "{rule}");
@@ -309,13 +314,21 @@ async fn security_group_and_rules() {
             .iter()
             .any(|p| p.from_port() == Some(80))
     );
-    assert!(!env.preview(&*p("a", 80)).await.has_changes());
-    assert!(env.refresh(&*p("a", 80)).await.drift.is_empty());
+    assert!(!env.preview(&*p("a", 80, "web", false)).await.has_changes());
+    assert!(
+        env.refresh(&*p("a", 80, "web", false))
+            .await
+            .drift
+            .is_empty()
+    );
     // Tags change in place.
-    assert_eq!(op(&env.up(&*p("b", 80)).await, "web"), Op::Update);
+    assert_eq!(
+        op(&env.up(&*p("b", 80, "web", false)).await, "web"),
+        Op::Update
+    );
     assert_eq!(env.tags(&sg).await["team"], "b");
     // A rule's port replaces the rule, not the group.
-    let plan = env.up(&*p("b", 8080)).await;
+    let plan = env.up(&*p("b", 8080, "web", false)).await;
     assert_eq!(op(&plan, "http"), Op::Replace);
     assert_eq!(op(&plan, "web"), Op::Same);
     let perms = c
@@ -333,11 +346,38 @@ async fn security_group_and_rules() {
     // Drift: the group's tag.
     env.set_tag(&sg, "team", "x").await;
     assert_eq!(
-        drifted(&env.refresh(&*p("b", 8080)).await, "web"),
+        drifted(&env.refresh(&*p("b", 8080, "web", false)).await, "web"),
         DriftKind::Changed(vec!["tags".into()])
     );
-    env.up(&*p("b", 8080)).await;
+    env.up(&*p("b", 8080, "web", false)).await;
     assert_eq!(env.tags(&sg).await["team"], "b");
+    // A rule is its content: a replacement deletes the old rule first, so
+    // a new rule that overlaps the old one (here: one more range) is no
+    // duplicate for EC2.
+    let plan = env.up(&*p("b", 8080, "web", true)).await;
+    let step = plan.all_steps().find(|s| s.name == "http").unwrap();
+    assert_eq!((step.op, step.delete_before_replace), (Op::Replace, true));
+    assert_eq!(step.replace_keys, ["cidr_blocks"]);
+    // Its description changes in place: same rule, same id.
+    let rule = env.id("http").await;
+    let plan = env.up(&*p("b", 8080, "public web", true)).await;
+    assert_eq!(op(&plan, "http"), Op::Update);
+    assert_eq!(env.id("http").await, rule);
+    let described = c
+        .describe_security_group_rules()
+        .security_group_rule_ids(&rule)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        described.security_group_rules()[0].description(),
+        Some("public web")
+    );
+    assert!(
+        !env.preview(&*p("b", 8080, "public web", true))
+            .await
+            .has_changes()
+    );
     // Import the group elsewhere.
     let other = Env::new("SgImport");
     let sg2 = sg.clone();
@@ -346,7 +386,7 @@ async fn security_group_and_rules() {
             SecurityGroup::new(
                 s,
                 "web",
-                SecurityGroupArgs::default()
+                SecurityGroupArgs::builder()
                     .vpc_id("ignored".to_string())
                     .description(Some("web".to_string()))
                     .tags(tags("b")),
@@ -380,7 +420,7 @@ async fn gateways_route_tables_routes_and_associations() {
             let igw = InternetGateway::new(
                 s,
                 "igw",
-                InternetGatewayArgs::default().vpc_id(if attach {
+                InternetGatewayArgs::builder().vpc_id(if attach {
                     vpc.id().map(Some)
                 } else {
                     Output::new(None)
@@ -390,14 +430,14 @@ async fn gateways_route_tables_routes_and_associations() {
             let rt = RouteTable::new(
                 s,
                 "rt",
-                RouteTableArgs::default().vpc_id(vpc.id()),
+                RouteTableArgs::builder().vpc_id(vpc.id()),
                 ResourceOptions::new(),
             )?;
             if attach {
                 Route::new(
                     s,
                     "default",
-                    RouteArgs::default()
+                    RouteArgs::builder()
                         .route_table_id(rt.id())
                         .destination_cidr_block(dest)
                         .gateway_id(igw.id().map(Some)),
@@ -407,7 +447,7 @@ async fn gateways_route_tables_routes_and_associations() {
             RouteTableAssociation::new(
                 s,
                 "assoc",
-                RouteTableAssociationArgs::default()
+                RouteTableAssociationArgs::builder()
                     .route_table_id(rt.id())
                     .subnet_id(sn.id()),
                 ResourceOptions::new(),
@@ -474,7 +514,7 @@ async fn gateways_route_tables_routes_and_associations() {
             RouteTable::new(
                 s,
                 "rt",
-                RouteTableArgs::default().vpc_id("ignored".to_string()),
+                RouteTableArgs::builder().vpc_id("ignored".to_string()),
                 ResourceOptions::new()
                     .import(rt2.clone())
                     .retain_on_delete(true)
@@ -507,19 +547,19 @@ async fn instance_key_pair_eip_and_nat() {
             let key = KeyPair::new(
                 s,
                 "key",
-                KeyPairArgs::default().public_key(KEY),
+                KeyPairArgs::builder().public_key(KEY),
                 ResourceOptions::new(),
             )?;
             let sg = SecurityGroup::new(
                 s,
                 "sg",
-                SecurityGroupArgs::default().vpc_id(vpc.id()),
+                SecurityGroupArgs::builder().vpc_id(vpc.id()),
                 ResourceOptions::new(),
             )?;
             let vm = Instance::new(
                 s,
                 "vm",
-                InstanceArgs::default()
+                InstanceArgs::builder()
                     .ami("ami-12c6146b")
                     .instance_type(itype)
                     .subnet_id(sn.id().map(Some))
@@ -533,14 +573,14 @@ async fn instance_key_pair_eip_and_nat() {
             Eip::new(
                 s,
                 "ip",
-                EipArgs::default().instance_id(vm.id().map(Some)),
+                EipArgs::builder().instance_id(vm.id().map(Some)),
                 ResourceOptions::new(),
             )?;
-            let nat_ip = Eip::new(s, "nat-ip", EipArgs::default(), ResourceOptions::new())?;
+            let nat_ip = Eip::new(s, "nat-ip", EipArgs::builder(), ResourceOptions::new())?;
             NatGateway::new(
                 s,
                 "nat",
-                NatGatewayArgs::default()
+                NatGatewayArgs::builder()
                     .subnet_id(sn.id())
                     .allocation_id(nat_ip.id()),
                 ResourceOptions::new(),
@@ -626,7 +666,7 @@ async fn instance_key_pair_eip_and_nat() {
             KeyPair::new(
                 s,
                 "key",
-                KeyPairArgs::default()
+                KeyPairArgs::builder()
                     .key_name(Some(stack_key.clone()))
                     .public_key(KEY),
                 ResourceOptions::new()
@@ -672,13 +712,13 @@ async fn errors_are_classified_and_name_the_resource() {
             let vpc = Vpc::new(
                 s,
                 "vpc",
-                VpcArgs::default().cidr_block("10.6.0.0/16"),
+                VpcArgs::builder().cidr_block("10.6.0.0/16"),
                 ResourceOptions::new(),
             )?;
             Subnet::new(
                 s,
                 "bad",
-                SubnetArgs::default()
+                SubnetArgs::builder()
                     .vpc_id(vpc.id())
                     .cidr_block("10.7.0.0/24"),
                 ResourceOptions::new(),
@@ -708,7 +748,7 @@ async fn errors_are_classified_and_name_the_resource() {
             Vpc::new(
                 s,
                 "vpc",
-                VpcArgs::default().cidr_block("10.6.0.0/16"),
+                VpcArgs::builder().cidr_block("10.6.0.0/16"),
                 ResourceOptions::new(),
             )?;
             Ok(())
@@ -721,7 +761,7 @@ async fn errors_are_classified_and_name_the_resource() {
             Vpc::new(
                 s,
                 "v2",
-                VpcArgs::default().cidr_block("10.0.0.0/99"),
+                VpcArgs::builder().cidr_block("10.0.0.0/99"),
                 ResourceOptions::new(),
             )?;
             Ok(())
@@ -750,13 +790,13 @@ async fn two_regions_through_the_provider_option() {
         Vpc::new(
             s,
             "east",
-            VpcArgs::default().cidr_block("10.8.0.0/16"),
+            VpcArgs::builder().cidr_block("10.8.0.0/16"),
             ResourceOptions::new(),
         )?;
         Vpc::new(
             s,
             "west",
-            VpcArgs::default().cidr_block("10.9.0.0/16"),
+            VpcArgs::builder().cidr_block("10.9.0.0/16"),
             ResourceOptions::new().provider("west"),
         )?;
         Ok(())
