@@ -141,7 +141,7 @@ impl AwsVpcNetworkArgs {
 }
 
 /// A VPC network; see the module docs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, mkso::ComponentOutputs)]
 pub struct AwsVpcNetwork {
     /// The component.
     pub component: ComponentResource,
@@ -291,16 +291,13 @@ impl AwsVpcNetwork {
         let vpc_id = vpc.id();
         let public_subnet_ids = Output::all_vec(public_ids);
         let private_subnet_ids = Output::all_vec(private_ids);
-        c.register_outputs(
-            Output::all((vpc_id.clone(), public_subnet_ids.clone(), private_subnet_ids.clone())).map(
-                |(v, p, q)| serde_json::json!({"vpc_id": v, "public_subnet_ids": p, "private_subnet_ids": q}),
-            ),
-        );
-        Ok(AwsVpcNetwork {
+        let net = AwsVpcNetwork {
             component: c,
             vpc_id,
             public_subnet_ids,
             private_subnet_ids,
-        })
+        };
+        net.component.register_outputs(&net);
+        Ok(net)
     }
 }

@@ -116,9 +116,9 @@ impl GcpCluster {
             let s = Subnetwork::new(
                 stack,
                 &format!("subnet-{region}"),
-                SubnetworkArgs::default()
+                SubnetworkArgs::builder()
                     .network(net.name())
-                    .region(Some(region.clone()))
+                    .region(region.clone())
                     .ip_cidr_range(range.clone()),
                 c.child_opts(),
             )?;
@@ -130,7 +130,7 @@ impl GcpCluster {
         let fw = Firewall::new(
             stack,
             "ssh",
-            FirewallArgs::default()
+            FirewallArgs::builder()
                 .network(net.name())
                 .allowed(BTreeMap::from([(
                     "tcp".to_string(),
@@ -145,12 +145,12 @@ impl GcpCluster {
             let vm = Instance::new(
                 stack,
                 &format!("node-{i}"),
-                InstanceArgs::default()
+                InstanceArgs::builder()
                     .zone(args.zone.clone())
                     .machine_type(args.machine_type.clone())
                     .source_image(args.image.clone())
                     .network(net.name())
-                    .subnetwork(subnet.name().map(Some))
+                    .subnetwork(subnet.name())
                     .tags(vec![args.tag.clone()]),
                 // The firewall first: instances come up reachable.
                 c.child_opts().depends_on(&fw),

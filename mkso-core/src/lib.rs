@@ -54,6 +54,10 @@ pub use cli::Runner;
 pub use config::{Project, StackConfig};
 pub use engine::{EngineEvent, EngineOptions, Op, Plan, Session};
 pub use error::Error;
+/// Makes a struct of `Output` fields registrable as a component's outputs
+/// ([`ComponentResource::register_outputs`]`(&self)`); other fields (the
+/// component handle, plain values) are left out.
+pub use mkso_derive::ComponentOutputs;
 /// Derives a resource type from its inputs struct; see [`typed`].
 pub use mkso_derive::Resource;
 /// Gives a resource handle its output accessors; see [`typed`].
@@ -65,7 +69,7 @@ pub use provider::{ErrorClass, Provider, ProviderError};
 pub use reference::StackReference;
 pub use resource::{Registered, Resource, ResourceArgs};
 pub use secrets::Secret;
-pub use stack::{ComponentResource, Stack};
+pub use stack::{ComponentResource, IntoComponentOutputs, Stack};
 
 /// The attribute for implementing [`Provider`] (its verbs are `async fn`s):
 /// `#[mkso::async_trait] impl mkso::Provider for MyProvider { .. }`.

@@ -55,8 +55,10 @@ pub struct ResolvedResource {
     pub id: Option<String>,
     /// The outputs; fields may hold [`UNKNOWN`].
     pub outputs: Arc<Value>,
-    /// Whether the outputs are secret.
+    /// Whether the outputs are secret as a whole.
     pub secret: bool,
+    /// The output properties that are secret (when not `secret` as a whole).
+    pub secret_outputs: Vec<String>,
 }
 
 /// Looks up resources' values while outputs are evaluated.
@@ -70,8 +72,12 @@ pub trait Resolver: Send + Sync {
 pub struct Resolved<T> {
     /// `None` while unknown.
     pub value: Option<T>,
-    /// Whether the value is secret.
+    /// Whether the value is secret (in part, when `secret_keys` is not empty).
     pub secret: bool,
+    /// For an object whose secrecy is known per property (a resource's
+    /// inputs, built by [`Output::object`]): its secret top-level properties,
+    /// the others being in clear. Empty with `secret` set: secret as a whole.
+    pub secret_keys: Vec<String>,
 }
 
 /// An error while computing an output's value.
@@ -109,6 +115,10 @@ pub struct Output<T> {
     deps: Arc<[Urn]>,
     secret: bool,
     eval: Arc<EvalFn<T>>,
+    /// The outputs a combined output is made of (a `Vec<Output<E>>` for
+    /// [`Output::all_vec`]), so that [`Output::index`] depends on its
+    /// element alone.
+    parts: Option<Arc<dyn std::any::Any + Send + Sync>>,
     _t: PhantomData<fn() -> T>,
 }
 
@@ -121,6 +131,7 @@ impl<T> Clone for Output<T> {
             deps: self.deps.clone(),
             secret: self.secret,
             eval: self.eval.clone(),
+            parts: self.parts.clone(),
             _t: PhantomData,
         }
     }
@@ -155,6 +166,7 @@ impl<T: OutputValue> Output<T> {
             deps,
             secret,
             eval: Arc::new(f),
+            parts: None,
             _t: PhantomData,
         }
     }
@@ -173,6 +185,7 @@ impl<T: OutputValue> Output<T> {
         Self::from_fn(Arc::from(Vec::new()), secret, move |_| {
             let v = value.clone();
             futures::future::ready(Ok(Resolved {
+                secret_keys: Vec::new(),
                 value: Some(v),
                 secret,
             }))
@@ -184,6 +197,7 @@ impl<T: OutputValue> Output<T> {
     pub fn unknown() -> Self {
         Self::from_fn(Arc::from(Vec::new()), false, |_| {
             futures::future::ready(Ok(Resolved {
+                secret_keys: Vec::new(),
                 value: None,
                 secret: false,
             }))
@@ -211,6 +225,7 @@ impl<T: OutputValue> Output<T> {
             async move {
                 let mut res = fut.await?;
                 res.secret = false;
+                res.secret_keys.clear();
                 Ok(res)
             }
             .boxed()
@@ -225,6 +240,7 @@ impl<T: OutputValue> Output<T> {
             async move {
                 let mut res = fut.await?;
                 res.secret = true;
+                res.secret_keys.clear();
                 Ok(res)
             }
             .boxed()
@@ -236,6 +252,7 @@ impl<T: OutputValue> Output<T> {
         let extra: Arc<[Urn]> = urns.into_iter().collect::<Vec<_>>().into();
         Output {
             deps: merge_deps([&self.deps, &extra]),
+            parts: None,
             ..self
         }
     }
@@ -263,6 +280,7 @@ impl<T: OutputValue> Output<T> {
             async move {
                 let res = fut.await?;
                 Ok(Resolved {
+                    secret_keys: Vec::new(),
                     value: match res.value {
                         Some(v) => Some(f(v).map_err(|e| OutputError::Apply(e.to_string()))?),
                         None => None,
@@ -304,6 +322,7 @@ impl<T: OutputValue> Output<T> {
                     None => None,
                 };
                 Ok(Resolved {
+                    secret_keys: Vec::new(),
                     value,
                     secret: res.secret,
                 })
@@ -323,7 +342,8 @@ impl<T: OutputValue> Output<T> {
         let deps = merge_deps(outputs.iter().map(|o| &o.deps));
         let secret = outputs.iter().any(|o| o.secret);
         let outputs = Arc::new(outputs);
-        Output::from_fn(deps, secret, move |r| {
+        let parts: Arc<dyn std::any::Any + Send + Sync> = outputs.clone();
+        let mut combined = Output::from_fn(deps, secret, move |r| {
             let outputs = outputs.clone();
             async move {
                 let mut values = Vec::with_capacity(outputs.len());
@@ -338,11 +358,36 @@ impl<T: OutputValue> Output<T> {
                     }
                 }
                 Ok(Resolved {
+                    secret_keys: Vec::new(),
                     value: known.then_some(values),
                     secret,
                 })
             }
             .boxed()
+        });
+        combined.parts = Some(parts);
+        combined
+    }
+}
+
+impl<T: OutputValue> Output<Vec<T>> {
+    /// Element `i` of the list. For a list made by [`Output::all_vec`] it is
+    /// that element's own output: its value, dependencies and secrecy are
+    /// its alone (a resource that takes `subnets.index(0)` waits for that
+    /// subnet only). Otherwise it is read from the list once known; an index
+    /// past the end is an error naming both.
+    pub fn index(&self, i: usize) -> Output<T> {
+        if let Some(parts) = &self.parts
+            && let Some(list) = parts.downcast_ref::<Vec<Output<T>>>()
+            && let Some(o) = list.get(i)
+        {
+            return o.clone();
+        }
+        self.try_map(move |v| {
+            let len = v.len();
+            v.into_iter()
+                .nth(i)
+                .ok_or_else(|| format!("index {i} is past the end of a list of {len} element(s)"))
         })
     }
 }
@@ -364,6 +409,7 @@ impl<T: OutputValue + DeserializeOwned> Output<T> {
             async move {
                 let Some(res) = res else {
                     return Ok(Resolved {
+                        secret_keys: Vec::new(),
                         value: None,
                         secret: false,
                     });
@@ -373,10 +419,26 @@ impl<T: OutputValue + DeserializeOwned> Output<T> {
                 } else {
                     res.outputs.get(property).unwrap_or(&Value::Null)
                 };
+                // Secret as a whole, or this property is (the whole outputs
+                // object: in part, per property).
+                let (secret, secret_keys) = if res.secret {
+                    (true, Vec::new())
+                } else if property.is_empty() {
+                    let keys: Vec<String> = res
+                        .secret_outputs
+                        .iter()
+                        .filter(|k| v.get(k.as_str()).is_some())
+                        .cloned()
+                        .collect();
+                    (!keys.is_empty(), keys)
+                } else {
+                    (res.secret_outputs.iter().any(|k| k == property), Vec::new())
+                };
                 if contains_unknown(v) {
                     return Ok(Resolved {
+                        secret_keys,
                         value: None,
-                        secret: res.secret,
+                        secret,
                     });
                 }
                 let value = T::deserialize(v).map_err(|e| OutputError::WrongType {
@@ -386,8 +448,9 @@ impl<T: OutputValue + DeserializeOwned> Output<T> {
                     message: e.to_string(),
                 })?;
                 Ok(Resolved {
+                    secret_keys,
                     value: Some(value),
-                    secret: res.secret,
+                    secret,
                 })
             }
             .boxed()
@@ -402,6 +465,7 @@ impl Output<String> {
         Self::from_fn(deps, false, move |r| {
             let res = r.resource(&urn);
             futures::future::ready(Ok(Resolved {
+                secret_keys: Vec::new(),
                 value: res.as_ref().and_then(|r| r.id.clone()),
                 secret: false,
             }))
@@ -423,15 +487,20 @@ impl Output<Value> {
             async move {
                 let mut map = serde_json::Map::with_capacity(fields.len());
                 let mut secret = false;
+                let mut secret_keys = Vec::new();
                 for (k, o) in fields.iter() {
                     let res = o.resolve(r.clone()).await?;
                     secret |= res.secret;
+                    if res.secret {
+                        secret_keys.push((*k).to_string());
+                    }
                     map.insert(
                         (*k).to_string(),
                         res.value.unwrap_or_else(|| Value::String(UNKNOWN.into())),
                     );
                 }
                 Ok(Resolved {
+                    secret_keys,
                     value: Some(Value::Object(map)),
                     secret,
                 })
@@ -469,6 +538,7 @@ macro_rules! all_tuple {
                             known &= $t.value.is_some();
                         )+
                         Ok(Resolved {
+                            secret_keys: Vec::new(),
                             value: if known { Some(($($t.value.unwrap(),)+)) } else { None },
                             secret,
                         })

@@ -153,13 +153,32 @@ impl ComponentResource {
         self.registered.property(name)
     }
 
-    /// Records the component's outputs (kept in state, visible to dependents).
-    pub fn register_outputs<T: OutputValue + Serialize>(&self, outputs: Output<T>) {
+    /// Records the component's outputs (kept in state, visible to
+    /// dependents): an `Output` of any serializable value, or a struct of
+    /// outputs with `#[derive(mkso::ComponentOutputs)]` (passed by
+    /// reference), whose fields become the outputs' properties — each with
+    /// its own secrecy.
+    pub fn register_outputs(&self, outputs: impl IntoComponentOutputs) {
+        let outputs = outputs.into_component_outputs();
         let mut reg = self.stack.lock();
         if let Some(&i) = reg.by_name.get(self.registered.urn().name()) {
             let d = &mut reg.graph.resources[i];
-            d.inputs = outputs.into_json();
+            d.inputs = outputs;
         }
+    }
+}
+
+/// What [`ComponentResource::register_outputs`] takes: an `Output` of a
+/// serializable value, or (by reference) a struct of outputs with
+/// `#[derive(mkso::ComponentOutputs)]`.
+pub trait IntoComponentOutputs {
+    /// The outputs as one JSON object output.
+    fn into_component_outputs(self) -> Output<Value>;
+}
+
+impl<T: OutputValue + Serialize> IntoComponentOutputs for Output<T> {
+    fn into_component_outputs(self) -> Output<Value> {
+        self.into_json()
     }
 }
 

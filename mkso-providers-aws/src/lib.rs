@@ -56,7 +56,7 @@
 //! select it with `ResourceOptions::provider(name)`.
 
 mod config;
-mod error;
+pub mod error;
 mod provider;
 mod resources;
 mod tags;

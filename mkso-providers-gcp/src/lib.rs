@@ -1,7 +1,12 @@
 //! GCP Compute Engine resources for mkso, on `google-cloud-compute-v1`.
 //!
 //! Resources: [`Network`], [`Subnetwork`], [`Firewall`], [`Instance`],
-//! [`Disk`]. Long-running operations are awaited with the crate's poller.
+//! [`Disk`], each a typed resource type (`#[derive(mkso::Resource)]`: its
+//! required inputs are checked when the program compiles, e.g.
+//! `SubnetworkArgs::builder().network(..).ip_cidr_range(..)`) implemented as
+//! a [`CustomResource`](mkso::typed::CustomResource) of [`GcpState`].
+//! Long-running operations are awaited with the crate's poller; errors are
+//! classified from the answer's status (see [`error`]).
 //!
 //! A resource's GCP name is known before it is created: the `name` argument,
 //! or the mkso name sanitised plus a stable suffix derived from the stack and
@@ -21,8 +26,9 @@
 //! and replaces a provider the program adds itself by the in-memory one
 //! unless the test asks for it with `.real_provider("gcp")`.
 
+pub mod error;
 mod provider;
 mod resources;
 
-pub use provider::{GcpConfig, GcpProvider};
+pub use provider::{GcpConfig, GcpProvider, GcpState};
 pub use resources::*;

@@ -1,4 +1,6 @@
-//! `GcpProvider`: Compute Engine clients for one project, region and zone.
+//! `GcpProvider`: the Compute Engine resource types registered in a typed
+//! provider over one set of clients per provider instance (project, region,
+//! zone, endpoint).
 
 use std::sync::Arc;
 
@@ -8,6 +10,7 @@ use mkso::provider::{
     CheckRequest, CheckResponse, CreateRequest, CreateResponse, DeleteRequest, DiffRequest,
     DiffResponse, FindRequest, Provider, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse,
 };
+use mkso::typed::{ProviderState, TypedProvider};
 use mkso::{ProviderError, Stack};
 use serde::Deserialize;
 
@@ -40,19 +43,31 @@ pub(crate) struct Clients {
 }
 
 /// The provider of the `gcp` package; see the crate docs.
+#[derive(Debug)]
 pub struct GcpProvider {
+    inner: TypedProvider<GcpState>,
+}
+
+/// What every Compute Engine call of one provider instance shares: its
+/// config and clients (created on first use).
+pub struct GcpState {
     pub(crate) config: GcpConfig,
     clients: tokio::sync::OnceCell<Result<Clients, String>>,
 }
 
-impl std::fmt::Debug for GcpProvider {
+impl std::fmt::Debug for GcpState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GcpProvider")
+        f.debug_struct("GcpState")
             .field("project", &self.config.project)
             .field("endpoint", &self.config.endpoint)
             .finish()
     }
 }
+
+/// GCP labels are set per resource type (`instances.setLabels`,
+/// `disks.setLabels`, each with its fingerprint), not by one provider-wide
+/// call: the labelled types implement their own update.
+impl ProviderState for GcpState {}
 
 impl GcpProvider {
     /// A provider from the stack's `gcp:` config.
@@ -82,12 +97,23 @@ impl GcpProvider {
                 )));
             }
         }
-        Ok(GcpProvider {
+        let state = GcpState {
             config,
             clients: tokio::sync::OnceCell::new(),
+        };
+        Ok(GcpProvider {
+            inner: resources::register(TypedProvider::builder("gcp", state)).build(),
         })
     }
 
+    /// The resource types it serves.
+    pub fn types(&self) -> Vec<&'static str> {
+        self.inner.types()
+    }
+}
+
+impl GcpState {
+    /// The Compute Engine endpoint the clients call.
     pub(crate) fn endpoint(&self) -> &str {
         self.config
             .endpoint
@@ -101,7 +127,10 @@ impl GcpProvider {
             .get_or_init(|| async {
                 macro_rules! build {
                     ($t:ty) => {{
-                        let mut b = <$t>::builder();
+                        // mkso's engine retries (with backoff and events): the
+                        // client's own retries would multiply them.
+                        let mut b = <$t>::builder()
+                            .with_retry_policy(google_cloud_gax::retry_policy::NeverRetry);
                         if let Some(e) = &self.config.endpoint {
                             b = b.with_endpoint(e.clone());
                         }
@@ -131,53 +160,27 @@ impl GcpProvider {
 #[async_trait]
 impl Provider for GcpProvider {
     fn package(&self) -> &str {
-        "gcp"
+        self.inner.package()
     }
-
     async fn check(&self, req: CheckRequest) -> Result<CheckResponse, ProviderError> {
-        Ok(CheckResponse {
-            failures: resources::check(&req.identity.type_token, &req.inputs),
-        })
+        self.inner.check(req).await
     }
-
     async fn diff(&self, req: DiffRequest) -> Result<DiffResponse, ProviderError> {
-        Ok(resources::diff(&req))
+        self.inner.diff(req).await
     }
-
     async fn create(&self, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-        let c = self.clients().await?;
-        let call = resources::Call::new(self, c, &req.identity);
-        if let Some(found) = resources::find(&call, &req.inputs).await?
-            && !req.exclude_ids.contains(&found.id)
-        {
-            return Ok(found);
-        }
-        resources::create(&call, &req.inputs).await
+        self.inner.create(req).await
     }
-
     async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {
-        let c = self.clients().await?;
-        let call = resources::Call::new(self, c, &req.identity);
-        resources::read(&call, &req.id, &req.inputs).await
+        self.inner.read(req).await
     }
-
     async fn update(&self, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-        let c = self.clients().await?;
-        let call = resources::Call::new(self, c, &req.identity);
-        resources::update(&call, &req).await
+        self.inner.update(req).await
     }
-
     async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
-        let c = self.clients().await?;
-        let call = resources::Call::new(self, c, &req.identity);
-        resources::delete(&call, &req.id).await
+        self.inner.delete(req).await
     }
-
     async fn find(&self, req: FindRequest) -> Result<Option<CreateResponse>, ProviderError> {
-        let c = self.clients().await?;
-        let call = resources::Call::new(self, c, &req.identity);
-        Ok(resources::find(&call, &req.inputs)
-            .await?
-            .filter(|f| !req.exclude_ids.contains(&f.id)))
+        self.inner.find(req).await
     }
 }

@@ -166,14 +166,11 @@ pub fn program(stack: &Stack) -> Result<(), mkso::Error> {
     let eip = Eip::new(
         stack,
         "bastion-eip",
-        EipArgs::builder()
-            .instance_id(bastion.id().map(Some))
-            .tags(tags),
+        EipArgs::builder().instance_id(bastion.id()).tags(tags),
         ResourceOptions::new(),
     )?;
-    // The app instances are secret as a whole (their user data is); their ids
-    // are not secrets, so they are exported in clear.
-    stack.export("app_instance_ids", Output::all_vec(ids).unsecret());
+    // Only the instances' user data is secret: their ids are in clear.
+    stack.export("app_instance_ids", Output::all_vec(ids));
     stack.export("bastion_id", bastion.id());
     stack.export("bastion_public_ip", eip.public_ip());
     Ok(())

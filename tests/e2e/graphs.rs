@@ -168,11 +168,24 @@ fn aws_app_configs() {
             .filter(|r| r.name.starts_with("app-"))
             .collect();
         assert_eq!(app.len(), instances, "{env}");
-        // App instances carry the secret: recorded as secret as a whole.
-        assert!(
-            app.iter()
-                .all(|r| r.inputs == serde_json::json!("[secret]"))
-        );
+        // App instances carry the secret in their user data: that property
+        // alone is masked; AMI, type, subnet and groups show.
+        for r in &app {
+            assert_eq!(
+                r.inputs["user_data"],
+                serde_json::json!("[secret]"),
+                "{r:?}"
+            );
+            for clear in ["ami", "instance_type", "subnet_id"] {
+                let v = r.inputs[clear].as_str().unwrap_or_default();
+                assert!(
+                    !v.is_empty() && v != "[secret]",
+                    "{clear} of {}: {v:?}",
+                    r.name
+                );
+            }
+            assert!(private.iter().any(|s| r.inputs["subnet_id"] == *s), "{r:?}");
+        }
         let bastion = g.get("bastion").unwrap();
         assert_eq!(bastion.inputs["subnet_id"], "subnet-public-0");
         let ssh = g.get("app-ssh").unwrap();

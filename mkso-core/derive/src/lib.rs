@@ -35,6 +35,47 @@ pub fn derive_outputs(input: TokenStream) -> TokenStream {
         .into()
 }
 
+/// Makes `&Struct` registrable as a component's outputs: its `Output`/`Input`
+/// fields become the properties.
+#[proc_macro_derive(ComponentOutputs)]
+pub fn derive_component_outputs(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    component_outputs(input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+fn is_output(ty: &Type) -> bool {
+    matches!(ungroup(ty), Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Output" || s.ident == "Input"))
+}
+
+fn component_outputs(input: DeriveInput) -> syn::Result<TokenStream2> {
+    let name = &input.ident;
+    let (ig, tg, wc) = input.generics.split_for_impl();
+    let mut entries = Vec::new();
+    for f in &named_fields(&input)?.named {
+        if !is_output(&f.ty) {
+            continue;
+        }
+        let id = f.ident.as_ref().expect("named");
+        let n = id.to_string();
+        entries.push(quote! { (#n, self.#id.clone().into_json()), });
+    }
+    if entries.is_empty() {
+        return Err(syn::Error::new(
+            input.span(),
+            "#[derive(ComponentOutputs)] needs at least one `Output<T>` field",
+        ));
+    }
+    Ok(quote! {
+        impl #ig ::mkso::IntoComponentOutputs for &#name #tg #wc {
+            fn into_component_outputs(self) -> ::mkso::Output<::mkso::serde_json::Value> {
+                ::mkso::Output::object(::std::vec![#(#entries)*])
+            }
+        }
+    })
+}
+
 #[derive(Default)]
 struct TypeAttrs {
     token: Option<LitStr>,
@@ -146,9 +187,21 @@ fn doc_text(attrs: &[Attribute]) -> String {
     out.join(" ")
 }
 
+/// The type itself, out of the invisible group `macro_rules!` puts around a
+/// `$t:ty` (as `mkso::resource!` passes its field types).
+fn ungroup(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(g) => ungroup(&g.elem),
+        Type::Paren(p) => ungroup(&p.elem),
+        t => t,
+    }
+}
+
 /// `T` when `ty` is `Option<T>`.
 fn option_inner(ty: &Type) -> Option<&Type> {
-    let Type::Path(p) = ty else { return None };
+    let Type::Path(p) = ungroup(ty) else {
+        return None;
+    };
     let seg = p.path.segments.last()?;
     if seg.ident != "Option" {
         return None;
@@ -303,7 +356,12 @@ fn resource(input: DeriveInput) -> syn::Result<TokenStream2> {
     let into_inputs = fields.iter().map(|f| {
         let id = f.ident;
         let n = id.to_string();
-        quote! { (#n, self.#id.into_json()), }
+        if f.attrs.secret {
+            // Secret whatever the program passed.
+            quote! { (#n, self.#id.into_secret().into_json()), }
+        } else {
+            quote! { (#n, self.#id.into_json()), }
+        }
     });
     let setter = |f: &Field<'_>, body: TokenStream2, ret: TokenStream2| {
         let (id, ty, d) = (f.ident, f.ty, &f.docs);

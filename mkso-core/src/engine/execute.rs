@@ -17,7 +17,7 @@ use super::events::{EngineEvent, Level, Op};
 use super::limiter::{CallEnd, INITIAL_WINDOW, Limiters};
 use super::plan::{
     MapResolver, Plan, PlanKind, PlannedStep, apply_ignore_changes, decide, delete_deps,
-    delete_step, provider_for, provider_ref, resolved_from_state,
+    delete_step, input_secrets, provider_for, provider_ref, resolved_from_state,
 };
 use super::walk::{Handler, NodeEnd, Start, walk};
 use crate::error::Error;
@@ -30,7 +30,7 @@ use crate::provider::{
 };
 use crate::stack::{Declared, ProgramGraph, ResourceKind};
 use crate::state::{
-    JournalEntry, JournalWriter, PendingOp, PendingOperation, ResourceState, StateView,
+    JournalEntry, JournalWriter, PendingOp, PendingOperation, ResourceState, SecretProps, StateView,
 };
 
 /// A step that failed.
@@ -346,9 +346,12 @@ fn build_record(
     id: String,
     inputs: Value,
     outputs: Value,
-    secret: bool,
+    secrets: &SecretProps,
 ) -> ResourceState {
     ResourceState {
+        secret: secrets.all,
+        secret_inputs: secrets.keys_in(&inputs),
+        secret_outputs: secrets.keys_in(&outputs),
         urn: d.urn.clone(),
         type_token: d.type_token.clone(),
         kind: d.kind,
@@ -360,7 +363,6 @@ fn build_record(
         provider: (d.kind == ResourceKind::Custom).then(|| provider_ref(d)),
         protect: d.options.protect,
         retain_on_delete: d.options.retain_on_delete,
-        secret,
         pending_delete: false,
     }
 }
@@ -377,6 +379,7 @@ fn pending(op_id: u64, op: PendingOp, r: &ResourceState) -> PendingOperation {
         parent: r.parent.clone(),
         provider: r.provider.clone(),
         secret: r.secret,
+        secret_inputs: r.secret_inputs.clone(),
     }
 }
 
@@ -465,8 +468,9 @@ async fn declared_inner(
 ) -> Result<(), StepError> {
     let resolver: Arc<dyn Resolver> = ctx.resolver.clone();
     let res = d.inputs.resolve(resolver).await.map_err(Error::from)?;
-    // Once secret, a record stays sealed (as the plan shows it).
-    let secret = res.secret || old.as_ref().is_some_and(|o| o.secret);
+    // Once secret, a property stays sealed (as the plan shows it).
+    let secrets = input_secrets(res.secret, &res.secret_keys, old.as_ref());
+    let secret = &secrets;
     let Some(mut inputs) = res.value.filter(|v| !contains_unknown(v)) else {
         return Err(StepError::new(
             "its inputs are still unknown after its dependencies were applied",
@@ -530,13 +534,7 @@ async fn declared_inner(
     match dec.op {
         Op::Same => {
             let o = old.expect("same has a recorded resource");
-            let rec = build_record(
-                d,
-                o.id.clone(),
-                inputs,
-                o.outputs.clone(),
-                secret || o.secret,
-            );
+            let rec = build_record(d, o.id.clone(), inputs, o.outputs.clone(), secret);
             if rec != o {
                 let e = vec![JournalEntry::Upsert {
                     op_id: None,
@@ -721,7 +719,7 @@ async fn create(
     provider: &Arc<dyn Provider>,
     d: &Declared,
     inputs: Value,
-    secret: bool,
+    secret: &SecretProps,
     tenacity: Tenacity,
     timeout: Option<Duration>,
     replacing: Option<&ResourceState>,
@@ -777,7 +775,7 @@ async fn update(
     old: &ResourceState,
     inputs: Value,
     changed: Vec<String>,
-    secret: bool,
+    secret: &SecretProps,
     tenacity: Tenacity,
     timeout: Option<Duration>,
     done: &mut StepDone,
@@ -1024,14 +1022,20 @@ impl Handler for DeclaredPhase<'_> {
                         String::new(),
                         Value::Object(Default::default()),
                         o.outputs.clone(),
-                        o.secret,
+                        &o.output_secrets(),
                     ),
                     ResourceKind::Custom => build_record(
                         d,
                         o.id.clone(),
                         step.new_inputs.clone().unwrap_or(Value::Null),
                         o.outputs.clone(),
-                        o.secret || step.secret,
+                        &SecretProps::new(
+                            step.secret,
+                            step.secret_inputs
+                                .iter()
+                                .chain(&step.secret_outputs)
+                                .cloned(),
+                        ),
                     ),
                 };
                 if &expected == o {
@@ -1435,6 +1439,9 @@ pub(crate) async fn resolve_pending(
                             op.urn.name(),
                             resp.id
                         ));
+                        let out_secrets =
+                            SecretProps::new(op.secret, op.secret_inputs.iter().cloned())
+                                .keys_in(&resp.outputs);
                         let rec = ResourceState {
                             urn: op.urn.clone(),
                             type_token: op.type_token.clone(),
@@ -1448,6 +1455,8 @@ pub(crate) async fn resolve_pending(
                             protect: false,
                             retain_on_delete: false,
                             secret: op.secret,
+                            secret_inputs: op.secret_inputs.clone(),
+                            secret_outputs: out_secrets,
                             pending_delete: false,
                         };
                         // A create that was a replacement: the recorded one becomes the old copy.

@@ -19,7 +19,7 @@ use crate::provider::{
     package_of,
 };
 use crate::stack::{Declared, ProgramGraph, ResourceKind};
-use crate::state::{ResourceState, StateView};
+use crate::state::{ResourceState, SecretProps, StateView};
 
 /// Resource values known so far, by URN (shared with outputs being evaluated).
 #[derive(Default)]
@@ -49,6 +49,41 @@ pub(crate) fn resolved_from_state(r: &ResourceState) -> ResolvedResource {
         id: (!r.id.is_empty()).then(|| r.id.clone()),
         outputs: Arc::new(r.outputs.clone()),
         secret: r.secret,
+        secret_outputs: r.secret_outputs.clone(),
+    }
+}
+
+/// Which inputs of a declared resource are secret: what the program marks
+/// secret now, plus the properties its record kept secret (once secret, a
+/// property stays sealed). A record secret as a whole (written before
+/// secrets were per property) stays so until the program marks secrets per
+/// property.
+pub(crate) fn input_secrets(
+    secret: bool,
+    secret_keys: &[String],
+    old: Option<&ResourceState>,
+) -> SecretProps {
+    let mut s = SecretProps::resolved(secret, secret_keys);
+    if let Some(o) = old
+        && !s.all
+    {
+        if o.secret && s.keys.is_empty() {
+            s.all = true;
+        } else {
+            s.keys.extend(o.secret_inputs.iter().cloned());
+        }
+    }
+    s
+}
+
+impl PlannedStep {
+    /// Which of its inputs are secret.
+    pub fn input_secrets(&self) -> SecretProps {
+        SecretProps::new(self.secret, self.secret_inputs.iter().cloned())
+    }
+    /// Which of its outputs are secret.
+    pub fn output_secrets(&self) -> SecretProps {
+        SecretProps::new(self.secret, self.secret_outputs.iter().cloned())
     }
 }
 
@@ -101,8 +136,14 @@ pub struct PlannedStep {
     pub planned_outputs: Option<Value>,
     /// The former URN, for a rename through an alias.
     pub renamed_from: Option<Urn>,
-    /// Whether values are secret (they are never shown).
+    /// Whether values are secret as a whole (they are never shown).
     pub secret: bool,
+    /// The secret input properties (never shown; the others are).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secret_inputs: Vec<String>,
+    /// The secret output properties.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secret_outputs: Vec<String>,
     /// The declaration this step comes from (`None` for deletes).
     #[serde(skip)]
     pub declared: Option<usize>,
@@ -544,6 +585,8 @@ pub async fn plan_update(
             planned_outputs: None,
             renamed_from: renamed.get(&i).cloned(),
             secret: old.is_some_and(|o| o.secret),
+            secret_inputs: old.map(|o| o.secret_inputs.clone()).unwrap_or_default(),
+            secret_outputs: old.map(|o| o.secret_outputs.clone()).unwrap_or_default(),
             declared: Some(i),
             targeted: is_targeted,
             replaced_copy: false,
@@ -568,7 +611,8 @@ pub async fn plan_update(
         let mut inputs = res
             .value
             .unwrap_or_else(|| Value::String(UNKNOWN.to_string()));
-        step.secret |= res.secret;
+        let secrets = input_secrets(res.secret, &res.secret_keys, old);
+        step.secret = secrets.all;
         match d.kind {
             ResourceKind::Component => {
                 step.op = match old {
@@ -579,6 +623,9 @@ pub async fn plan_update(
                 if step.op != Op::Same {
                     step.changed = vec!["outputs".into()];
                 }
+                // A component's recorded "outputs" are what it registered.
+                step.secret_inputs = Vec::new();
+                step.secret_outputs = secrets.keys.iter().cloned().collect();
                 step.planned_outputs = Some(inputs.clone());
                 step.new_inputs = Some(Value::Object(Default::default()));
             }
@@ -610,6 +657,12 @@ pub async fn plan_update(
                 step.replace_keys = dec.replace_keys;
                 step.planned_outputs = dec.planned_outputs;
                 step.delete_before_replace = dec.delete_before_replace;
+                // Outputs named like a secret input are secret too.
+                step.secret_inputs = secrets.keys_in(&inputs);
+                step.secret_outputs = match &step.planned_outputs {
+                    Some(out) => secrets.keys_in(out),
+                    None => secrets.keys.iter().cloned().collect(),
+                };
                 step.new_inputs = Some(inputs);
             }
         }
@@ -622,6 +675,7 @@ pub async fn plan_update(
                     id: old.filter(|_| step.op != Op::Replace).map(|o| o.id.clone()),
                     outputs: Arc::new(out.clone()),
                     secret: step.secret,
+                    secret_outputs: step.secret_outputs.clone(),
                 },
             );
         }
@@ -738,6 +792,8 @@ pub(crate) fn delete_step(r: &ResourceState) -> PlannedStep {
         planned_outputs: None,
         renamed_from: None,
         secret: r.secret,
+        secret_inputs: r.secret_inputs.clone(),
+        secret_outputs: r.secret_outputs.clone(),
         declared: None,
         targeted: true,
         replaced_copy: r.pending_delete,

@@ -266,20 +266,24 @@ fn op_label(s: &PlannedStep) -> &'static str {
 fn render_diff(out: &mut String, s: &PlannedStep, indent: &str) {
     let pad = format!("        {indent}");
     let empty = serde_json::Map::new();
+    // Secret properties are masked, the rest shown.
+    let secrets = s.input_secrets();
     match s.op {
         Op::Create | Op::Import => {
             if let Some(Value::Object(n)) = &s.new_inputs {
                 for (k, v) in n {
+                    let hide = secrets.contains(k) && !v.is_null();
                     let k = escape_control(k);
-                    let _ = writeln!(out, "{pad}+ {k}: {}", render_value(v, s.secret));
+                    let _ = writeln!(out, "{pad}+ {k}: {}", render_value(v, hide));
                 }
             }
         }
         Op::Delete => {
             if let Some(Value::Object(o)) = &s.old_inputs {
                 for (k, v) in o {
+                    let hide = secrets.contains(k) && !v.is_null();
                     let k = escape_control(k);
-                    let _ = writeln!(out, "{pad}- {k}: {}", render_value(v, s.secret));
+                    let _ = writeln!(out, "{pad}- {k}: {}", render_value(v, hide));
                 }
             }
         }
@@ -303,6 +307,7 @@ fn render_diff(out: &mut String, s: &PlannedStep, indent: &str) {
                 if ov == nv && !nv.is_some_and(contains_unknown) {
                     continue;
                 }
+                let hide = secrets.contains(k);
                 let forces = if s.replace_keys.contains(k) {
                     " (forces replacement)"
                 } else {
@@ -314,15 +319,15 @@ fn render_diff(out: &mut String, s: &PlannedStep, indent: &str) {
                         let _ = writeln!(
                             out,
                             "{pad}~ {k}: {} => {}{forces}",
-                            render_value(a, s.secret),
-                            render_value(b, s.secret)
+                            render_value(a, hide && !a.is_null()),
+                            render_value(b, hide && !b.is_null())
                         );
                     }
                     (None, Some(b)) => {
-                        let _ = writeln!(out, "{pad}+ {k}: {}{forces}", render_value(b, s.secret));
+                        let _ = writeln!(out, "{pad}+ {k}: {}{forces}", render_value(b, hide));
                     }
                     (Some(a), None) => {
-                        let _ = writeln!(out, "{pad}- {k}: {}{forces}", render_value(a, s.secret));
+                        let _ = writeln!(out, "{pad}- {k}: {}{forces}", render_value(a, hide));
                     }
                     (None, None) => {}
                 }

@@ -29,7 +29,8 @@ pub use local::LocalBackend;
 pub use lock::{Liveness, LockGuard, LockInfo};
 pub use memory::MemoryBackend;
 pub use model::{
-    JournalEntry, PendingOp, PendingOperation, ResourceState, Snapshot, SnapshotRef, StateView,
+    JournalEntry, PendingOp, PendingOperation, ResourceState, SecretProps, Snapshot, SnapshotRef,
+    StateView,
 };
 #[cfg(feature = "s3")]
 pub use s3::S3Backend;

@@ -44,9 +44,16 @@ pub struct ResourceState {
     /// Left in the cloud when deleted.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub retain_on_delete: bool,
-    /// Whether its inputs/outputs hold secrets.
+    /// Whether its inputs and outputs are secret as a whole (state written
+    /// before secrets were per property, or a value secret as a whole).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub secret: bool,
+    /// The secret input properties (sealed one by one when stored).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_inputs: Vec<String>,
+    /// The secret output properties (sealed one by one when stored).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_outputs: Vec<String>,
     /// The old copy of a replaced resource, waiting to be deleted.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pending_delete: bool,
@@ -76,6 +83,100 @@ impl ResourceState {
     pub fn resolve_refs(&mut self) {
         for d in self.dependencies.iter_mut() {
             *d = self.urn.resolve(d.as_str());
+        }
+    }
+
+    /// Whether anything in it is secret.
+    pub fn has_secrets(&self) -> bool {
+        self.secret || !self.secret_inputs.is_empty() || !self.secret_outputs.is_empty()
+    }
+
+    /// Which of its inputs are secret.
+    pub fn input_secrets(&self) -> SecretProps {
+        SecretProps::new(self.secret, self.secret_inputs.iter().cloned())
+    }
+
+    /// Which of its outputs are secret.
+    pub fn output_secrets(&self) -> SecretProps {
+        SecretProps::new(self.secret, self.secret_outputs.iter().cloned())
+    }
+}
+
+/// Which properties of an object (a resource's inputs or outputs) are
+/// secret: all of them, or the named top-level ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecretProps {
+    /// Secret as a whole.
+    pub all: bool,
+    /// The secret top-level properties (when not `all`).
+    pub keys: std::collections::BTreeSet<String>,
+}
+
+impl SecretProps {
+    /// `all`, or exactly `keys`.
+    pub fn new(all: bool, keys: impl IntoIterator<Item = String>) -> Self {
+        SecretProps {
+            all,
+            keys: if all {
+                Default::default()
+            } else {
+                keys.into_iter().collect()
+            },
+        }
+    }
+
+    /// From an evaluated output: secret as a whole unless its secrecy is
+    /// known per property.
+    pub fn resolved(secret: bool, secret_keys: &[String]) -> Self {
+        Self::new(
+            secret && secret_keys.is_empty(),
+            secret_keys.iter().cloned(),
+        )
+    }
+
+    /// Nothing secret.
+    pub fn is_empty(&self) -> bool {
+        !self.all && self.keys.is_empty()
+    }
+
+    /// Whether a top-level property is secret.
+    pub fn contains(&self, key: &str) -> bool {
+        self.all || self.keys.contains(key)
+    }
+
+    /// The secret keys that hold a value in `value` (an object), sorted (an
+    /// unset property has nothing to hide).
+    pub fn keys_in(&self, value: &Value) -> Vec<String> {
+        match value.as_object() {
+            Some(o) if !self.all => self
+                .keys
+                .iter()
+                .filter(|k| o.get(k.as_str()).is_some_and(|v| !v.is_null()))
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// `value` with its secret parts replaced by `mask`.
+    pub fn mask(&self, value: &Value, mask: &Value) -> Value {
+        if self.all {
+            return mask.clone();
+        }
+        match value {
+            Value::Object(o) if !self.keys.is_empty() => Value::Object(
+                o.iter()
+                    .map(|(k, v)| {
+                        let v = if self.keys.contains(k) && !v.is_null() {
+                            mask.clone()
+                        } else {
+                            v.clone()
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect(),
+            ),
+            v => v.clone(),
         }
     }
 }
@@ -153,9 +254,12 @@ pub struct PendingOperation {
     /// The provider instance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<ProviderRef>,
-    /// Whether the inputs hold secrets (encrypted when stored).
+    /// Whether the inputs are secret as a whole (encrypted when stored).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub secret: bool,
+    /// The secret input properties (encrypted one by one when stored).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_inputs: Vec<String>,
 }
 
 /// The compacted state of a stack.
@@ -206,8 +310,11 @@ pub struct SnapshotRef<'a> {
 impl SnapshotRef<'_> {
     /// Whether anything in it is secret.
     pub fn has_secrets(&self) -> bool {
-        self.resources.iter().any(|r| r.secret)
-            || self.pending.iter().any(|p| p.secret)
+        self.resources.iter().any(|r| r.has_secrets())
+            || self
+                .pending
+                .iter()
+                .any(|p| p.secret || !p.secret_inputs.is_empty())
             || !self.secret_outputs.is_empty()
     }
 }

@@ -1,7 +1,9 @@
-//! Secret values in state: the inputs and outputs of a secret resource, the
-//! inputs of a secret pending operation and secret stack outputs are written
-//! sealed (`{"$mkso:secret": "v1:..."}`, see [`crate::secrets`]) and opened on
-//! load. Backends that keep nothing (the in-memory one) skip it.
+//! Secret values in state: a resource's secret input and output properties
+//! (or all of them, for a resource secret as a whole), the secret inputs of a
+//! pending operation and secret stack outputs are written sealed
+//! (`{"$mkso:secret": "v1:..."}`, see [`crate::secrets`]) and opened on load;
+//! the rest stays in clear. Backends that keep nothing (the in-memory one)
+//! skip it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -76,27 +78,78 @@ impl Sealer {
         Ok(())
     }
 
-    /// A copy of a secret resource with its values sealed.
+    /// Seals `v` as a whole (`all`) or the listed top-level properties.
+    fn seal_props(
+        &self,
+        v: &mut Value,
+        all: bool,
+        keys: &[String],
+        location: &str,
+    ) -> Result<(), StateError> {
+        if all {
+            *v = self.seal(v, location)?;
+        } else if let Value::Object(o) = v {
+            for k in keys {
+                if let Some(x) = o.get_mut(k) {
+                    *x = self.seal(x, location)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens `v` whole (`all`) or the listed top-level properties.
+    fn open_props(
+        &self,
+        v: &mut Value,
+        all: bool,
+        keys: &[String],
+        what: &str,
+        location: &str,
+    ) -> Result<(), StateError> {
+        if all {
+            self.open(v, what, location)?;
+        } else if let Value::Object(o) = v {
+            for k in keys {
+                if let Some(x) = o.get_mut(k) {
+                    self.open(x, what, location)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn seal_resource(&self, r: &mut ResourceState, location: &str) -> Result<(), StateError> {
+        self.seal_props(&mut r.inputs, r.secret, &r.secret_inputs, location)?;
+        self.seal_props(&mut r.outputs, r.secret, &r.secret_outputs, location)
+    }
+
+    /// A copy of a resource with its secret values sealed.
     fn sealed(&self, r: &ResourceState, location: &str) -> Result<ResourceState, StateError> {
         let mut c = r.clone();
-        c.inputs = self.seal(&r.inputs, location)?;
-        c.outputs = self.seal(&r.outputs, location)?;
+        self.seal_resource(&mut c, location)?;
         Ok(c)
     }
 
     fn open_resource(&self, r: &mut ResourceState, location: &str) -> Result<(), StateError> {
-        if r.secret {
+        if r.has_secrets() {
             let what = format!("the secret values of {} in {location}", r.urn);
-            self.open(&mut r.inputs, &what, location)?;
-            self.open(&mut r.outputs, &what, location)?;
+            self.open_props(&mut r.inputs, r.secret, &r.secret_inputs, &what, location)?;
+            self.open_props(&mut r.outputs, r.secret, &r.secret_outputs, &what, location)?;
         }
         Ok(())
     }
 
     fn open_op(&self, op: &mut PendingOperation, location: &str) -> Result<(), StateError> {
-        if op.secret {
+        if op.secret || !op.secret_inputs.is_empty() {
             let what = format!("the secret inputs of {} in {location}", op.urn);
-            self.open(&mut op.inputs, &what, location)?;
+            self.open_props(
+                &mut op.inputs,
+                op.secret,
+                &op.secret_inputs,
+                &what,
+                location,
+            )?;
         }
         Ok(())
     }
@@ -107,19 +160,21 @@ impl Sealer {
             return Ok(e.clone());
         }
         Ok(match e {
-            JournalEntry::Upsert { op_id, resource } if resource.secret => JournalEntry::Upsert {
-                op_id: *op_id,
-                resource: self.sealed(resource, location)?,
-            },
-            JournalEntry::Replaced { op_id, resource } if resource.secret => {
+            JournalEntry::Upsert { op_id, resource } if resource.has_secrets() => {
+                JournalEntry::Upsert {
+                    op_id: *op_id,
+                    resource: self.sealed(resource, location)?,
+                }
+            }
+            JournalEntry::Replaced { op_id, resource } if resource.has_secrets() => {
                 JournalEntry::Replaced {
                     op_id: *op_id,
                     resource: self.sealed(resource, location)?,
                 }
             }
-            JournalEntry::Begin { op } if op.secret => {
+            JournalEntry::Begin { op } if op.secret || !op.secret_inputs.is_empty() => {
                 let mut op = op.clone();
-                op.inputs = self.seal(&op.inputs, location)?;
+                self.seal_props(&mut op.inputs, op.secret, &op.secret_inputs, location)?;
                 JournalEntry::Begin { op }
             }
             JournalEntry::Outputs { outputs, secret } if !secret.is_empty() => {
@@ -179,12 +234,11 @@ impl Sealer {
 
     /// Seals a snapshot in place.
     pub fn seal_snapshot(&self, s: &mut Snapshot, location: &str) -> Result<(), StateError> {
-        for r in s.resources.iter_mut().filter(|r| r.secret) {
-            r.inputs = self.seal(&r.inputs, location)?;
-            r.outputs = self.seal(&r.outputs, location)?;
+        for r in s.resources.iter_mut() {
+            self.seal_resource(r, location)?;
         }
-        for p in s.pending.iter_mut().filter(|p| p.secret) {
-            p.inputs = self.seal(&p.inputs, location)?;
+        for p in s.pending.iter_mut() {
+            self.seal_props(&mut p.inputs, p.secret, &p.secret_inputs, location)?;
         }
         self.seal_outputs(&mut s.outputs, &s.secret_outputs, location)
     }

@@ -380,6 +380,7 @@ impl StateStore {
                         parent: r.parent,
                         provider: r.provider,
                         secret: r.secret,
+                        secret_inputs: r.secret_inputs,
                     },
                 );
                 adopted += 1;

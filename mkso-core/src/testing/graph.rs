@@ -68,6 +68,11 @@ impl RecordedGraph {
     }
 }
 
+/// `v` with its secret properties masked (all of it, or the listed keys).
+pub(crate) fn mask_props(v: &Value, secrets: &crate::state::SecretProps) -> Value {
+    mask(&secrets.mask(v, &json!("[secret]")), secrets.all)
+}
+
 pub(crate) fn mask(v: &Value, secret: bool) -> Value {
     if secret {
         return json!("[secret]");

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::graph::{RecordedGraph, RecordedResource, mask};
+use super::graph::{RecordedGraph, RecordedResource, mask, mask_props};
 use super::harness::StackHarness;
 use super::provider::TestProvider;
 use crate::config::{ConfigError, StackConfig, StackFile};
@@ -399,7 +399,10 @@ where
                     name: s.name.clone(),
                     kind: s.kind,
                     parent: s.parent.as_ref().map(|p| p.name().to_string()),
-                    inputs: mask(s.new_inputs.as_ref().unwrap_or(&Value::Null), s.secret),
+                    inputs: mask_props(
+                        s.new_inputs.as_ref().unwrap_or(&Value::Null),
+                        &s.input_secrets(),
+                    ),
                     options: ResourceOptions {
                         parent: None,
                         depends_on: Vec::new(),
@@ -413,7 +416,7 @@ where
                     outputs: s
                         .planned_outputs
                         .as_ref()
-                        .map(|v| mask(v, s.secret))
+                        .map(|v| mask_props(v, &s.output_secrets()))
                         .unwrap_or_else(|| json!("(known after apply)")),
                 }
             })
@@ -458,8 +461,8 @@ where
         let mut g = preview;
         for r in g.resources.iter_mut() {
             if let Some(Some(s)) = Urn::parse(&r.urn).map(|u| view.live.get(&u).cloned()) {
-                r.outputs = mask(&s.outputs, s.secret);
-                r.inputs = mask(&s.inputs, s.secret);
+                r.outputs = mask_props(&s.outputs, &s.output_secrets());
+                r.inputs = mask_props(&s.inputs, &s.input_secrets());
             }
         }
         g.outputs = view

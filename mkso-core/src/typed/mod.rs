@@ -27,7 +27,8 @@
 //! - `NamePlanned`, the inputs as a plan sees them (each a [`Planned`]);
 //! - the [`TypedResource`] metadata the derived diff works from.
 //!
-//! A provider implements [`CustomResource`] for each of its types and
+//! The [`guide`] walks through a whole provider. A provider implements
+//! [`CustomResource`] for each of its types and
 //! registers them in a [`TypedProvider`]; it gets the per-property diff
 //! ([`diff_properties`]), tags-only updates, adoption of an interrupted
 //! create by identity and "already gone" deletes for free.
@@ -135,6 +136,11 @@
 mod diff;
 mod provider;
 mod schema;
+
+/// The guide "Writing a resource type and a provider" (`docs/writing-a-provider.md`),
+/// doc-tested.
+#[doc = include_str!("../../../docs/writing-a-provider.md")]
+pub mod guide {}
 
 pub use diff::{ChangeKind, PropertyChange, diff_properties, diff_response};
 pub use provider::{

@@ -134,6 +134,15 @@ pub trait CustomResource<P: ProviderState>: TypedResource {
     /// copy before creating the new one.
     const DELETE_BEFORE_REPLACE: bool = false;
 
+    /// Whether a replacement with these changes must delete the old copy
+    /// first (default: [`DELETE_BEFORE_REPLACE`](Self::DELETE_BEFORE_REPLACE)).
+    /// A type whose physical name stays the same across a replacement (a
+    /// name derived from the resource's) answers `true` when the name does
+    /// not change: the new copy could not exist next to the old one.
+    fn delete_before_replace(_changes: &[PropertyChange]) -> bool {
+        Self::DELETE_BEFORE_REPLACE
+    }
+
     /// Validates inputs, some of which may be unknown: `(property, problem)`.
     fn check(_inputs: &Self::Planned) -> Vec<(String, String)> {
         Vec::new()
@@ -237,7 +246,7 @@ fn to_json<T: Serialize>(v: &T, type_token: &str) -> Result<Value, ProviderError
 trait Erased<P>: Send + Sync {
     fn check(&self, inputs: &Value) -> Vec<(String, String)>;
     fn changes(&self, old: &Value, new: &Value) -> Vec<PropertyChange>;
-    fn delete_before_replace(&self) -> bool;
+    fn delete_before_replace(&self, changes: &[PropertyChange]) -> bool;
     fn computed_outputs(&self) -> &'static [&'static str];
     async fn create(
         &self,
@@ -287,8 +296,8 @@ impl<P: ProviderState, R: CustomResource<P>> Erased<P> for Handler<R> {
         R::diff(diff_properties(R::PROPERTIES, old, new), old, new)
     }
 
-    fn delete_before_replace(&self) -> bool {
-        R::DELETE_BEFORE_REPLACE
+    fn delete_before_replace(&self, changes: &[PropertyChange]) -> bool {
+        R::delete_before_replace(changes)
     }
 
     fn computed_outputs(&self) -> &'static [&'static str] {
@@ -512,7 +521,7 @@ impl<P: ProviderState> Provider for TypedProvider<P> {
         let h = self.handler(&req.identity.type_token)?;
         let changes = h.changes(&req.old_inputs, &req.new_inputs);
         let mut d = diff_response(&changes);
-        d.delete_before_replace = h.delete_before_replace();
+        d.delete_before_replace = h.delete_before_replace(&changes);
         if d.replace.is_empty() {
             // In-place changes keep the id and the outputs, except those
             // declared `computed` (known after the update).

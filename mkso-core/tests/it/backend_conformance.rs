@@ -76,6 +76,8 @@ fn resource(name: &str, value: i64) -> ResourceState {
         protect: false,
         retain_on_delete: false,
         secret: false,
+        secret_inputs: vec![],
+        secret_outputs: vec![],
         pending_delete: false,
     }
 }

@@ -6,6 +6,7 @@ mod cli;
 mod failures;
 mod hostile_input;
 mod lifecycle;
+mod output_ergonomics;
 mod plan_follow;
 mod secrets_refs;
 mod snapshots;

@@ -94,13 +94,18 @@ async fn secrets_are_sealed_in_state(backend: Arc<dyn Backend>, canary: &str) {
         .values()
         .find(|r| r.urn.name() == "server")
         .unwrap();
-    assert!(server.secret);
+    // Secret per property: the secret input (and the output of that name),
+    // not the rest of the resource.
+    assert!(!server.secret);
+    assert_eq!(server.secret_inputs, ["value"]);
+    assert_eq!(server.secret_outputs, ["value"]);
+    assert!(kept.contains("\"zone\":\"z1\""), "{kept}");
     let plain = state
         .live
         .values()
         .find(|r| r.urn.name() == "plain")
         .unwrap();
-    assert!(!plain.secret);
+    assert!(!plain.has_secrets());
     // No change the second time.
     assert!(!h.preview(&app, &opts).await.unwrap().has_changes());
 
@@ -168,7 +173,11 @@ fn secrets_stay_secret_in_the_testing_kit() {
         .unwrap();
     let text = serde_json::to_string(&g).unwrap();
     assert!(!text.contains(canary), "{text}");
-    assert_eq!(g.get("server").unwrap().inputs, json!("[secret]"));
+    // Only the secret property is masked.
+    assert_eq!(
+        g.get("server").unwrap().inputs,
+        json!({"value": "[secret]", "zone": "z1"})
+    );
     assert_eq!(g.outputs["password"], json!("[secret]"));
     let up = preview(app)
         .config([("app:size", json!(3))])
@@ -369,4 +378,104 @@ fn secretness_survives_combinators_and_components() {
     }
     assert_eq!(g.outputs["plain"], json!("user"));
     assert!(!serde_json::to_string(&g).unwrap().contains(canary));
+}
+
+/// A type with a property that is always secret (declared on its field).
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize, mkso::Resource)]
+#[mkso(type = "test:index:Server", resource = Server, outputs = ServerOutputs)]
+pub struct ServerInputs {
+    /// The image.
+    pub image: String,
+    /// A boot script, secret whatever the program passes.
+    #[mkso(secret)]
+    pub script: Option<String>,
+}
+
+/// What a server reports.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize, mkso::ResourceOutputs)]
+#[mkso(resource = Server)]
+pub struct ServerOutputs {
+    /// The image (echoed).
+    pub image: String,
+    /// The script (echoed: secret, as the input of that name).
+    pub script: Option<String>,
+}
+
+#[tokio::test]
+async fn secrets_are_per_property() {
+    let canary = "canary-prop-9e2b";
+    let program = move |stack: &Stack| -> Result<(), Error> {
+        let server = Server::new(
+            stack,
+            "server",
+            ServerArgs::builder()
+                .image("ami-123")
+                .script(format!("echo {canary}")),
+            ResourceOptions::new(),
+        )?;
+        // Reads of the clear properties and the id stay in clear; the
+        // secret property stays secret downstream.
+        let copy = Thing::new(
+            stack,
+            "copy",
+            ThingArgs::default().value(server.image().map(|i| json!(i))),
+            ResourceOptions::new(),
+        )?;
+        let script = Thing::new(
+            stack,
+            "script",
+            ThingArgs::default().value(server.script().map(|s| json!(s))),
+            ResourceOptions::new(),
+        )?;
+        let _ = (copy, script);
+        stack.export("server_id", server.id());
+        stack.export("image", server.image());
+        stack.export("script", server.script());
+        Ok(())
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(dir.path()));
+    let h = StackHarness::new("props.QA")
+        .unwrap()
+        .backend(backend.clone())
+        .provider(None, Arc::new(TestProvider::new()))
+        .passphrase("the passphrase");
+    let (plan, out) = h.up(&program, &EngineOptions::default()).await.unwrap();
+    assert!(out.succeeded(), "{:?}", out.failures);
+    // The plan shows the image, masks the script.
+    let rendered = mkso::engine::render_plan(
+        &plan,
+        mkso::engine::RenderOptions {
+            diff: true,
+            show_same: true,
+        },
+    );
+    assert!(!rendered.contains(canary), "{rendered}");
+    assert!(rendered.contains("+ image: \"ami-123\""), "{rendered}");
+    assert!(rendered.contains("+ script: [secret]"), "{rendered}");
+    // State: only the script is sealed.
+    let kept = stored_text(backend.as_ref(), h.stack()).await.unwrap();
+    assert!(!kept.contains(canary), "{kept}");
+    assert!(kept.contains("ami-123"), "{kept}");
+    let state = h.state().await.unwrap();
+    let by = |n: &str| state.live.values().find(|r| r.urn.name() == n).unwrap();
+    let server = by("server");
+    assert!(!server.secret);
+    assert_eq!(server.secret_inputs, ["script"]);
+    assert_eq!(server.secret_outputs, ["script"]);
+    assert!(
+        !by("copy").has_secrets(),
+        "a clear property read downstream"
+    );
+    assert_eq!(by("script").secret_inputs, ["value"]);
+    // Stack outputs: the id and the image in clear, the script secret.
+    assert_eq!(state.secret_outputs, ["script"]);
+    assert_eq!(state.outputs["script"], json!(format!("echo {canary}")));
+    // Nothing changes the second time (the sealed values open back).
+    assert!(
+        !h.preview(&program, &EngineOptions::default())
+            .await
+            .unwrap()
+            .has_changes()
+    );
 }

@@ -1,34 +1,28 @@
 //! Instances, Elastic IPs, NAT gateways and key pairs.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use aws_sdk_ec2::client::Waiters;
 use aws_sdk_ec2::primitives::Blob;
-use aws_sdk_ec2::types::{AttributeBooleanValue, DomainType, InstanceType, ResourceType};
+use aws_sdk_ec2::types::{self as ec2, DomainType, InstanceType, ResourceType};
 use base64::Engine;
-use mkso::ProviderError;
-use mkso::typed::{Change, Created, Ctx, CustomResource, Observed};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use mkso::typed::{Created, CustomResource, Observed};
 
+use super::common::{
+    Cx, ReadResult, Result, Update, by_id, by_urn, call, created, default_name, existing, flag,
+    observed, own_tags, sync_tags, tag_spec, text, unless_default, unless_unset, urn_filter, wait,
+};
 use super::{
-    Call, Eip, EipInputs, EipOutputs, Instance, InstanceInputs, InstanceOutputs, KeyPair,
-    KeyPairInputs, KeyPairOutputs, NatGateway, NatGatewayInputs, NatGatewayOutputs, existing,
-    not_found,
+    Eip, EipInputs, EipOutputs, Instance, InstanceInputs, InstanceOutputs, KeyPair, KeyPairInputs,
+    KeyPairOutputs, NatGateway, NatGatewayInputs, NatGatewayOutputs,
 };
 use crate::provider::AwsState;
-use crate::tags;
-
-const WAIT: Duration = Duration::from_secs(600);
-
-fn waiter_error(what: &str, e: impl std::fmt::Display) -> ProviderError {
-    ProviderError::retryable(format!("waiting for {what}: {e}"))
-}
 
 // ---- Instance ----
 
-fn instance_outputs(i: &aws_sdk_ec2::types::Instance) -> InstanceOutputs {
+fn instance_outputs(i: &ec2::Instance) -> InstanceOutputs {
     InstanceOutputs {
-        id: i.instance_id().unwrap_or_default().to_string(),
+        id: text(i.instance_id()),
         private_ip: i.private_ip_address().map(String::from),
         public_ip: i.public_ip_address().map(String::from),
         availability_zone: i
@@ -38,129 +32,82 @@ fn instance_outputs(i: &aws_sdk_ec2::types::Instance) -> InstanceOutputs {
     }
 }
 
-async fn describe_instance(
-    call: &Call<'_>,
-    id: &str,
-) -> Result<aws_sdk_ec2::types::Instance, ProviderError> {
-    let out = call
-        .c
-        .describe_instances()
-        .instance_ids(id)
-        .send()
-        .await
-        .map_err(call.err("DescribeInstances"))?;
-    out.reservations()
-        .iter()
-        .flat_map(|r| r.instances())
-        .find(|i| {
-            i.instance_id() == Some(id)
-                && i.state().and_then(|s| s.name()).map(|n| n.as_str()) != Some("terminated")
-        })
-        .cloned()
-        .ok_or_else(|| not_found("instance", id))
+fn state(i: &ec2::Instance) -> Option<&str> {
+    i.state().and_then(|s| s.name()).map(|n| n.as_str())
+}
+
+async fn describe_instance(cx: &Cx<'_>, id: &str) -> Result<ec2::Instance> {
+    let out = call(cx, "DescribeInstances", |c| {
+        c.describe_instances().instance_ids(id).send()
+    })
+    .await?;
+    let instances = out.reservations().iter().flat_map(|r| r.instances());
+    let live = instances.filter(|i| state(i) != Some("terminated"));
+    by_id("instance", id, live, |i| i.instance_id())
+}
+
+/// Sets `source_dest_check`.
+async fn source_dest_check(cx: &Cx<'_>, id: &str, on: bool) -> Result<()> {
+    call(cx, "ModifyInstanceAttribute", |c| {
+        let req = c.modify_instance_attribute().instance_id(id);
+        req.source_dest_check(flag(on)).send()
+    })
+    .await?;
+    Ok(())
 }
 
 #[async_trait]
 impl CustomResource<AwsState> for Instance {
-    async fn create(
-        cx: &Ctx<'_, AwsState>,
-        i: &InstanceInputs,
-    ) -> Result<Created<InstanceOutputs>, ProviderError> {
-        let call = Call::of(cx).await;
-        let user_data = i
-            .user_data
-            .as_ref()
-            .map(|u| base64::engine::general_purpose::STANDARD.encode(u));
-        let out = call
-            .c
-            .run_instances()
-            .image_id(&i.ami)
-            .instance_type(InstanceType::from(i.instance_type.as_str()))
-            .min_count(1)
-            .max_count(1)
-            .set_subnet_id(i.subnet_id.clone())
-            .set_security_group_ids(
-                (!i.security_group_ids.is_empty()).then(|| i.security_group_ids.clone()),
-            )
-            .set_key_name(i.key_name.clone())
-            .set_user_data(user_data)
-            .tag_specifications(tags::spec(ResourceType::Instance, &call.tags(&i.tags)))
-            .send()
-            .await
-            .map_err(call.err("RunInstances"))?;
-        let id = out
-            .instances()
-            .first()
-            .and_then(|x| x.instance_id())
-            .unwrap_or_default()
-            .to_string();
-        call.c
-            .wait_until_instance_running()
-            .instance_ids(&id)
-            .wait(WAIT)
-            .await
-            .map_err(|e| waiter_error(&format!("instance {id} to run"), e))?;
-        if i.source_dest_check == Some(false) {
-            call.c
-                .modify_instance_attribute()
-                .instance_id(&id)
-                .source_dest_check(AttributeBooleanValue::builder().value(false).build())
+    async fn create(cx: &Cx<'_>, i: &Self::Inputs) -> Result<Created<Self::Outputs>> {
+        let user_data = i.user_data.as_ref().map(|u| BASE64.encode(u));
+        let groups = (!i.security_group_ids.is_empty()).then(|| i.security_group_ids.clone());
+        let out = call(cx, "RunInstances", |c| {
+            c.run_instances()
+                .image_id(&i.ami)
+                .instance_type(InstanceType::from(i.instance_type.as_str()))
+                .min_count(1)
+                .max_count(1)
+                .set_subnet_id(i.subnet_id.clone())
+                .set_security_group_ids(groups)
+                .set_key_name(i.key_name.clone())
+                .set_user_data(user_data)
+                .tag_specifications(tag_spec(cx, ResourceType::Instance, &i.tags))
                 .send()
-                .await
-                .map_err(call.err("ModifyInstanceAttribute"))?;
-        }
-        let x = describe_instance(&call, &id).await?;
-        Ok(Created {
-            outputs: instance_outputs(&x),
-            id,
         })
+        .await?;
+        let id = text(out.instances().first().and_then(|x| x.instance_id()));
+        wait(cx, &format!("instance {id} to run"), |c, t| {
+            c.wait_until_instance_running().instance_ids(&id).wait(t)
+        })
+        .await?;
+        if i.source_dest_check == Some(false) {
+            source_dest_check(cx, &id, false).await?;
+        }
+        let x = describe_instance(cx, &id).await?;
+        Ok(created(id, instance_outputs(&x)))
     }
 
-    async fn find(
-        cx: &Ctx<'_, AwsState>,
-        _: &InstanceInputs,
-    ) -> Result<Option<Created<InstanceOutputs>>, ProviderError> {
-        let call = Call::of(cx).await;
-        let out = call
-            .c
-            .describe_instances()
-            .filters(tags::urn_filter(call.identity))
-            .send()
-            .await
-            .map_err(call.err("DescribeInstances"))?;
-        let found = out
-            .reservations()
-            .iter()
-            .flat_map(|r| r.instances())
-            .find(|i| {
-                tags::has_urn(i.tags(), call.identity)
-                    && !matches!(
-                        i.state().and_then(|s| s.name()).map(|n| n.as_str()),
-                        Some("terminated") | Some("shutting-down")
-                    )
-            });
-        Ok(found.map(|x| Created {
-            id: x.instance_id().unwrap_or_default().to_string(),
-            outputs: instance_outputs(x),
-        }))
+    async fn find(cx: &Cx<'_>, _: &Self::Inputs) -> Result<Option<Created<Self::Outputs>>> {
+        let out = call(cx, "DescribeInstances", |c| {
+            c.describe_instances().filters(urn_filter(cx)).send()
+        })
+        .await?;
+        let instances = out.reservations().iter().flat_map(|r| r.instances());
+        let gone = |i: &&ec2::Instance| matches!(state(i), Some("terminated" | "shutting-down"));
+        let live = instances.filter(|i| !gone(i));
+        let found = by_urn(cx, live, |i| i.tags());
+        Ok(found.map(|x| created(text(x.instance_id()), instance_outputs(x))))
     }
 
-    async fn read(
-        cx: &Ctx<'_, AwsState>,
-        id: &str,
-        recorded: Option<&InstanceInputs>,
-    ) -> Result<Observed<InstanceInputs, InstanceOutputs>, ProviderError> {
-        let call = Call::of(cx).await;
-        let x = describe_instance(&call, id).await?;
+    async fn read(cx: &Cx<'_>, id: &str, recorded: Option<&Self::Inputs>) -> ReadResult<Self> {
+        let x = describe_instance(cx, id).await?;
         let mut groups: Vec<String> = x
             .security_groups()
             .iter()
             .filter_map(|g| g.group_id().map(String::from))
             .collect();
         groups.sort();
-        let recorded_list = recorded
-            .map(|r| r.security_group_ids.clone())
-            .unwrap_or_default();
+        let recorded_list = recorded.map_or(vec![], |r| r.security_group_ids.clone());
         let mut recorded_groups = recorded_list.clone();
         recorded_groups.sort();
         // No groups in the program means the VPC's default group.
@@ -172,342 +119,205 @@ impl CustomResource<AwsState> for Instance {
             };
         let sdc = x.source_dest_check().unwrap_or(true);
         let recorded_sdc = recorded.and_then(|r| r.source_dest_check);
-        let source_dest_check = if sdc && recorded_sdc.is_none() {
-            None
-        } else {
-            Some(sdc)
+        let source_dest_check = unless_default(recorded_sdc, sdc, true);
+        let inputs = InstanceInputs {
+            ami: text(x.image_id()),
+            instance_type: text(x.instance_type().map(|t| t.as_str())),
+            subnet_id: match recorded {
+                Some(r) => r.subnet_id.clone(),
+                None => x.subnet_id().map(String::from),
+            },
+            security_group_ids,
+            key_name: match recorded {
+                Some(r) => r.key_name.clone(),
+                None => x.key_name().map(String::from),
+            },
+            // EC2 does not show user data without another call: kept.
+            user_data: recorded.and_then(|r| r.user_data.clone()),
+            source_dest_check,
+            tags: own_tags(cx, x.tags()),
         };
-        Ok(Observed {
-            id: id.to_string(),
-            inputs: Some(InstanceInputs {
-                ami: x.image_id().unwrap_or_default().to_string(),
-                instance_type: x
-                    .instance_type()
-                    .map(|t| t.as_str().to_string())
-                    .unwrap_or_default(),
-                subnet_id: match recorded {
-                    Some(r) => r.subnet_id.clone(),
-                    None => x.subnet_id().map(String::from),
-                },
-                security_group_ids,
-                key_name: match recorded {
-                    Some(r) => r.key_name.clone(),
-                    None => x.key_name().map(String::from),
-                },
-                // EC2 does not show user data without another call: kept.
-                user_data: recorded.and_then(|r| r.user_data.clone()),
-                source_dest_check,
-                tags: call.own_tags(x.tags()),
-            }),
-            outputs: instance_outputs(&x),
-        })
+        Ok(observed(id, inputs, instance_outputs(&x)))
     }
 
-    async fn update(
-        cx: &Ctx<'_, AwsState>,
-        ch: Change<'_, InstanceInputs, InstanceOutputs>,
-    ) -> Result<InstanceOutputs, ProviderError> {
-        let call = Call::of(cx).await;
+    async fn update(cx: &Cx<'_>, ch: Update<'_, Self>) -> Result<Self::Outputs> {
         let (o, n) = (ch.old, ch.new);
         if o.security_group_ids != n.security_group_ids && !n.security_group_ids.is_empty() {
-            call.c
-                .modify_instance_attribute()
-                .instance_id(ch.id)
-                .set_groups(Some(n.security_group_ids.clone()))
-                .send()
-                .await
-                .map_err(call.err("ModifyInstanceAttribute"))?;
+            call(cx, "ModifyInstanceAttribute", |c| {
+                let req = c.modify_instance_attribute().instance_id(ch.id);
+                req.set_groups(Some(n.security_group_ids.clone())).send()
+            })
+            .await?;
         }
         if o.source_dest_check.unwrap_or(true) != n.source_dest_check.unwrap_or(true) {
-            call.c
-                .modify_instance_attribute()
-                .instance_id(ch.id)
-                .source_dest_check(
-                    AttributeBooleanValue::builder()
-                        .value(n.source_dest_check.unwrap_or(true))
-                        .build(),
-                )
-                .send()
-                .await
-                .map_err(call.err("ModifyInstanceAttribute"))?;
+            source_dest_check(cx, ch.id, n.source_dest_check.unwrap_or(true)).await?;
         }
-        call.sync_tags(ch.id, &call.tags(&o.tags), &call.tags(&n.tags))
-            .await?;
-        let x = describe_instance(&call, ch.id).await?;
-        Ok(instance_outputs(&x))
+        sync_tags(cx, ch.id, &o.tags, &n.tags).await?;
+        Ok(instance_outputs(&describe_instance(cx, ch.id).await?))
     }
 
-    async fn delete(
-        cx: &Ctx<'_, AwsState>,
-        id: &str,
-        _: &InstanceInputs,
-        _: &InstanceOutputs,
-    ) -> Result<(), ProviderError> {
-        let call = Call::of(cx).await;
-        call.c
-            .terminate_instances()
-            .instance_ids(id)
-            .send()
-            .await
-            .map_err(call.err("TerminateInstances"))?;
-        call.c
-            .wait_until_instance_terminated()
-            .instance_ids(id)
-            .wait(WAIT)
-            .await
-            .map_err(|e| waiter_error(&format!("instance {id} to terminate"), e))?;
-        Ok(())
+    async fn delete(cx: &Cx<'_>, id: &str, _: &Self::Inputs, _: &Self::Outputs) -> Result<()> {
+        call(cx, "TerminateInstances", |c| {
+            c.terminate_instances().instance_ids(id).send()
+        })
+        .await?;
+        wait(cx, &format!("instance {id} to terminate"), |c, t| {
+            c.wait_until_instance_terminated().instance_ids(id).wait(t)
+        })
+        .await
     }
 }
 
 // ---- Elastic IP ----
 
-async fn describe_eip(
-    call: &Call<'_>,
-    id: &str,
-) -> Result<aws_sdk_ec2::types::Address, ProviderError> {
-    let out = call
-        .c
-        .describe_addresses()
-        .allocation_ids(id)
-        .send()
-        .await
-        .map_err(call.err("DescribeAddresses"))?;
-    out.addresses()
-        .iter()
-        .find(|a| a.allocation_id() == Some(id))
-        .cloned()
-        .ok_or_else(|| not_found("Elastic IP", id))
+async fn describe_eip(cx: &Cx<'_>, id: &str) -> Result<ec2::Address> {
+    let out = call(cx, "DescribeAddresses", |c| {
+        c.describe_addresses().allocation_ids(id).send()
+    })
+    .await?;
+    by_id("Elastic IP", id, out.addresses(), |a| a.allocation_id())
 }
 
-fn eip_outputs(a: &aws_sdk_ec2::types::Address) -> EipOutputs {
+fn eip_outputs(a: &ec2::Address) -> EipOutputs {
     EipOutputs {
-        id: a.allocation_id().unwrap_or_default().to_string(),
-        public_ip: a.public_ip().unwrap_or_default().to_string(),
+        id: text(a.allocation_id()),
+        public_ip: text(a.public_ip()),
         association_id: a.association_id().map(String::from),
     }
 }
 
-async fn associate(call: &Call<'_>, id: &str, instance: &str) -> Result<(), ProviderError> {
-    call.c
-        .associate_address()
-        .allocation_id(id)
-        .instance_id(instance)
-        .send()
-        .await
-        .map_err(call.err("AssociateAddress"))?;
+async fn associate(cx: &Cx<'_>, id: &str, instance: &str) -> Result<()> {
+    call(cx, "AssociateAddress", |c| {
+        let req = c.associate_address().allocation_id(id);
+        req.instance_id(instance).send()
+    })
+    .await?;
     Ok(())
 }
 
-async fn disassociate(
-    call: &Call<'_>,
-    a: &aws_sdk_ec2::types::Address,
-) -> Result<(), ProviderError> {
+async fn disassociate(cx: &Cx<'_>, a: &ec2::Address) -> Result<()> {
     if let Some(assoc) = a.association_id() {
-        call.c
-            .disassociate_address()
-            .association_id(assoc)
-            .send()
-            .await
-            .map_err(call.err("DisassociateAddress"))?;
+        call(cx, "DisassociateAddress", |c| {
+            c.disassociate_address().association_id(assoc).send()
+        })
+        .await?;
     }
     Ok(())
 }
 
 #[async_trait]
 impl CustomResource<AwsState> for Eip {
-    async fn create(
-        cx: &Ctx<'_, AwsState>,
-        i: &EipInputs,
-    ) -> Result<Created<EipOutputs>, ProviderError> {
-        let call = Call::of(cx).await;
-        let out = call
-            .c
-            .allocate_address()
-            .domain(DomainType::Vpc)
-            .tag_specifications(tags::spec(ResourceType::ElasticIp, &call.tags(&i.tags)))
-            .send()
-            .await
-            .map_err(call.err("AllocateAddress"))?;
-        let id = out.allocation_id().unwrap_or_default().to_string();
+    async fn create(cx: &Cx<'_>, i: &Self::Inputs) -> Result<Created<Self::Outputs>> {
+        let out = call(cx, "AllocateAddress", |c| {
+            c.allocate_address()
+                .domain(DomainType::Vpc)
+                .tag_specifications(tag_spec(cx, ResourceType::ElasticIp, &i.tags))
+                .send()
+        })
+        .await?;
+        let id = text(out.allocation_id());
         if let Some(inst) = &i.instance_id {
-            associate(&call, &id, inst).await?;
+            associate(cx, &id, inst).await?;
         }
-        let a = describe_eip(&call, &id).await?;
-        Ok(Created {
-            outputs: eip_outputs(&a),
-            id,
+        let a = describe_eip(cx, &id).await?;
+        Ok(created(id, eip_outputs(&a)))
+    }
+
+    async fn find(cx: &Cx<'_>, _: &Self::Inputs) -> Result<Option<Created<Self::Outputs>>> {
+        let out = call(cx, "DescribeAddresses", |c| {
+            c.describe_addresses().filters(urn_filter(cx)).send()
         })
+        .await?;
+        let found = by_urn(cx, out.addresses(), |a| a.tags());
+        Ok(found.map(|a| created(text(a.allocation_id()), eip_outputs(a))))
     }
 
-    async fn find(
-        cx: &Ctx<'_, AwsState>,
-        _: &EipInputs,
-    ) -> Result<Option<Created<EipOutputs>>, ProviderError> {
-        let call = Call::of(cx).await;
-        let out = call
-            .c
-            .describe_addresses()
-            .filters(tags::urn_filter(call.identity))
-            .send()
-            .await
-            .map_err(call.err("DescribeAddresses"))?;
-        Ok(out
-            .addresses()
-            .iter()
-            .find(|x| tags::has_urn(x.tags(), call.identity))
-            .map(|a| Created {
-                id: a.allocation_id().unwrap_or_default().to_string(),
-                outputs: eip_outputs(a),
-            }))
+    async fn read(cx: &Cx<'_>, id: &str, _: Option<&Self::Inputs>) -> ReadResult<Self> {
+        let a = describe_eip(cx, id).await?;
+        let inputs = EipInputs {
+            instance_id: a.instance_id().filter(|i| !i.is_empty()).map(String::from),
+            tags: own_tags(cx, a.tags()),
+        };
+        Ok(observed(id, inputs, eip_outputs(&a)))
     }
 
-    async fn read(
-        cx: &Ctx<'_, AwsState>,
-        id: &str,
-        _: Option<&EipInputs>,
-    ) -> Result<Observed<EipInputs, EipOutputs>, ProviderError> {
-        let call = Call::of(cx).await;
-        let a = describe_eip(&call, id).await?;
-        Ok(Observed {
-            id: id.to_string(),
-            inputs: Some(EipInputs {
-                instance_id: a.instance_id().filter(|i| !i.is_empty()).map(String::from),
-                tags: call.own_tags(a.tags()),
-            }),
-            outputs: eip_outputs(&a),
-        })
-    }
-
-    async fn update(
-        cx: &Ctx<'_, AwsState>,
-        ch: Change<'_, EipInputs, EipOutputs>,
-    ) -> Result<EipOutputs, ProviderError> {
-        let call = Call::of(cx).await;
+    async fn update(cx: &Cx<'_>, ch: Update<'_, Self>) -> Result<Self::Outputs> {
         if ch.old.instance_id != ch.new.instance_id {
-            disassociate(&call, &describe_eip(&call, ch.id).await?).await?;
+            disassociate(cx, &describe_eip(cx, ch.id).await?).await?;
             if let Some(inst) = &ch.new.instance_id {
-                associate(&call, ch.id, inst).await?;
+                associate(cx, ch.id, inst).await?;
             }
         }
-        call.sync_tags(ch.id, &call.tags(&ch.old.tags), &call.tags(&ch.new.tags))
-            .await?;
-        Ok(eip_outputs(&describe_eip(&call, ch.id).await?))
+        sync_tags(cx, ch.id, &ch.old.tags, &ch.new.tags).await?;
+        Ok(eip_outputs(&describe_eip(cx, ch.id).await?))
     }
 
-    async fn delete(
-        cx: &Ctx<'_, AwsState>,
-        id: &str,
-        _: &EipInputs,
-        _: &EipOutputs,
-    ) -> Result<(), ProviderError> {
-        let call = Call::of(cx).await;
-        let Some(a) = existing(describe_eip(&call, id).await)? else {
+    async fn delete(cx: &Cx<'_>, id: &str, _: &Self::Inputs, _: &Self::Outputs) -> Result<()> {
+        let Some(a) = existing(describe_eip(cx, id).await)? else {
             return Ok(());
         };
-        disassociate(&call, &a).await?;
-        call.c
-            .release_address()
-            .allocation_id(id)
-            .send()
-            .await
-            .map_err(call.err("ReleaseAddress"))?;
+        disassociate(cx, &a).await?;
+        call(cx, "ReleaseAddress", |c| {
+            c.release_address().allocation_id(id).send()
+        })
+        .await?;
         Ok(())
     }
 }
 
 // ---- NAT gateway ----
 
-async fn describe_nat(
-    call: &Call<'_>,
-    id: &str,
-) -> Result<aws_sdk_ec2::types::NatGateway, ProviderError> {
-    let out = call
-        .c
-        .describe_nat_gateways()
-        .nat_gateway_ids(id)
-        .send()
-        .await
-        .map_err(call.err("DescribeNatGateways"))?;
+fn nat_state(n: &ec2::NatGateway) -> Option<&str> {
+    n.state().map(|s| s.as_str())
+}
+
+async fn describe_nat(cx: &Cx<'_>, id: &str) -> Result<ec2::NatGateway> {
+    let out = call(cx, "DescribeNatGateways", |c| {
+        c.describe_nat_gateways().nat_gateway_ids(id).send()
+    })
+    .await?;
     // Match the id here too: moto answers with every NAT gateway.
-    out.nat_gateways()
+    let live = out
+        .nat_gateways()
         .iter()
-        .find(|n| {
-            n.nat_gateway_id() == Some(id) && n.state().map(|s| s.as_str()) != Some("deleted")
-        })
-        .cloned()
-        .ok_or_else(|| not_found("NAT gateway", id))
+        .filter(|n| nat_state(n) != Some("deleted"));
+    by_id("NAT gateway", id, live, |n| n.nat_gateway_id())
 }
 
 #[async_trait]
 impl CustomResource<AwsState> for NatGateway {
-    async fn create(
-        cx: &Ctx<'_, AwsState>,
-        i: &NatGatewayInputs,
-    ) -> Result<Created<NatGatewayOutputs>, ProviderError> {
-        let call = Call::of(cx).await;
-        let out = call
-            .c
-            .create_nat_gateway()
-            .subnet_id(&i.subnet_id)
-            .allocation_id(&i.allocation_id)
-            .tag_specifications(tags::spec(ResourceType::Natgateway, &call.tags(&i.tags)))
-            .send()
-            .await
-            .map_err(call.err("CreateNatGateway"))?;
-        let id = out
-            .nat_gateway()
-            .and_then(|n| n.nat_gateway_id())
-            .unwrap_or_default()
-            .to_string();
-        call.c
-            .wait_until_nat_gateway_available()
-            .nat_gateway_ids(&id)
-            .wait(WAIT)
-            .await
-            .map_err(|e| waiter_error(&format!("NAT gateway {id} to be available"), e))?;
-        Ok(Created {
-            outputs: NatGatewayOutputs { id: id.clone() },
-            id,
+    async fn create(cx: &Cx<'_>, i: &Self::Inputs) -> Result<Created<Self::Outputs>> {
+        let out = call(cx, "CreateNatGateway", |c| {
+            c.create_nat_gateway()
+                .subnet_id(&i.subnet_id)
+                .allocation_id(&i.allocation_id)
+                .tag_specifications(tag_spec(cx, ResourceType::Natgateway, &i.tags))
+                .send()
         })
+        .await?;
+        let id = text(out.nat_gateway().and_then(|n| n.nat_gateway_id()));
+        wait(cx, &format!("NAT gateway {id} to be available"), |c, t| {
+            c.wait_until_nat_gateway_available()
+                .nat_gateway_ids(&id)
+                .wait(t)
+        })
+        .await?;
+        Ok(created(&id, NatGatewayOutputs { id: id.clone() }))
     }
 
-    async fn find(
-        cx: &Ctx<'_, AwsState>,
-        _: &NatGatewayInputs,
-    ) -> Result<Option<Created<NatGatewayOutputs>>, ProviderError> {
-        let call = Call::of(cx).await;
-        let out = call
-            .c
-            .describe_nat_gateways()
-            .filter(tags::urn_filter(call.identity))
-            .send()
-            .await
-            .map_err(call.err("DescribeNatGateways"))?;
-        Ok(out
-            .nat_gateways()
-            .iter()
-            .find(|n| {
-                tags::has_urn(n.tags(), call.identity)
-                    && !matches!(
-                        n.state().map(|s| s.as_str()),
-                        Some("deleted") | Some("deleting")
-                    )
-            })
-            .and_then(|n| n.nat_gateway_id())
-            .map(|id| Created {
-                outputs: NatGatewayOutputs { id: id.to_string() },
-                id: id.to_string(),
-            }))
+    async fn find(cx: &Cx<'_>, _: &Self::Inputs) -> Result<Option<Created<Self::Outputs>>> {
+        let out = call(cx, "DescribeNatGateways", |c| {
+            c.describe_nat_gateways().filter(urn_filter(cx)).send()
+        })
+        .await?;
+        let gateways = out.nat_gateways().iter();
+        let live = gateways.filter(|n| !matches!(nat_state(n), Some("deleted") | Some("deleting")));
+        let id = by_urn(cx, live, |n| n.tags()).and_then(|n| n.nat_gateway_id());
+        Ok(id.map(|id| created(id, NatGatewayOutputs { id: id.into() })))
     }
 
-    async fn read(
-        cx: &Ctx<'_, AwsState>,
-        id: &str,
-        recorded: Option<&NatGatewayInputs>,
-    ) -> Result<Observed<NatGatewayInputs, NatGatewayOutputs>, ProviderError> {
-        let call = Call::of(cx).await;
-        let n = describe_nat(&call, id).await?;
+    async fn read(cx: &Cx<'_>, id: &str, recorded: Option<&Self::Inputs>) -> ReadResult<Self> {
+        let n = describe_nat(cx, id).await?;
         let allocation_id = n
             .nat_gateway_addresses()
             .first()
@@ -515,135 +325,85 @@ impl CustomResource<AwsState> for NatGateway {
             .map(String::from)
             .or_else(|| recorded.map(|r| r.allocation_id.clone()))
             .unwrap_or_default();
-        Ok(Observed {
-            id: id.to_string(),
-            inputs: Some(NatGatewayInputs {
-                subnet_id: n.subnet_id().unwrap_or_default().to_string(),
-                allocation_id,
-                tags: call.own_tags(n.tags()),
-            }),
-            outputs: NatGatewayOutputs { id: id.to_string() },
-        })
+        let inputs = NatGatewayInputs {
+            subnet_id: text(n.subnet_id()),
+            allocation_id,
+            tags: own_tags(cx, n.tags()),
+        };
+        Ok(observed(id, inputs, NatGatewayOutputs { id: id.into() }))
     }
 
-    async fn delete(
-        cx: &Ctx<'_, AwsState>,
-        id: &str,
-        _: &NatGatewayInputs,
-        _: &NatGatewayOutputs,
-    ) -> Result<(), ProviderError> {
-        let call = Call::of(cx).await;
-        call.c
-            .delete_nat_gateway()
-            .nat_gateway_id(id)
-            .send()
-            .await
-            .map_err(call.err("DeleteNatGateway"))?;
-        call.c
-            .wait_until_nat_gateway_deleted()
-            .nat_gateway_ids(id)
-            .wait(WAIT)
-            .await
-            .map_err(|e| waiter_error(&format!("NAT gateway {id} to be deleted"), e))?;
-        Ok(())
+    async fn delete(cx: &Cx<'_>, id: &str, _: &Self::Inputs, _: &Self::Outputs) -> Result<()> {
+        call(cx, "DeleteNatGateway", |c| {
+            c.delete_nat_gateway().nat_gateway_id(id).send()
+        })
+        .await?;
+        wait(cx, &format!("NAT gateway {id} to be deleted"), |c, t| {
+            c.wait_until_nat_gateway_deleted()
+                .nat_gateway_ids(id)
+                .wait(t)
+        })
+        .await
     }
 }
 
 // ---- Key pair ----
 
-async fn describe_key(
-    call: &Call<'_>,
-    id: &str,
-) -> Result<aws_sdk_ec2::types::KeyPairInfo, ProviderError> {
-    let out = call
-        .c
-        .describe_key_pairs()
-        .key_pair_ids(id)
-        .send()
-        .await
-        .map_err(call.err("DescribeKeyPairs"))?;
-    out.key_pairs()
-        .iter()
-        .find(|x| x.key_pair_id() == Some(id))
-        .cloned()
-        .ok_or_else(|| not_found("key pair", id))
+async fn describe_key(cx: &Cx<'_>, id: &str) -> Result<ec2::KeyPairInfo> {
+    let out = call(cx, "DescribeKeyPairs", |c| {
+        c.describe_key_pairs().key_pair_ids(id).send()
+    })
+    .await?;
+    by_id("key pair", id, out.key_pairs(), |k| k.key_pair_id())
 }
 
-fn key_outputs(k: &aws_sdk_ec2::types::KeyPairInfo) -> KeyPairOutputs {
+fn key_outputs(k: &ec2::KeyPairInfo) -> KeyPairOutputs {
     KeyPairOutputs {
-        id: k.key_pair_id().unwrap_or_default().to_string(),
-        key_name: k.key_name().unwrap_or_default().to_string(),
+        id: text(k.key_pair_id()),
+        key_name: text(k.key_name()),
         fingerprint: k.key_fingerprint().map(String::from),
     }
 }
 
 #[async_trait]
 impl CustomResource<AwsState> for KeyPair {
-    async fn create(
-        cx: &Ctx<'_, AwsState>,
-        i: &KeyPairInputs,
-    ) -> Result<Created<KeyPairOutputs>, ProviderError> {
-        let call = Call::of(cx).await;
-        let name = i.key_name.clone().unwrap_or_else(|| call.default_name());
-        let out = call
-            .c
-            .import_key_pair()
-            .key_name(&name)
-            .public_key_material(Blob::new(i.public_key.as_bytes()))
-            .tag_specifications(tags::spec(ResourceType::KeyPair, &call.tags(&i.tags)))
-            .send()
-            .await
-            .map_err(call.err("ImportKeyPair"))?;
-        let id = out.key_pair_id().unwrap_or(&name).to_string();
-        Ok(Created {
-            outputs: KeyPairOutputs {
-                id: id.clone(),
-                key_name: name,
-                fingerprint: out.key_fingerprint().map(String::from),
-            },
-            id,
+    async fn create(cx: &Cx<'_>, i: &Self::Inputs) -> Result<Created<Self::Outputs>> {
+        let name = i.key_name.clone().unwrap_or_else(|| default_name(cx));
+        let out = call(cx, "ImportKeyPair", |c| {
+            c.import_key_pair()
+                .key_name(&name)
+                .public_key_material(Blob::new(i.public_key.as_bytes()))
+                .tag_specifications(tag_spec(cx, ResourceType::KeyPair, &i.tags))
+                .send()
         })
+        .await?;
+        let id = out.key_pair_id().unwrap_or(&name).to_string();
+        let outputs = KeyPairOutputs {
+            id: id.clone(),
+            key_name: name,
+            fingerprint: out.key_fingerprint().map(String::from),
+        };
+        Ok(created(id, outputs))
     }
 
-    async fn find(
-        cx: &Ctx<'_, AwsState>,
-        _: &KeyPairInputs,
-    ) -> Result<Option<Created<KeyPairOutputs>>, ProviderError> {
-        let call = Call::of(cx).await;
-        let out = call
-            .c
-            .describe_key_pairs()
-            .filters(tags::urn_filter(call.identity))
-            .send()
-            .await
-            .map_err(call.err("DescribeKeyPairs"))?;
-        Ok(out
-            .key_pairs()
-            .iter()
-            .find(|x| tags::has_urn(x.tags(), call.identity))
-            .map(|k| Created {
-                id: k.key_pair_id().unwrap_or_default().to_string(),
-                outputs: key_outputs(k),
-            }))
+    async fn find(cx: &Cx<'_>, _: &Self::Inputs) -> Result<Option<Created<Self::Outputs>>> {
+        let out = call(cx, "DescribeKeyPairs", |c| {
+            c.describe_key_pairs().filters(urn_filter(cx)).send()
+        })
+        .await?;
+        let found = by_urn(cx, out.key_pairs(), |k| k.tags());
+        Ok(found.map(|k| created(text(k.key_pair_id()), key_outputs(k))))
     }
 
-    async fn read(
-        cx: &Ctx<'_, AwsState>,
-        id: &str,
-        recorded: Option<&KeyPairInputs>,
-    ) -> Result<Observed<KeyPairInputs, KeyPairOutputs>, ProviderError> {
-        let call = Call::of(cx).await;
-        let k = describe_key(&call, id).await?;
+    async fn read(cx: &Cx<'_>, id: &str, recorded: Option<&Self::Inputs>) -> ReadResult<Self> {
+        let k = describe_key(cx, id).await?;
         // EC2 does not give the public key back: on import the program's
         // inputs are taken as they are.
         let inputs = recorded.map(|r| KeyPairInputs {
             // Unset in the program means the default name.
-            key_name: r
-                .key_name
-                .as_ref()
-                .map(|_| k.key_name().unwrap_or_default().to_string()),
+            key_name: unless_unset(Some(&r.key_name), text(k.key_name())),
             public_key: r.public_key.clone(),
-            tags: call.own_tags(k.tags()),
+            tags: own_tags(cx, k.tags()),
         });
         Ok(Observed {
             id: id.to_string(),
@@ -652,23 +412,17 @@ impl CustomResource<AwsState> for KeyPair {
         })
     }
 
-    async fn delete(
-        cx: &Ctx<'_, AwsState>,
-        id: &str,
-        _: &KeyPairInputs,
-        _: &KeyPairOutputs,
-    ) -> Result<(), ProviderError> {
-        let call = Call::of(cx).await;
+    async fn delete(cx: &Cx<'_>, id: &str, _: &Self::Inputs, _: &Self::Outputs) -> Result<()> {
         // By name: some EC2 implementations ignore KeyPairId on delete.
-        let Some(k) = existing(describe_key(&call, id).await)? else {
+        let Some(k) = existing(describe_key(cx, id).await)? else {
             return Ok(());
         };
-        call.c
-            .delete_key_pair()
-            .set_key_name(k.key_name().map(String::from))
-            .send()
-            .await
-            .map_err(call.err("DeleteKeyPair"))?;
+        call(cx, "DeleteKeyPair", |c| {
+            c.delete_key_pair()
+                .set_key_name(k.key_name().map(String::from))
+                .send()
+        })
+        .await?;
         Ok(())
     }
 }

@@ -1,23 +1,20 @@
 //! The EC2 resource types: each declared with `#[derive(mkso::Resource)]`
 //! (field metadata: replace-forcing, secret, tags) and implemented as a
-//! [`CustomResource`] of [`AwsState`], registered in [`register`].
+//! [`CustomResource`](mkso::typed::CustomResource) of [`AwsState`], registered
+//! in [`register`]; what they share is in [`common`].
 
+mod common;
 mod compute;
 mod network;
 mod security;
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ec2::Client;
-use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
-use mkso::ProviderError;
-use mkso::provider::ResourceIdentity;
-use mkso::typed::{Ctx, Planned, TypedProviderBuilder};
+use mkso::typed::TypedProviderBuilder;
 use serde::{Deserialize, Serialize};
 
-use crate::error::classify;
 use crate::provider::AwsState;
-use crate::tags;
+pub(crate) use common::Call;
 
 type Tags = BTreeMap<String, String>;
 
@@ -292,8 +289,9 @@ pub struct InstanceInputs {
     /// A key pair's name.
     #[mkso(replace)]
     pub key_name: Option<String>,
-    /// User data (plain text; mkso encodes it). Always secret.
-    #[mkso(replace, secret)]
+    /// User data (plain text; mkso encodes it). Secret when the program
+    /// passes a secret (e.g. built from a `Secret<T>` config value).
+    #[mkso(replace)]
     pub user_data: Option<String>,
     /// Check source/destination of traffic (default on; off for NAT instances).
     pub source_dest_check: Option<bool>,
@@ -393,130 +391,4 @@ pub struct KeyPairOutputs {
     pub key_name: String,
     /// The fingerprint.
     pub fingerprint: Option<String>,
-}
-
-/// One provider call on one resource.
-pub(crate) struct Call<'a> {
-    pub p: &'a AwsState,
-    pub c: &'a Client,
-    pub identity: &'a ResourceIdentity,
-}
-
-impl<'a> Call<'a> {
-    /// The call of a typed verb.
-    pub(crate) async fn of(cx: &'a Ctx<'_, AwsState>) -> Call<'a> {
-        Call {
-            p: cx.provider,
-            c: cx.provider.client().await,
-            identity: cx.identity,
-        }
-    }
-
-    /// Maps an SDK error of `op` on this resource.
-    pub(crate) fn err<E>(&self, op: &'static str) -> impl FnOnce(SdkError<E>) -> ProviderError + '_
-    where
-        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    {
-        move |e| {
-            tracing::debug!(op, urn = %self.identity.urn, "EC2 call failed");
-            classify(
-                e,
-                &format!("{op} of `{}`", self.identity.name()),
-                &self.p.endpoint,
-            )
-        }
-    }
-
-    /// The full tag set for this resource.
-    pub(crate) fn tags(&self, own: &Tags) -> Tags {
-        tags::full_tags(self.identity, &self.p.config.default_tags, own)
-    }
-
-    /// The resource's own tags from the cloud's full set.
-    pub(crate) fn own_tags(&self, cloud: &[aws_sdk_ec2::types::Tag]) -> Tags {
-        tags::own_tags(&tags::from_sdk(cloud), &self.p.config.default_tags)
-    }
-
-    /// A default physical name: `<stack>-<resource name>`, sanitised.
-    pub(crate) fn default_name(&self) -> String {
-        format!("{}-{}", self.identity.stack, self.identity.name())
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .collect()
-    }
-
-    /// Keeps the cloud's tags equal to `want`, given what it has.
-    pub(crate) async fn sync_tags(
-        &self,
-        id: &str,
-        have: &Tags,
-        want: &Tags,
-    ) -> Result<(), ProviderError> {
-        let set: Tags = want
-            .iter()
-            .filter(|(k, v)| have.get(*k) != Some(*v))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if !set.is_empty() {
-            self.c
-                .create_tags()
-                .resources(id)
-                .set_tags(Some(tags::to_sdk(&set)))
-                .send()
-                .await
-                .map_err(self.err("CreateTags"))?;
-        }
-        let remove: Vec<_> = have
-            .keys()
-            .filter(|k| !want.contains_key(*k) && !k.starts_with("aws:"))
-            .map(|k| aws_sdk_ec2::types::Tag::builder().key(k).build())
-            .collect();
-        if !remove.is_empty() {
-            self.c
-                .delete_tags()
-                .resources(id)
-                .set_tags(Some(remove))
-                .send()
-                .await
-                .map_err(self.err("DeleteTags"))?;
-        }
-        Ok(())
-    }
-}
-
-/// `Ok(None)` when the resource is gone (for deletes: nothing left to do).
-pub(crate) fn existing<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.class == mkso::ErrorClass::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-pub(crate) fn not_found(what: &str, id: &str) -> ProviderError {
-    ProviderError::not_found(format!("{what} {id} does not exist"))
-}
-
-/// A check failure when a known value is not an IPv4 CIDR block.
-pub(crate) fn check_cidr(property: &str, v: &Planned<String>) -> Vec<(String, String)> {
-    match v.known() {
-        Some(s) if s.parse::<std::net::Ipv4Addr>().is_err() && !valid_cidr(s) => vec![(
-            property.to_string(),
-            format!("`{s}` is not an IPv4 CIDR block such as 10.0.0.0/16"),
-        )],
-        _ => Vec::new(),
-    }
-}
-
-pub(crate) fn valid_cidr(s: &str) -> bool {
-    let Some((ip, len)) = s.split_once('/') else {
-        return false;
-    };
-    ip.parse::<std::net::Ipv4Addr>().is_ok() && len.parse::<u8>().is_ok_and(|l| l <= 32)
 }

@@ -1,167 +1,106 @@
 //! Security groups and their rules.
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
-use mkso::ProviderError;
-use mkso::typed::{Change, Created, Ctx, CustomResource, Observed, Planned};
+use aws_sdk_ec2::types::{self as ec2, IpPermission, IpRange, ResourceType, UserIdGroupPair};
+use mkso::typed::{Created, CustomResource, Planned};
 
+use super::common::{
+    Cx, ReadResult, Result, Update, by_id, by_urn, call, call_unless, created, default_name,
+    observed, own_tags, tag_spec, text, unless_unset, urn_filter, valid_cidr,
+};
 use super::{
-    Call, SecurityGroup, SecurityGroupInputs, SecurityGroupOutputs, SecurityGroupRule,
-    SecurityGroupRuleInputs, SecurityGroupRuleOutputs, SecurityGroupRulePlanned, not_found,
-    valid_cidr,
+    SecurityGroup, SecurityGroupInputs, SecurityGroupOutputs, SecurityGroupRule,
+    SecurityGroupRuleInputs, SecurityGroupRuleOutputs, SecurityGroupRulePlanned,
 };
 use crate::provider::AwsState;
-use crate::tags;
 
 /// EC2's description when the program sets none.
 const DEFAULT_DESCRIPTION: &str = "managed by mkso";
 
 // ---- Security group ----
 
+fn group_outputs(g: &ec2::SecurityGroup) -> SecurityGroupOutputs {
+    SecurityGroupOutputs {
+        id: text(g.group_id()),
+        name: text(g.group_name()),
+    }
+}
+
 #[async_trait]
 impl CustomResource<AwsState> for SecurityGroup {
-    async fn create(
-        cx: &Ctx<'_, AwsState>,
-        i: &SecurityGroupInputs,
-    ) -> Result<Created<SecurityGroupOutputs>, ProviderError> {
-        let call = Call::of(cx).await;
-        let name = i.name.clone().unwrap_or_else(|| call.default_name());
-        let out = call
-            .c
-            .create_security_group()
-            .group_name(&name)
-            .description(i.description.as_deref().unwrap_or(DEFAULT_DESCRIPTION))
-            .vpc_id(&i.vpc_id)
-            .tag_specifications(tags::spec(ResourceType::SecurityGroup, &call.tags(&i.tags)))
-            .send()
-            .await
-            .map_err(call.err("CreateSecurityGroup"))?;
-        let id = out.group_id().unwrap_or_default().to_string();
-        Ok(Created {
-            outputs: SecurityGroupOutputs {
-                id: id.clone(),
-                name,
-            },
-            id,
+    async fn create(cx: &Cx<'_>, i: &Self::Inputs) -> Result<Created<Self::Outputs>> {
+        let name = i.name.clone().unwrap_or_else(|| default_name(cx));
+        let out = call(cx, "CreateSecurityGroup", |c| {
+            c.create_security_group()
+                .group_name(&name)
+                .description(i.description.as_deref().unwrap_or(DEFAULT_DESCRIPTION))
+                .vpc_id(&i.vpc_id)
+                .tag_specifications(tag_spec(cx, ResourceType::SecurityGroup, &i.tags))
+                .send()
         })
+        .await?;
+        let id = text(out.group_id());
+        Ok(created(id.clone(), SecurityGroupOutputs { id, name }))
     }
 
-    async fn find(
-        cx: &Ctx<'_, AwsState>,
-        _: &SecurityGroupInputs,
-    ) -> Result<Option<Created<SecurityGroupOutputs>>, ProviderError> {
-        let call = Call::of(cx).await;
-        let out = call
-            .c
-            .describe_security_groups()
-            .filters(tags::urn_filter(call.identity))
-            .send()
-            .await
-            .map_err(call.err("DescribeSecurityGroups"))?;
-        Ok(out
-            .security_groups()
-            .iter()
-            .find(|x| tags::has_urn(x.tags(), call.identity))
-            .map(|g| {
-                let id = g.group_id().unwrap_or_default().to_string();
-                Created {
-                    outputs: SecurityGroupOutputs {
-                        id: id.clone(),
-                        name: g.group_name().unwrap_or_default().to_string(),
-                    },
-                    id,
-                }
-            }))
+    async fn find(cx: &Cx<'_>, _: &Self::Inputs) -> Result<Option<Created<Self::Outputs>>> {
+        let out = call(cx, "DescribeSecurityGroups", |c| {
+            c.describe_security_groups().filters(urn_filter(cx)).send()
+        })
+        .await?;
+        let found = by_urn(cx, out.security_groups(), |g| g.tags());
+        Ok(found.map(|g| created(text(g.group_id()), group_outputs(g))))
     }
 
-    async fn read(
-        cx: &Ctx<'_, AwsState>,
-        id: &str,
-        recorded: Option<&SecurityGroupInputs>,
-    ) -> Result<Observed<SecurityGroupInputs, SecurityGroupOutputs>, ProviderError> {
-        let call = Call::of(cx).await;
-        let g = describe_group(&call, id).await?;
-        let group_name = g.group_name().unwrap_or_default().to_string();
+    async fn read(cx: &Cx<'_>, id: &str, recorded: Option<&Self::Inputs>) -> ReadResult<Self> {
+        let out = call(cx, "DescribeSecurityGroups", |c| {
+            c.describe_security_groups().group_ids(id).send()
+        })
+        .await?;
+        let g = by_id("security group", id, out.security_groups(), |g| {
+            g.group_id()
+        })?;
         // Unset in the program means the default name and description.
-        let name = if recorded.is_some_and(|r| r.name.is_none()) {
-            None
-        } else {
-            Some(group_name.clone())
-        };
+        let name = unless_unset(recorded.map(|r| &r.name), text(g.group_name()));
         let description = match (recorded.map(|r| &r.description), g.description()) {
             (Some(None), Some(DEFAULT_DESCRIPTION)) => None,
             (_, d) => d.map(String::from),
         };
-        Ok(Observed {
-            id: id.to_string(),
-            inputs: Some(SecurityGroupInputs {
-                name,
-                description,
-                vpc_id: g.vpc_id().unwrap_or_default().to_string(),
-                tags: call.own_tags(g.tags()),
-            }),
-            outputs: SecurityGroupOutputs {
-                id: id.to_string(),
-                name: group_name,
-            },
-        })
+        let inputs = SecurityGroupInputs {
+            name,
+            description,
+            vpc_id: text(g.vpc_id()),
+            tags: own_tags(cx, g.tags()),
+        };
+        Ok(observed(id, inputs, group_outputs(&g)))
     }
 
-    async fn delete(
-        cx: &Ctx<'_, AwsState>,
-        id: &str,
-        _: &SecurityGroupInputs,
-        _: &SecurityGroupOutputs,
-    ) -> Result<(), ProviderError> {
-        let call = Call::of(cx).await;
-        call.c
-            .delete_security_group()
-            .group_id(id)
-            .send()
-            .await
-            .map_err(call.err("DeleteSecurityGroup"))?;
+    async fn delete(cx: &Cx<'_>, id: &str, _: &Self::Inputs, _: &Self::Outputs) -> Result<()> {
+        call(cx, "DeleteSecurityGroup", |c| {
+            c.delete_security_group().group_id(id).send()
+        })
+        .await?;
         Ok(())
     }
 }
 
-async fn describe_group(
-    call: &Call<'_>,
-    id: &str,
-) -> Result<aws_sdk_ec2::types::SecurityGroup, ProviderError> {
-    let out = call
-        .c
-        .describe_security_groups()
-        .group_ids(id)
-        .send()
-        .await
-        .map_err(call.err("DescribeSecurityGroups"))?;
-    out.security_groups()
-        .iter()
-        .find(|x| x.group_id() == Some(id))
-        .cloned()
-        .ok_or_else(|| not_found("security group", id))
-}
-
 // ---- Security group rule ----
 
+/// The rule as EC2's permission (one range per CIDR block, the description
+/// on each).
 fn permission(i: &SecurityGroupRuleInputs) -> IpPermission {
+    let description = || i.description.clone();
     let mut p = IpPermission::builder()
         .ip_protocol(&i.protocol)
         .from_port(i.from_port)
         .to_port(i.to_port);
     for c in &i.cidr_blocks {
-        let r = IpRange::builder()
-            .cidr_ip(c)
-            .set_description(i.description.clone());
-        p = p.ip_ranges(r.build());
+        let range = IpRange::builder().cidr_ip(c).set_description(description());
+        p = p.ip_ranges(range.build());
     }
     if let Some(g) = &i.source_security_group_id {
-        p = p.user_id_group_pairs(
-            UserIdGroupPair::builder()
-                .group_id(g)
-                .set_description(i.description.clone())
-                .build(),
-        );
+        let pair = UserIdGroupPair::builder().group_id(g);
+        p = p.user_id_group_pairs(pair.set_description(description()).build());
     }
     p.build()
 }
@@ -198,83 +137,52 @@ impl CustomResource<AwsState> for SecurityGroupRule {
         f
     }
 
-    async fn create(
-        cx: &Ctx<'_, AwsState>,
-        i: &SecurityGroupRuleInputs,
-    ) -> Result<Created<SecurityGroupRuleOutputs>, ProviderError> {
-        let call = Call::of(cx).await;
-        let spec = tags::spec(
-            ResourceType::SecurityGroupRule,
-            &call.tags(&Default::default()),
-        );
+    async fn create(cx: &Cx<'_>, i: &Self::Inputs) -> Result<Created<Self::Outputs>> {
+        let spec = tag_spec(cx, ResourceType::SecurityGroupRule, &Default::default());
+        let (group, p) = (&i.security_group_id, permission(i));
         let rules = if egress(i) {
-            call.c
-                .authorize_security_group_egress()
-                .group_id(&i.security_group_id)
-                .ip_permissions(permission(i))
-                .tag_specifications(spec)
-                .send()
-                .await
-                .map_err(call.err("AuthorizeSecurityGroupEgress"))?
-                .security_group_rules
-                .unwrap_or_default()
+            call(cx, "AuthorizeSecurityGroupEgress", |c| {
+                let req = c.authorize_security_group_egress().group_id(group);
+                req.ip_permissions(p).tag_specifications(spec).send()
+            })
+            .await?
+            .security_group_rules
         } else {
-            call.c
-                .authorize_security_group_ingress()
-                .group_id(&i.security_group_id)
-                .ip_permissions(permission(i))
-                .tag_specifications(spec)
-                .send()
-                .await
-                .map_err(call.err("AuthorizeSecurityGroupIngress"))?
-                .security_group_rules
-                .unwrap_or_default()
+            call(cx, "AuthorizeSecurityGroupIngress", |c| {
+                let req = c.authorize_security_group_ingress().group_id(group);
+                req.ip_permissions(p).tag_specifications(spec).send()
+            })
+            .await?
+            .security_group_rules
         };
-        let id = rules
-            .first()
-            .and_then(|r| r.security_group_rule_id())
-            .unwrap_or_default()
-            .to_string();
-        Ok(Created {
-            outputs: SecurityGroupRuleOutputs { id: id.clone() },
-            id,
+        let rule = rules.unwrap_or_default().into_iter().next();
+        let id = text(rule.as_ref().and_then(|r| r.security_group_rule_id()));
+        Ok(created(&id, SecurityGroupRuleOutputs { id: id.clone() }))
+    }
+
+    async fn find(cx: &Cx<'_>, _: &Self::Inputs) -> Result<Option<Created<Self::Outputs>>> {
+        let out = call(cx, "DescribeSecurityGroupRules", |c| {
+            c.describe_security_group_rules()
+                .filters(urn_filter(cx))
+                .send()
         })
+        .await?;
+        let found = by_urn(cx, out.security_group_rules(), |r| r.tags());
+        let id = found.and_then(|r| r.security_group_rule_id());
+        Ok(id.map(|id| created(id, SecurityGroupRuleOutputs { id: id.into() })))
     }
 
-    async fn find(
-        cx: &Ctx<'_, AwsState>,
-        _: &SecurityGroupRuleInputs,
-    ) -> Result<Option<Created<SecurityGroupRuleOutputs>>, ProviderError> {
-        let call = Call::of(cx).await;
-        let out = call
-            .c
-            .describe_security_group_rules()
-            .filters(tags::urn_filter(call.identity))
-            .send()
-            .await
-            .map_err(call.err("DescribeSecurityGroupRules"))?;
-        Ok(out
-            .security_group_rules()
-            .iter()
-            .find(|x| tags::has_urn(x.tags(), call.identity))
-            .and_then(|r| r.security_group_rule_id())
-            .map(|id| Created {
-                outputs: SecurityGroupRuleOutputs { id: id.to_string() },
-                id: id.to_string(),
-            }))
-    }
-
-    async fn read(
-        cx: &Ctx<'_, AwsState>,
-        id: &str,
-        recorded: Option<&SecurityGroupRuleInputs>,
-    ) -> Result<Observed<SecurityGroupRuleInputs, SecurityGroupRuleOutputs>, ProviderError> {
-        let call = Call::of(cx).await;
-        let r = describe_rule(&call, id).await?;
-        let cidrs: Vec<String> = r
-            .cidr_ipv4()
-            .map(|c| vec![c.to_string()])
-            .unwrap_or_default();
+    async fn read(cx: &Cx<'_>, id: &str, recorded: Option<&Self::Inputs>) -> ReadResult<Self> {
+        let out = call(cx, "DescribeSecurityGroupRules", |c| {
+            c.describe_security_group_rules()
+                .security_group_rule_ids(id)
+                .send()
+        })
+        .await?;
+        let r = by_id("security group rule", id, out.security_group_rules(), |r| {
+            r.security_group_rule_id()
+        })?;
+        let cidrs: Vec<String> = r.cidr_ipv4().into_iter().map(String::from).collect();
         // A rule with several ranges is one EC2 rule per range: keep the
         // recorded list when the cloud rule is one of them.
         let cidr_blocks = match recorded {
@@ -288,106 +196,61 @@ impl CustomResource<AwsState> for SecurityGroupRule {
             (Some(rec), None) => rec.source_security_group_id.clone(),
             (None, None) => None,
         };
-        Ok(Observed {
-            id: id.to_string(),
-            inputs: Some(SecurityGroupRuleInputs {
-                security_group_id: r.group_id().unwrap_or_default().to_string(),
-                direction: if r.is_egress().unwrap_or(false) {
-                    "egress"
-                } else {
-                    "ingress"
-                }
-                .to_string(),
-                protocol: r.ip_protocol().unwrap_or_default().to_string(),
-                from_port: r.from_port().unwrap_or_default(),
-                to_port: r.to_port().unwrap_or_default(),
-                cidr_blocks,
-                source_security_group_id,
-                description: r
-                    .description()
-                    .filter(|d| !d.is_empty())
-                    .map(String::from)
-                    .or_else(|| recorded.and_then(|rec| rec.description.clone())),
-            }),
-            outputs: SecurityGroupRuleOutputs { id: id.to_string() },
-        })
+        let direction = if r.is_egress().unwrap_or(false) {
+            "egress"
+        } else {
+            "ingress"
+        };
+        let description = r.description().filter(|d| !d.is_empty()).map(String::from);
+        let inputs = SecurityGroupRuleInputs {
+            security_group_id: text(r.group_id()),
+            direction: direction.to_string(),
+            protocol: text(r.ip_protocol()),
+            from_port: r.from_port().unwrap_or_default(),
+            to_port: r.to_port().unwrap_or_default(),
+            cidr_blocks,
+            source_security_group_id,
+            description: description.or_else(|| recorded.and_then(|rec| rec.description.clone())),
+        };
+        let outputs = SecurityGroupRuleOutputs { id: id.into() };
+        Ok(observed(id, inputs, outputs))
     }
 
     /// Only the description changes in place (every other property forces
     /// a replacement).
-    async fn update(
-        cx: &Ctx<'_, AwsState>,
-        ch: Change<'_, SecurityGroupRuleInputs, SecurityGroupRuleOutputs>,
-    ) -> Result<SecurityGroupRuleOutputs, ProviderError> {
-        let call = Call::of(cx).await;
-        let n = ch.new;
-        if egress(n) {
-            call.c
-                .update_security_group_rule_descriptions_egress()
-                .group_id(&n.security_group_id)
-                .ip_permissions(permission(n))
-                .send()
-                .await
-                .map_err(call.err("UpdateSecurityGroupRuleDescriptionsEgress"))?;
+    async fn update(cx: &Cx<'_>, ch: Update<'_, Self>) -> Result<Self::Outputs> {
+        let (group, p) = (&ch.new.security_group_id, permission(ch.new));
+        if egress(ch.new) {
+            call(cx, "UpdateSecurityGroupRuleDescriptionsEgress", |c| {
+                let req = c.update_security_group_rule_descriptions_egress();
+                req.group_id(group).ip_permissions(p).send()
+            })
+            .await?;
         } else {
-            call.c
-                .update_security_group_rule_descriptions_ingress()
-                .group_id(&n.security_group_id)
-                .ip_permissions(permission(n))
-                .send()
-                .await
-                .map_err(call.err("UpdateSecurityGroupRuleDescriptionsIngress"))?;
+            call(cx, "UpdateSecurityGroupRuleDescriptionsIngress", |c| {
+                let req = c.update_security_group_rule_descriptions_ingress();
+                req.group_id(group).ip_permissions(p).send()
+            })
+            .await?;
         }
         Ok(ch.old_outputs.clone())
     }
 
-    async fn delete(
-        cx: &Ctx<'_, AwsState>,
-        _: &str,
-        i: &SecurityGroupRuleInputs,
-        _: &SecurityGroupRuleOutputs,
-    ) -> Result<(), ProviderError> {
-        let call = Call::of(cx).await;
-        let revoked = if egress(i) {
-            call.c
-                .revoke_security_group_egress()
-                .group_id(&i.security_group_id)
-                .ip_permissions(permission(i))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(call.err("RevokeSecurityGroupEgress"))
+    async fn delete(cx: &Cx<'_>, _: &str, i: &Self::Inputs, _: &Self::Outputs) -> Result<()> {
+        const GONE: &str = "InvalidPermission.NotFound";
+        let (group, p) = (&i.security_group_id, permission(i));
+        if egress(i) {
+            call_unless(cx, "RevokeSecurityGroupEgress", GONE, |c| {
+                let req = c.revoke_security_group_egress().group_id(group);
+                req.ip_permissions(p).send()
+            })
+            .await
         } else {
-            call.c
-                .revoke_security_group_ingress()
-                .group_id(&i.security_group_id)
-                .ip_permissions(permission(i))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(call.err("RevokeSecurityGroupIngress"))
-        };
-        match revoked {
-            Err(e) if e.code.as_deref() == Some("InvalidPermission.NotFound") => Ok(()),
-            r => r,
+            call_unless(cx, "RevokeSecurityGroupIngress", GONE, |c| {
+                let req = c.revoke_security_group_ingress().group_id(group);
+                req.ip_permissions(p).send()
+            })
+            .await
         }
     }
-}
-
-async fn describe_rule(
-    call: &Call<'_>,
-    id: &str,
-) -> Result<aws_sdk_ec2::types::SecurityGroupRule, ProviderError> {
-    let out = call
-        .c
-        .describe_security_group_rules()
-        .security_group_rule_ids(id)
-        .send()
-        .await
-        .map_err(call.err("DescribeSecurityGroupRules"))?;
-    out.security_group_rules()
-        .iter()
-        .find(|x| x.security_group_rule_id() == Some(id))
-        .cloned()
-        .ok_or_else(|| not_found("security group rule", id))
 }

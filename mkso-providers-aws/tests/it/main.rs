@@ -1,6 +1,7 @@
 //! The AWS provider against the EC2 emulator (moto, started by
 //! `scripts/test.sh`): every resource type through the real engine.
 
+mod classify;
 mod resources;
 
 use std::collections::BTreeMap;

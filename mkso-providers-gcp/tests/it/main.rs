@@ -1,7 +1,11 @@
 //! The GCP provider against the Compute Engine emulator (gcplocal, started by
-//! `scripts/test.sh` through the project's decimal-id launcher).
+//! `scripts/test.sh` through the project's decimal-id launcher), and its
+//! error classification and field metadata without one (`classify`,
+//! `schema`).
 
+mod classify;
 mod resources;
+mod schema;
 
 use std::sync::Arc;
 

@@ -14,13 +14,18 @@ fn boxed(f: impl Fn(&Stack) -> Result<(), mkso::Error> + Send + Sync + 'static) 
     Box::new(f)
 }
 
+/// A firewall's `allowed`: TCP 22.
+fn ssh() -> BTreeMap<String, Vec<String>> {
+    BTreeMap::from([("tcp".to_string(), vec!["22".to_string()])])
+}
+
 fn cluster(ports: &'static [&'static str], import_fw: Option<String>) -> Box<Program> {
     boxed(move |s| {
         let net = Network::new(s, "net", NetworkArgs::default(), ResourceOptions::new())?;
         let sub = Subnetwork::new(
             s,
             "sub",
-            SubnetworkArgs::default()
+            SubnetworkArgs::builder()
                 .network(net.name())
                 .ip_cidr_range("10.50.1.0/24"),
             ResourceOptions::new(),
@@ -32,7 +37,7 @@ fn cluster(ports: &'static [&'static str], import_fw: Option<String>) -> Box<Pro
         let fw = Firewall::new(
             s,
             "fw",
-            FirewallArgs::default()
+            FirewallArgs::builder()
                 .network(net.name())
                 .allowed(BTreeMap::from([(
                     "tcp".to_string(),
@@ -45,11 +50,11 @@ fn cluster(ports: &'static [&'static str], import_fw: Option<String>) -> Box<Pro
         Instance::new(
             s,
             "vm",
-            InstanceArgs::default()
+            InstanceArgs::builder()
                 .machine_type("e2-small")
                 .source_image("projects/debian-cloud/global/images/family/debian-12")
                 .network(net.name())
-                .subnetwork(sub.name().map(Some))
+                .subnetwork(sub.name())
                 .tags(vec!["ssh".to_string()])
                 .labels(BTreeMap::from([("team".to_string(), "infra".to_string())])),
             ResourceOptions::new().depends_on(&fw),
@@ -57,7 +62,7 @@ fn cluster(ports: &'static [&'static str], import_fw: Option<String>) -> Box<Pro
         Disk::new(
             s,
             "data",
-            DiskArgs::default().size_gb(10),
+            DiskArgs::builder().size_gb(10),
             ResourceOptions::new(),
         )?;
         Ok(())
@@ -212,7 +217,7 @@ async fn import_adopts_by_name() {
         Network::new(
             s,
             "net",
-            NetworkArgs::default().name(Some("legacy".to_string())),
+            NetworkArgs::default().name("legacy"),
             ResourceOptions::new().import("legacy"),
         )?;
         Ok(())
@@ -231,7 +236,7 @@ async fn import_adopts_by_name() {
         Disk::new(
             s,
             "d",
-            DiskArgs::default().size_gb(1),
+            DiskArgs::builder().size_gb(1),
             ResourceOptions::new().import("us-central1-a/nope"),
         )?;
         Ok(())
@@ -260,9 +265,10 @@ async fn a_name_mkso_does_not_own_is_refused_and_an_owned_one_adopted() {
         Firewall::new(
             s,
             "fw",
-            FirewallArgs::default()
-                .name(Some("taken".to_string()))
-                .network("x"),
+            FirewallArgs::builder()
+                .name("taken")
+                .network("x")
+                .allowed(ssh()),
             ResourceOptions::new(),
         )?;
         Ok(())
@@ -283,13 +289,13 @@ async fn a_name_mkso_does_not_own_is_refused_and_an_owned_one_adopted() {
         Firewall::new(
             s,
             "fw",
-            FirewallArgs::default().network("n"),
+            FirewallArgs::builder().network("n").allowed(ssh()),
             ResourceOptions::new(),
         )?;
         Disk::new(
             s,
             "d",
-            DiskArgs::default().size_gb(5),
+            DiskArgs::builder().size_gb(5),
             ResourceOptions::new(),
         )?;
         Ok(())
@@ -319,8 +325,8 @@ async fn bad_input_is_caught_before_any_call() {
             Subnetwork::new(
                 s,
                 "sub",
-                SubnetworkArgs::default()
-                    .name(Some(name.to_string()))
+                SubnetworkArgs::builder()
+                    .name(name)
                     .network("n")
                     .ip_cidr_range(range),
                 ResourceOptions::new(),
