@@ -82,6 +82,11 @@ impl Provider for BuiltinProvider {
         "mkso"
     }
 
+    /// Its outputs echo its inputs: an output is secret when its input is.
+    fn secret_outputs(&self, _type_token: &str) -> Option<&'static [&'static str]> {
+        Some(&[])
+    }
+
     fn has_side_effects(&self) -> bool {
         false
     }

@@ -316,6 +316,16 @@ pub trait Provider: Send + Sync + 'static {
         true
     }
 
+    /// Which outputs of a type are secret, when the provider declares it:
+    /// `Some(names)` — an output is secret when it is one of `names` or is
+    /// named like a secret input (typed providers answer from
+    /// `#[mkso(secret)]` on their outputs). `None`, the default for a
+    /// provider that does not tell: every output of a resource with a secret
+    /// input is secret (it may be derived from the secret under any name).
+    fn secret_outputs(&self, _type_token: &str) -> Option<&'static [&'static str]> {
+        None
+    }
+
     /// Validates new inputs.
     async fn check(&self, _req: CheckRequest) -> Result<CheckResponse, ProviderError> {
         Ok(CheckResponse::default())

@@ -162,6 +162,9 @@ impl Provider for GcpProvider {
     fn package(&self) -> &str {
         self.inner.package()
     }
+    fn secret_outputs(&self, type_token: &str) -> Option<&'static [&'static str]> {
+        self.inner.secret_outputs(type_token)
+    }
     async fn check(&self, req: CheckRequest) -> Result<CheckResponse, ProviderError> {
         self.inner.check(req).await
     }

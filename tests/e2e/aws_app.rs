@@ -254,6 +254,15 @@ async fn full_cycle(kind: Kind, tag: &str) {
 
     let o = w.net(&["up", "--yes"]);
     assert!(o.status.success(), "{}", text(&o));
+    // Secrets are per property: the plan masks the app instances' user data
+    // (built from the secret) and shows the rest of them.
+    let o = w.app(&["preview", "--diff"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("+ user_data: [secret]"), "{t}");
+    assert!(t.contains("+ ami: \"ami-"), "{t}");
+    assert!(t.contains("+ subnet_id: \"subnet-"), "{t}");
+    assert!(t.contains("+ instance_type: \""), "{t}");
     let o = w.app(&["up", "--yes"]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(
@@ -284,6 +293,16 @@ async fn full_cycle(kind: Kind, tag: &str) {
         outs["bastion_public_ip"].as_str().unwrap().contains('.'),
         "{outs}"
     );
+    // What is not secret is never masked, not even after the sealed user
+    // data was opened (and registered for redaction): a no-change `up`
+    // prints the instance ids in clear, and nothing as [secret].
+    let o = w.app(&["up", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let shown = String::from_utf8_lossy(&o.stdout);
+    for id in ids {
+        assert!(shown.contains(id.as_str().unwrap()), "{shown}");
+    }
+    assert!(!shown.contains("[secret]"), "{shown}");
     // The app instances are in the network's private subnets.
     let net_outs = w.net(&["outputs", "--json"]);
     let net_outs: serde_json::Value = serde_json::from_slice(&net_outs.stdout).unwrap();

@@ -12,6 +12,7 @@
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{format_ident, quote};
+use syn::ext::IdentExt;
 use syn::{
     Attribute, Data, DeriveInput, Fields, GenericArgument, Ident, LitStr, PathArguments, Type,
     parse_macro_input, spanned::Spanned,
@@ -58,7 +59,7 @@ fn component_outputs(input: DeriveInput) -> syn::Result<TokenStream2> {
             continue;
         }
         let id = f.ident.as_ref().expect("named");
-        let n = id.to_string();
+        let n = id.unraw().to_string();
         entries.push(quote! { (#n, self.#id.clone().into_json()), });
     }
     if entries.is_empty() {
@@ -120,6 +121,7 @@ struct FieldAttrs {
     tags: bool,
     computed: bool,
     serde_default: bool,
+    serde_default_path: bool,
     serde_rename: bool,
 }
 
@@ -153,7 +155,8 @@ fn field_attrs(attrs: &[Attribute]) -> syn::Result<FieldAttrs> {
             let _ = a.parse_nested_meta(|meta| {
                 if meta.path.is_ident("default") {
                     f.serde_default = true;
-                } else if meta.path.is_ident("rename") {
+                    f.serde_default_path = meta.input.peek(syn::Token![=]);
+                } else if meta.path.is_ident("rename") || meta.path.is_ident("alias") {
                     f.serde_rename = true;
                 }
                 if meta.input.peek(syn::Token![=]) {
@@ -245,7 +248,42 @@ fn named_fields(input: &DeriveInput) -> syn::Result<&syn::FieldsNamed> {
     }
 }
 
+/// Property names are field names: container renames and generics would
+/// make the metadata disagree with what serde writes.
+fn plain_struct(input: &DeriveInput, what: &str) -> syn::Result<()> {
+    if !input.generics.params.is_empty() {
+        return Err(syn::Error::new(
+            input.generics.span(),
+            format!("{what} cannot be generic"),
+        ));
+    }
+    for a in input.attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        let mut renamed = false;
+        let _ = a.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename_all") || meta.path.is_ident("rename_all_fields") {
+                renamed = true;
+            }
+            if meta.input.peek(syn::Token![=]) {
+                let _: syn::Expr = meta.value()?.parse()?;
+            } else if meta.input.peek(syn::token::Paren) {
+                let content;
+                syn::parenthesized!(content in meta.input);
+                let _: TokenStream2 = content.parse()?;
+            }
+            Ok(())
+        });
+        if renamed {
+            return Err(syn::Error::new(
+                a.span(),
+                format!("{what}: a property's name is its field's name: drop `rename_all`"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn resource(input: DeriveInput) -> syn::Result<TokenStream2> {
+    plain_struct(&input, "a resource's inputs struct")?;
     let t = type_attrs(&input.attrs)?;
     let inputs = &input.ident;
     let vis = &input.vis;
@@ -289,6 +327,12 @@ fn resource(input: DeriveInput) -> syn::Result<TokenStream2> {
                 "a resource input's property name is its field name: drop the serde rename",
             ));
         }
+        if attrs.serde_default_path {
+            return Err(syn::Error::new(
+                f.span(),
+                "an optional input defaults to `Default::default()`: use `#[serde(default)]` (or an `Option<T>` the provider reads with its default)",
+            ));
+        }
         if attrs.computed {
             return Err(syn::Error::new(
                 f.span(),
@@ -315,7 +359,7 @@ fn resource(input: DeriveInput) -> syn::Result<TokenStream2> {
 
     // ---- metadata ----
     let props = fields.iter().map(|f| {
-        let n = f.ident.to_string();
+        let n = f.ident.unraw().to_string();
         let (replace, secret, ignore, tags) = (
             f.attrs.replace,
             f.attrs.secret,
@@ -355,7 +399,7 @@ fn resource(input: DeriveInput) -> syn::Result<TokenStream2> {
     });
     let into_inputs = fields.iter().map(|f| {
         let id = f.ident;
-        let n = id.to_string();
+        let n = id.unraw().to_string();
         if f.attrs.secret {
             // Secret whatever the program passed.
             quote! { (#n, self.#id.into_secret().into_json()), }
@@ -550,7 +594,7 @@ fn resource(input: DeriveInput) -> syn::Result<TokenStream2> {
     });
     let planned_init = fields.iter().map(|f| {
         let id = f.ident;
-        let n = id.to_string();
+        let n = id.unraw().to_string();
         quote! { #id: ::mkso::typed::Planned::from_json(#n, map.get(#n))?, }
     });
 
@@ -685,6 +729,7 @@ fn resource(input: DeriveInput) -> syn::Result<TokenStream2> {
 }
 
 fn outputs(input: DeriveInput) -> syn::Result<TokenStream2> {
+    plain_struct(&input, "a resource's outputs struct")?;
     let t = type_attrs(&input.attrs)?;
     let name = t.resource.ok_or_else(|| {
         syn::Error::new(
@@ -699,6 +744,12 @@ fn outputs(input: DeriveInput) -> syn::Result<TokenStream2> {
     for f in &named_fields(&input)?.named {
         let id = f.ident.as_ref().expect("named");
         let a = field_attrs(&f.attrs)?;
+        if a.serde_rename {
+            return Err(syn::Error::new(
+                f.span(),
+                "an output's property name is its field name: drop the serde rename",
+            ));
+        }
         if a.replace || a.ignore_diff || a.tags {
             return Err(syn::Error::new(
                 f.span(),
@@ -706,14 +757,14 @@ fn outputs(input: DeriveInput) -> syn::Result<TokenStream2> {
             ));
         }
         if a.computed {
-            computed.push(id.to_string());
+            computed.push(id.unraw().to_string());
         }
         if a.secret {
-            secret.push(id.to_string());
+            secret.push(id.unraw().to_string());
         }
         let ty = &f.ty;
         let d = docs(&f.attrs);
-        let n = id.to_string();
+        let n = id.unraw().to_string();
         accessors.push(quote! {
             #(#d)*
             pub fn #id(&self) -> ::mkso::Output<#ty> {

@@ -1,9 +1,9 @@
 //! `destroy`: delete every resource of the stack, dependents first.
 
+use super::CmdResult;
 use super::context::{CliContext, Locked, confirm};
 use super::up::{report, show_plan};
-use super::{CmdResult, EXIT_OK};
-use crate::engine::plan_destroy;
+use crate::engine::{OperationKind, plan_destroy};
 use crate::state::UpdateKind;
 
 /// Arguments of `destroy`.
@@ -40,7 +40,7 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
     display.set_total(plan.deletes.len());
     let outcome = session.apply(&graph, &plan, &opts).await?;
     display.finish();
-    let (code, result) = report(&display, "destroy", &outcome);
+    let (code, result) = report(&display, OperationKind::Destroy, &outcome);
     session
         .finish(
             UpdateKind::Destroy,
@@ -51,5 +51,5 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
         )
         .await?;
     display.finish();
-    Ok(if code == EXIT_OK { EXIT_OK } else { code })
+    Ok(code)
 }

@@ -149,6 +149,7 @@ impl EventSink for Display {
                 op,
                 attempt,
                 error,
+                ..
             } => {
                 if let Some(b) = &self.bar {
                     b.inc(1);

@@ -13,7 +13,12 @@
 //! state backend); 2 invalid input (usage, stack name, config, program errors
 //! such as cycles or duplicate names); 3 `--expect-no-changes` found changes;
 //! 4 the stack is locked; 5 confirmation needed or declined; 130 cancelled.
+//! Errors and failed steps are mapped to them, and to hints, in one place
+//! (`command_error.rs`): a failed step's [`FailureKind`](crate::engine::FailureKind)
+//! is in `--json`'s `step_failed` event, and the display prints a hint per
+//! kind under the failed steps where one helps (see [`failure_hint`]).
 
+mod command_error;
 mod config_cmd;
 mod context;
 mod destroy;
@@ -34,73 +39,16 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+pub use command_error::{
+    CommandError, EXIT_CANCELLED, EXIT_CHANGES, EXIT_FAILED, EXIT_INVALID, EXIT_LOCKED,
+    EXIT_NOT_CONFIRMED, EXIT_OK, failure_exit_code, failure_hint, failure_hints,
+    failures_exit_code, outcome_exit_code,
+};
 pub use context::{CliContext, GlobalArgs};
 
 use crate::error::Error;
 use crate::provider::Provider;
 use crate::stack::Stack;
-use crate::state::StateError;
-
-/// Exit code: success.
-pub const EXIT_OK: i32 = 0;
-/// Exit code: the operation failed.
-pub const EXIT_FAILED: i32 = 1;
-/// Exit code: invalid input.
-pub const EXIT_INVALID: i32 = 2;
-/// Exit code: `--expect-no-changes` found changes.
-pub const EXIT_CHANGES: i32 = 3;
-/// Exit code: the stack is locked.
-pub const EXIT_LOCKED: i32 = 4;
-/// Exit code: confirmation needed or declined.
-pub const EXIT_NOT_CONFIRMED: i32 = 5;
-/// Exit code: cancelled by Ctrl-C.
-pub const EXIT_CANCELLED: i32 = 130;
-
-/// An error that ends a command, with its exit code.
-#[derive(Debug)]
-pub struct CommandError {
-    /// The exit code.
-    pub code: i32,
-    /// What to tell the user (empty: already told).
-    pub message: String,
-}
-
-impl CommandError {
-    /// An error with a code and message.
-    pub fn new(code: i32, message: impl Into<String>) -> Self {
-        CommandError {
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<Error> for CommandError {
-    fn from(e: Error) -> Self {
-        let code = match &e {
-            Error::State(s) if matches!(**s, StateError::Locked { .. }) => EXIT_LOCKED,
-            // A wrong or missing passphrase is the user's input to fix.
-            Error::State(s) if matches!(**s, StateError::Secret { .. }) => EXIT_INVALID,
-            // A stack of another project: the user picked the wrong stack.
-            Error::State(s) if matches!(**s, StateError::WrongProject { .. }) => EXIT_INVALID,
-            Error::State(_) | Error::Provider { .. } => EXIT_FAILED,
-            _ => EXIT_INVALID,
-        };
-        CommandError::new(code, e.to_string())
-    }
-}
-
-impl From<StateError> for CommandError {
-    fn from(e: StateError) -> Self {
-        Error::from(e).into()
-    }
-}
-
-impl From<crate::config::ConfigError> for CommandError {
-    fn from(e: crate::config::ConfigError) -> Self {
-        Error::from(e).into()
-    }
-}
 
 /// What a command returns.
 pub type CmdResult = Result<i32, CommandError>;

@@ -4,7 +4,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::context::CliContext;
 use super::{CmdResult, CommandError, EXIT_CHANGES, EXIT_OK};
-use crate::engine::{EngineEvent, EventSink, RenderOptions, plan_update, render_plan};
+use crate::engine::{
+    EngineEvent, EventSink, OperationKind, OperationResult, RenderOptions, plan_update, render_plan,
+};
 
 /// Arguments of `preview`.
 #[derive(clap::Args, Debug)]
@@ -41,8 +43,8 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
             changes: plan.changes(),
         });
         display.emit(&EngineEvent::Summary {
-            kind: "preview".into(),
-            result: "succeeded".into(),
+            kind: OperationKind::Preview,
+            result: OperationResult::Succeeded,
             changes: plan.changes(),
             failed: 0,
             skipped: 0,

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use super::context::{CliContext, Locked};
-use super::{CmdResult, CommandError, EXIT_CHANGES, EXIT_FAILED, EXIT_OK};
-use crate::engine::{DriftKind, EngineEvent, EventSink};
+use super::{CmdResult, CommandError, EXIT_CHANGES, EXIT_OK, failure_hints, failures_exit_code};
+use crate::engine::{DriftKind, EngineEvent, EventSink, Op, OperationKind, OperationResult};
 use crate::names::escape_control;
 use crate::state::{UpdateKind, UpdateResult};
 
@@ -33,15 +33,15 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
     let started = std::time::Instant::now();
     let outcome = session.refresh(&graph.providers, &opts).await?;
     let mut changes = BTreeMap::new();
-    changes.insert("refresh".to_string(), outcome.read);
+    changes.insert(Op::Refresh, outcome.read);
+    let result = if outcome.failures.is_empty() {
+        OperationResult::Succeeded
+    } else {
+        OperationResult::Failed
+    };
     display.emit(&EngineEvent::Summary {
-        kind: "refresh".into(),
-        result: if outcome.failures.is_empty() {
-            "succeeded"
-        } else {
-            "failed"
-        }
-        .into(),
+        kind: OperationKind::Refresh,
+        result,
         changes: changes.clone(),
         failed: outcome.failures.len(),
         skipped: 0,
@@ -75,18 +75,20 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
             }
         }
     }
-    for (u, e) in &outcome.failures {
-        display.line(&format!("  failed: read {}: {e}", escape_control(u.name())));
+    for f in &outcome.failures {
+        display.line(&format!(
+            "  failed: read {}: {}",
+            escape_control(f.urn.name()),
+            f.error
+        ));
     }
-    let result = if outcome.failures.is_empty() {
-        UpdateResult::Succeeded
-    } else {
-        UpdateResult::Failed
-    };
+    for h in failure_hints(OperationKind::Refresh, &outcome.failures) {
+        display.line(&format!("  hint: {h}"));
+    }
     session
         .finish(
             UpdateKind::Refresh,
-            result,
+            UpdateResult::from(result),
             changes,
             outcome.failures.len(),
             ctx.history_keep(),
@@ -94,7 +96,7 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
         .await?;
     display.finish();
     if !outcome.failures.is_empty() {
-        return Ok(EXIT_FAILED);
+        return Ok(failures_exit_code(&outcome.failures));
     }
     if args.expect_no_changes && !outcome.drift.is_empty() {
         return Err(CommandError::new(

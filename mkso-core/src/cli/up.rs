@@ -2,10 +2,10 @@
 
 use super::context::{CliContext, Locked, confirm};
 use super::display::Display;
-use super::{CmdResult, EXIT_CANCELLED, EXIT_FAILED, EXIT_OK};
+use super::{CmdResult, failure_hints, outcome_exit_code};
 use crate::engine::{
-    EngineEvent, EventSink, Plan, RenderOptions, UpdateOutcome, plan_update, render_plan,
-    render_value_whole,
+    EngineEvent, EventSink, OperationKind, Plan, RenderOptions, UpdateOutcome, plan_update,
+    render_plan, render_value_whole,
 };
 use crate::state::{UpdateKind, UpdateResult};
 
@@ -38,15 +38,16 @@ pub(crate) fn show_plan(display: &Display, plan: &Plan, diff: bool) {
     }
 }
 
-/// Reports the outcome; returns the exit code and the history result.
+/// Reports the outcome (with a hint per kind of failure); returns the exit
+/// code and the history result.
 pub(crate) fn report(
     display: &Display,
-    kind: &str,
+    kind: OperationKind,
     outcome: &UpdateOutcome,
 ) -> (i32, UpdateResult) {
     display.emit(&EngineEvent::Summary {
-        kind: kind.into(),
-        result: outcome.result().into(),
+        kind,
+        result: outcome.result(),
         changes: outcome.changes.clone(),
         failed: outcome.failures.len(),
         skipped: outcome.skipped,
@@ -92,13 +93,10 @@ pub(crate) fn report(
             f.error
         ));
     }
-    if outcome.cancelled {
-        (EXIT_CANCELLED, UpdateResult::Cancelled)
-    } else if !outcome.succeeded() {
-        (EXIT_FAILED, UpdateResult::Failed)
-    } else {
-        (EXIT_OK, UpdateResult::Succeeded)
+    for h in failure_hints(kind, &outcome.failures) {
+        display.line(&format!("  hint: {h}"));
     }
+    (outcome_exit_code(outcome), outcome.result().into())
 }
 
 pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
@@ -129,7 +127,7 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
     );
     let outcome = session.apply(&graph, &plan, &opts).await?;
     display.finish();
-    let (code, result) = report(&display, "up", &outcome);
+    let (code, result) = report(&display, OperationKind::Up, &outcome);
     let outputs = session.view().outputs.clone();
     let secret_outputs = session.view().secret_outputs.clone();
     session

@@ -1,16 +1,30 @@
 //! The engine's event stream: serialisable events, and sinks that consume them
 //! (the terminal display, `--json`, the testing kit).
 
+use std::borrow::Borrow;
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
+use super::failure::FailureKind;
 use crate::names::Urn;
 
 /// What a step does to a resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+///
+/// Ops order, hash and compare as their names ([`Op::as_str`]): a
+/// `BTreeMap<Op, _>` (the counts of [`UpdateOutcome::changes`],
+/// [`Plan::changes`]) lists its keys in the order a map keyed by the names
+/// did (`create`, `delete`, `import`, `refresh`, `replace`, `same`,
+/// `update`), so its JSON and the summary line keep that order; and it
+/// can be read by name (`changes.get("create")`).
+///
+/// [`UpdateOutcome::changes`]: super::UpdateOutcome::changes
+/// [`Plan::changes`]: super::Plan::changes
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Op {
     /// Nothing changes.
@@ -68,6 +82,117 @@ impl fmt::Display for Op {
     }
 }
 
+impl Ord for Op {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl PartialOrd for Op {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Hash for Op {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+/// Consistent with `Ord`, `Eq` and `Hash` (all by name), as `Borrow` asks.
+impl Borrow<str> for Op {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+/// Which command an operation's [`EngineEvent::Summary`] ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum OperationKind {
+    /// `preview`.
+    Preview,
+    /// `up`.
+    Up,
+    /// `destroy`.
+    Destroy,
+    /// `refresh`.
+    Refresh,
+}
+
+impl OperationKind {
+    /// The command's name (`up`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperationKind::Preview => "preview",
+            OperationKind::Up => "up",
+            OperationKind::Destroy => "destroy",
+            OperationKind::Refresh => "refresh",
+        }
+    }
+}
+
+impl fmt::Display for OperationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How an operation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum OperationResult {
+    /// Every step succeeded.
+    Succeeded,
+    /// A step failed, or did not run because a dependency failed.
+    Failed,
+    /// Stopped by Ctrl-C (or SIGTERM, SIGHUP, SIGQUIT).
+    Cancelled,
+}
+
+impl OperationResult {
+    /// `succeeded`, `failed` or `cancelled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperationResult::Succeeded => "succeeded",
+            OperationResult::Failed => "failed",
+            OperationResult::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl fmt::Display for OperationResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Compares with the name (`outcome.result() == "failed"`).
+impl PartialEq<str> for OperationResult {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for OperationResult {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl From<OperationResult> for crate::state::UpdateResult {
+    fn from(r: OperationResult) -> Self {
+        match r {
+            OperationResult::Succeeded => crate::state::UpdateResult::Succeeded,
+            OperationResult::Failed => crate::state::UpdateResult::Failed,
+            OperationResult::Cancelled => crate::state::UpdateResult::Cancelled,
+        }
+    }
+}
+
 /// The severity of a diagnostic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -117,7 +242,7 @@ pub enum EngineEvent {
         /// The changes.
         steps: Vec<StepSummary>,
         /// Steps per operation.
-        changes: BTreeMap<String, usize>,
+        changes: BTreeMap<Op, usize>,
     },
     /// A step started.
     StepStarted {
@@ -141,6 +266,8 @@ pub enum EngineEvent {
         urn: Urn,
         /// What it tried.
         op: Op,
+        /// What kind of failure (see [`FailureKind`]).
+        kind: FailureKind,
         /// The attempt that failed last.
         attempt: u32,
         /// The error.
@@ -185,11 +312,11 @@ pub enum EngineEvent {
     /// The end of an operation.
     Summary {
         /// preview / up / destroy / refresh.
-        kind: String,
+        kind: OperationKind,
         /// succeeded / failed / cancelled.
-        result: String,
+        result: OperationResult,
         /// Steps per operation.
-        changes: BTreeMap<String, usize>,
+        changes: BTreeMap<Op, usize>,
         /// Steps that failed.
         failed: usize,
         /// Steps that did not run.
@@ -270,10 +397,11 @@ impl EventSink for TracingSink {
             EngineEvent::StepFailed {
                 urn,
                 op,
+                kind,
                 attempt,
                 error,
             } => {
-                tracing::debug!(%urn, %op, attempt, %error, "step failed")
+                tracing::debug!(%urn, %op, %kind, attempt, %error, "step failed")
             }
             EngineEvent::RetryScheduled {
                 urn,
@@ -320,5 +448,102 @@ impl EventSink for TracingSink {
             }
             _ => tracing::trace!(?event, "engine event"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [Op; 7] = [
+        Op::Same,
+        Op::Create,
+        Op::Update,
+        Op::Replace,
+        Op::Delete,
+        Op::Import,
+        Op::Refresh,
+    ];
+
+    #[test]
+    fn a_map_keyed_by_op_is_the_map_keyed_by_name() {
+        // The counts were a `BTreeMap<String, usize>`: keyed by `Op`, they
+        // iterate, serialize and look up as they did.
+        let by_op: BTreeMap<Op, usize> = ALL.iter().enumerate().map(|(i, o)| (*o, i)).collect();
+        let by_name: BTreeMap<String, usize> = ALL
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.as_str().to_string(), i))
+            .collect();
+        assert_eq!(
+            serde_json::to_string(&by_op).unwrap(),
+            serde_json::to_string(&by_name).unwrap()
+        );
+        let order: Vec<&str> = by_op.keys().map(|o| o.as_str()).collect();
+        assert_eq!(
+            order,
+            [
+                "create", "delete", "import", "refresh", "replace", "same", "update"
+            ]
+        );
+        assert_eq!(by_op.get("update"), Some(&2));
+        assert_eq!(by_op["same"], 0);
+        let back: BTreeMap<Op, usize> =
+            serde_json::from_str(&serde_json::to_string(&by_name).unwrap()).unwrap();
+        assert_eq!(back, by_op);
+    }
+
+    #[test]
+    fn the_summary_event_is_written_as_before() {
+        let e = EngineEvent::Summary {
+            kind: OperationKind::Up,
+            result: OperationResult::Failed,
+            changes: BTreeMap::from([(Op::Update, 1), (Op::Create, 2), (Op::Same, 3)]),
+            failed: 1,
+            skipped: 2,
+            duration_ms: 5,
+            throttled: 0,
+        };
+        let text = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            text,
+            r#"{"event":"summary","kind":"up","result":"failed","changes":{"create":2,"same":3,"update":1},"failed":1,"skipped":2,"duration_ms":5}"#
+        );
+        assert_eq!(serde_json::from_str::<EngineEvent>(&text).unwrap(), e);
+        for (k, s) in [
+            (OperationKind::Preview, "preview"),
+            (OperationKind::Up, "up"),
+            (OperationKind::Destroy, "destroy"),
+            (OperationKind::Refresh, "refresh"),
+        ] {
+            assert_eq!(serde_json::to_value(k).unwrap(), s);
+            assert_eq!(k.to_string(), s);
+        }
+        for (r, s) in [
+            (OperationResult::Succeeded, "succeeded"),
+            (OperationResult::Failed, "failed"),
+            (OperationResult::Cancelled, "cancelled"),
+        ] {
+            assert_eq!(serde_json::to_value(r).unwrap(), s);
+            assert_eq!(r.to_string(), s);
+            assert_eq!(r, s);
+        }
+    }
+
+    #[test]
+    fn a_failed_step_event_carries_its_kind() {
+        let e = EngineEvent::StepFailed {
+            urn: Urn::parse("urn:mkso:a.b.Dev::p::t:m:T::x").unwrap(),
+            op: Op::Create,
+            kind: FailureKind::GaveUp,
+            attempt: 3,
+            error: "busy (gave up after 3 attempts)".into(),
+        };
+        let text = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            text,
+            r#"{"event":"step_failed","urn":"urn:mkso:a.b.Dev::p::t:m:T::x","op":"create","kind":"gave_up","attempt":3,"error":"busy (gave up after 3 attempts)"}"#
+        );
+        assert_eq!(serde_json::from_str::<EngineEvent>(&text).unwrap(), e);
     }
 }

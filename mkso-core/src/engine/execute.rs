@@ -12,8 +12,9 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use super::EngineOptions;
-use super::consistency::{InconsistentPlan, PlannedOp};
-use super::events::{EngineEvent, Level, Op};
+use super::consistency::PlannedOp;
+use super::events::{EngineEvent, Level, Op, OperationResult};
+use super::failure::{FailureKind, StepError, StepFailure};
 use super::limiter::{CallEnd, INITIAL_WINDOW, Limiters};
 use super::plan::{
     MapResolver, Plan, PlanKind, PlannedStep, apply_ignore_changes, decide, delete_deps,
@@ -33,26 +34,11 @@ use crate::state::{
     JournalEntry, JournalWriter, PendingOp, PendingOperation, ResourceState, SecretProps, StateView,
 };
 
-/// A step that failed.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct StepFailure {
-    /// The resource.
-    pub urn: Urn,
-    /// What was tried.
-    pub op: Op,
-    /// The error.
-    pub error: String,
-    /// Set when the step would have done more than the plan showed (it
-    /// changed nothing).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub inconsistent_plan: Option<InconsistentPlan>,
-}
-
 /// What an update (or destroy) did.
 #[derive(Debug)]
 pub struct UpdateOutcome {
     /// Steps per operation that completed.
-    pub changes: BTreeMap<String, usize>,
+    pub changes: BTreeMap<Op, usize>,
     /// Steps that failed.
     pub failures: Vec<StepFailure>,
     /// Steps that did not run.
@@ -72,55 +58,15 @@ impl UpdateOutcome {
     pub fn succeeded(&self) -> bool {
         self.failures.is_empty() && !self.cancelled && self.skipped == 0
     }
-    /// `succeeded`, `failed` or `cancelled`.
-    pub fn result(&self) -> &'static str {
+    /// Succeeded, failed or cancelled.
+    pub fn result(&self) -> OperationResult {
         if self.cancelled {
-            "cancelled"
+            OperationResult::Cancelled
         } else if self.failures.is_empty() && self.skipped == 0 {
-            "succeeded"
+            OperationResult::Succeeded
         } else {
-            "failed"
+            OperationResult::Failed
         }
-    }
-}
-
-struct StepError {
-    attempt: u32,
-    message: String,
-    /// The provider call may have taken effect (a timeout, or giving up on a
-    /// retryable error): its pending record stays, for the next run to resolve.
-    outcome_unknown: bool,
-    /// Apply would have done more than the plan showed.
-    inconsistent: Option<InconsistentPlan>,
-}
-
-impl StepError {
-    fn new(message: impl Into<String>) -> Self {
-        StepError {
-            attempt: 1,
-            message: message.into(),
-            outcome_unknown: false,
-            inconsistent: None,
-        }
-    }
-
-    fn inconsistent(e: InconsistentPlan) -> Self {
-        StepError {
-            inconsistent: Some(e.clone()),
-            ..StepError::new(e.to_string())
-        }
-    }
-}
-
-impl From<Error> for StepError {
-    fn from(e: Error) -> Self {
-        StepError::new(e.to_string())
-    }
-}
-
-impl From<crate::state::StateError> for StepError {
-    fn from(e: crate::state::StateError) -> Self {
-        StepError::new(format!("recording the step failed: {e}"))
     }
 }
 
@@ -176,7 +122,7 @@ impl Ctx {
         timeout: Option<Duration>,
         tenacity: Tenacity,
         mut f: F,
-    ) -> Result<T, (StepError, Option<ProviderError>)>
+    ) -> Result<T, StepError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, ProviderError>>,
@@ -219,18 +165,17 @@ impl Ctx {
                 }
                 None => {
                     drop(permit);
-                    return Err((
-                        StepError {
-                            attempt: attempt + 1,
-                            message: format!(
+                    return Err(StepError {
+                        attempt: attempt + 1,
+                        outcome_unknown: called,
+                        ..StepError::new(
+                            FailureKind::TimedOut,
+                            format!(
                                 "{verb} timed out after {} (the resource's {verb} timeout)",
                                 humantime::format_duration(timeout.unwrap_or_default())
                             ),
-                            outcome_unknown: called,
-                            inconsistent: None,
-                        },
-                        None,
-                    ));
+                        )
+                    });
                 }
                 Some(Err(e)) => e,
             };
@@ -249,14 +194,11 @@ impl Ctx {
                 attempt += 1;
             }
             if !err.is_retryable() {
-                return Err((
-                    StepError {
-                        attempt,
-                        message: describe(&err),
-                        outcome_unknown: false,
-                        inconsistent: None,
-                    },
-                    Some(err),
+                return Err(StepError::provider(
+                    FailureKind::of_provider_error(&err),
+                    attempt,
+                    describe(&err),
+                    err,
                 ));
             }
             let delay = self
@@ -270,36 +212,44 @@ impl Ctx {
                 timeout
                     .is_some_and(|t| elapsed + delay >= t)
                     .then(|| {
-                        format!(
-                            "throttled {throttles} time(s); gave up: the {verb} timeout of {} has passed",
-                            humantime::format_duration(timeout.unwrap_or_default())
+                        (
+                            FailureKind::Throttled,
+                            format!(
+                                "throttled {throttles} time(s); gave up: the {verb} timeout of {} has passed",
+                                humantime::format_duration(timeout.unwrap_or_default())
+                            ),
                         )
                     })
             } else if tenacity.max_attempts.is_some_and(|m| attempt >= m) {
-                Some(format!("gave up after {attempt} attempts"))
+                Some((
+                    FailureKind::GaveUp,
+                    format!("gave up after {attempt} attempts"),
+                ))
             } else if tenacity.deadline.is_some_and(|d| elapsed + delay > d) {
-                Some(format!(
-                    "gave up after {attempt} attempts: the retry deadline of {} has passed",
-                    humantime::format_duration(tenacity.deadline.unwrap_or_default())
+                Some((
+                    FailureKind::GaveUp,
+                    format!(
+                        "gave up after {attempt} attempts: the retry deadline of {} has passed",
+                        humantime::format_duration(tenacity.deadline.unwrap_or_default())
+                    ),
                 ))
             } else if timeout.is_some_and(|t| elapsed + delay >= t) {
-                Some(format!(
-                    "gave up after {attempt} attempts: the {verb} timeout of {} has passed",
-                    humantime::format_duration(timeout.unwrap_or_default())
+                Some((
+                    FailureKind::GaveUp,
+                    format!(
+                        "gave up after {attempt} attempts: the {verb} timeout of {} has passed",
+                        humantime::format_duration(timeout.unwrap_or_default())
+                    ),
                 ))
             } else {
                 None
             };
-            if let Some(why) = why_stop {
-                return Err((
-                    StepError {
-                        attempt: attempt.max(1),
-                        message: format!("{} ({why})", describe(&err)),
-                        outcome_unknown: !err.unsent,
-                        inconsistent: None,
-                    },
-                    Some(err),
-                ));
+            if let Some((kind, why)) = why_stop {
+                let message = format!("{} ({why})", describe(&err));
+                return Err(StepError {
+                    outcome_unknown: !err.unsent,
+                    ..StepError::provider(kind, attempt.max(1), message, err)
+                });
             }
             self.emit(EngineEvent::RetryScheduled {
                 urn: urn.clone(),
@@ -312,15 +262,11 @@ impl Ctx {
             tokio::select! {
                 _ = clock.sleep(delay) => {}
                 _ = self.opts.cancel.cancelled() => {
-                    return Err((
-                        StepError {
-                            attempt: attempt.max(1),
-                            message: format!("{} (not retried: the update was cancelled)", describe(&err)),
-                            outcome_unknown: !err.unsent,
-                            inconsistent: None,
-                        },
-                        Some(err),
-                    ));
+                    let message = format!("{} (not retried: the update was cancelled)", describe(&err));
+                    return Err(StepError {
+                        outcome_unknown: !err.unsent,
+                        ..StepError::provider(FailureKind::Cancelled, attempt.max(1), message, err)
+                    });
                 }
             }
         }
@@ -351,7 +297,7 @@ fn build_record(
     ResourceState {
         secret: secrets.all,
         secret_inputs: secrets.keys_in(&inputs),
-        secret_outputs: secrets.keys_in(&outputs),
+        secret_outputs: secrets.output_keys_in(&outputs),
         urn: d.urn.clone(),
         type_token: d.type_token.clone(),
         kind: d.kind,
@@ -435,7 +381,8 @@ async fn run_declared(
     planned: Option<PlannedOp>,
 ) -> StepDone {
     let mut done = StepDone {
-        op: Op::Same,
+        // What a failure before the decision reports: the planned op.
+        op: planned.as_ref().map_or(Op::Same, |p| p.op),
         entries: Vec::new(),
         record: None,
         error: None,
@@ -473,6 +420,7 @@ async fn declared_inner(
     let secret = &secrets;
     let Some(mut inputs) = res.value.filter(|v| !contains_unknown(v)) else {
         return Err(StepError::new(
+            FailureKind::UnknownInputs,
             "its inputs are still unknown after its dependencies were applied",
         ));
     };
@@ -507,6 +455,8 @@ async fn declared_inner(
     }
 
     let provider = provider.expect("custom resources have a provider");
+    let secrets = secrets.with_declared_outputs(provider.secret_outputs(&d.type_token));
+    let secret = &secrets;
     if let Some(o) = &old {
         apply_ignore_changes(&mut inputs, &o.inputs, &d.options.ignore_changes);
     }
@@ -555,6 +505,7 @@ async fn declared_inner(
                 tenacity,
                 timeouts.create,
                 None,
+                None,
                 done,
             )
             .await?;
@@ -580,8 +531,8 @@ async fn declared_inner(
                     },
                 )
                 .await
-                .map_err(|(mut e, pe)| {
-                    if pe.is_some_and(|p| p.class == ErrorClass::NotFound) {
+                .map_err(|mut e| {
+                    if e.kind == FailureKind::NotFound {
                         e.message = format!(
                             "cannot import `{}`: no {} with id `{id}` exists",
                             d.name, d.type_token
@@ -602,10 +553,13 @@ async fn declared_inner(
             apply_ignore_changes(&mut inputs, &rec.inputs, &d.options.ignore_changes);
             let again = decide(&provider, &identity, d, Some(&rec), &inputs).await?;
             if again.op == Op::Replace {
-                return Err(StepError::new(format!(
-                    "the existing resource `{id}` differs from the program in {} which cannot change in place; change the program to match it, or drop the import option",
-                    again.replace_keys.join(", ")
-                )));
+                return Err(StepError::new(
+                    FailureKind::ImportMismatch,
+                    format!(
+                        "the existing resource `{id}` differs from the program in {} which cannot change in place; change the program to match it, or drop the import option",
+                        again.replace_keys.join(", ")
+                    ),
+                ));
             }
             let e = vec![JournalEntry::Upsert {
                 op_id: None,
@@ -651,6 +605,15 @@ async fn declared_inner(
         }
         Op::Replace => {
             let o = old.expect("replace has a recorded resource");
+            if dec.delete_before_replace && o.retain_on_delete {
+                return Err(StepError::new(
+                    FailureKind::Protected,
+                    format!(
+                        "`{}` must be deleted before it is replaced (its new copy cannot exist next to the old one), but it has `retain_on_delete`, which would leave the old copy in the cloud: drop the option to let it be replaced, or change the program back",
+                        d.name
+                    ),
+                ));
+            }
             if dec.delete_before_replace {
                 delete_record(
                     ctx,
@@ -670,6 +633,7 @@ async fn declared_inner(
                     tenacity,
                     timeouts.create,
                     None,
+                    Some(o.id.as_str()),
                     done,
                 )
                 .await?;
@@ -684,6 +648,7 @@ async fn declared_inner(
                     tenacity,
                     timeouts.create,
                     Some(&o),
+                    None,
                     done,
                 )
                 .await?;
@@ -723,9 +688,17 @@ async fn create(
     tenacity: Tenacity,
     timeout: Option<Duration>,
     replacing: Option<&ResourceState>,
+    deleted_first: Option<&str>,
     done: &mut StepDone,
 ) -> Result<ResourceState, StepError> {
-    let exclude_ids: Vec<String> = replacing.map(|o| o.id.clone()).into_iter().collect();
+    // Never adopt the copy being replaced, nor (an eventually consistent
+    // search may still list it) the one just deleted.
+    let exclude_ids: Vec<String> = replacing
+        .map(|o| o.id.as_str())
+        .into_iter()
+        .chain(deleted_first)
+        .map(String::from)
+        .collect();
     let replacing = replacing.is_some();
     let draft = build_record(d, String::new(), inputs.clone(), Value::Null, secret);
     let op_id = begin(ctx, provider, PendingOp::Create, &draft, done).await?;
@@ -760,7 +733,7 @@ async fn create(
             done.entries.push(e);
             Ok(rec)
         }
-        Err((e, _)) => {
+        Err(e) => {
             end_failed(ctx, op_id, &e, done).await?;
             Err(e)
         }
@@ -816,8 +789,8 @@ async fn update(
             done.entries.push(e);
             Ok(rec)
         }
-        Err((mut e, pe)) => {
-            if pe.is_some_and(|p| p.class == ErrorClass::NotFound) {
+        Err(mut e) => {
+            if e.kind == FailureKind::NotFound {
                 e.message = format!(
                     "{} (the resource is gone: run `refresh` to forget it, then `up` recreates it)",
                     e.message
@@ -858,13 +831,16 @@ async fn delete_record(
         return Ok(());
     }
     let Some(provider) = provider else {
-        return Err(StepError::new(format!(
-            "no provider `{}` is registered to delete it; register it in the program",
-            r.provider
-                .clone()
-                .map(|p| p.to_string())
-                .unwrap_or_default()
-        )));
+        return Err(StepError::new(
+            FailureKind::NoProvider,
+            format!(
+                "no provider `{}` is registered to delete it; register it in the program",
+                r.provider
+                    .clone()
+                    .map(|p| p.to_string())
+                    .unwrap_or_default()
+            ),
+        ));
     };
     let op_id = begin(ctx, &provider, PendingOp::Delete, r, done).await?;
     let identity = ctx.identity(&r.urn, &r.type_token);
@@ -905,7 +881,7 @@ async fn delete_record(
             done.entries.push(e);
             Ok(())
         }
-        Err((e, _)) => {
+        Err(e) => {
             end_failed(ctx, op_id, &e, done).await?;
             Err(e)
         }
@@ -915,7 +891,7 @@ async fn delete_record(
 /// The bookkeeping shared by both phases.
 struct Tally {
     view: StateView,
-    changes: BTreeMap<String, usize>,
+    changes: BTreeMap<Op, usize>,
     failures: Vec<StepFailure>,
     skipped: usize,
     panics: usize,
@@ -923,6 +899,20 @@ struct Tally {
 }
 
 impl Tally {
+    /// Records a step that panicked (its journal entries are not in `view`).
+    fn panicked(&mut self, ctx: &Ctx, urn: &Urn, op: Op, message: &str) {
+        self.panics += 1;
+        let err = StepError::panicked(message);
+        ctx.emit(EngineEvent::StepFailed {
+            urn: urn.clone(),
+            op,
+            kind: err.kind,
+            attempt: err.attempt,
+            error: err.message.clone(),
+        });
+        self.failures.push(err.into_failure(urn.clone(), op));
+    }
+
     fn finish(
         &mut self,
         ctx: &Ctx,
@@ -937,18 +927,14 @@ impl Tally {
             ctx.emit(EngineEvent::StepFailed {
                 urn: urn.clone(),
                 op: out.op,
+                kind: err.kind,
                 attempt: err.attempt,
                 error: err.message.clone(),
             });
-            self.failures.push(StepFailure {
-                urn: urn.clone(),
-                op: out.op,
-                error: err.message,
-                inconsistent_plan: err.inconsistent,
-            });
+            self.failures.push(err.into_failure(urn.clone(), out.op));
             return NodeEnd::Failed;
         }
-        *self.changes.entry(out.op.as_str().to_string()).or_insert(0) += 1;
+        *self.changes.entry(out.op).or_insert(0) += 1;
         if out.started {
             let ms = started_at
                 .map(|s| (ctx.opts.clock.now() - s).as_millis() as u64)
@@ -1022,7 +1008,7 @@ impl Handler for DeclaredPhase<'_> {
                         String::new(),
                         Value::Object(Default::default()),
                         o.outputs.clone(),
-                        &o.output_secrets(),
+                        &SecretProps::new(step.secret, step.secret_outputs.iter().cloned()),
                     ),
                     ResourceKind::Custom => build_record(
                         d,
@@ -1093,13 +1079,7 @@ impl Handler for DeclaredPhase<'_> {
 
     fn panicked(&mut self, i: usize, message: String) {
         let step = &self.plan.steps[i];
-        self.tally.panics += 1;
-        self.tally.failures.push(StepFailure {
-            urn: step.urn.clone(),
-            op: step.op,
-            error: format!("panicked: {message}"),
-            inconsistent_plan: None,
-        });
+        self.tally.panicked(&self.ctx, &step.urn, step.op, &message);
     }
 }
 
@@ -1161,13 +1141,8 @@ impl Handler for DeletePhase<'_> {
     }
 
     fn panicked(&mut self, i: usize, message: String) {
-        self.tally.panics += 1;
-        self.tally.failures.push(StepFailure {
-            urn: self.steps[i].0.urn.clone(),
-            op: Op::Delete,
-            error: format!("panicked: {message}"),
-            inconsistent_plan: None,
-        });
+        let urn = self.steps[i].0.urn.clone();
+        self.tally.panicked(&self.ctx, &urn, Op::Delete, &message);
     }
 }
 
@@ -1441,7 +1416,8 @@ pub(crate) async fn resolve_pending(
                         ));
                         let out_secrets =
                             SecretProps::new(op.secret, op.secret_inputs.iter().cloned())
-                                .keys_in(&resp.outputs);
+                                .with_declared_outputs(provider.secret_outputs(&op.type_token))
+                                .output_keys_in(&resp.outputs);
                         let rec = ResourceState {
                             urn: op.urn.clone(),
                             type_token: op.type_token.clone(),

@@ -9,6 +9,7 @@
 mod consistency;
 mod events;
 mod execute;
+mod failure;
 mod graph;
 mod limiter;
 mod plan;
@@ -24,9 +25,11 @@ use tokio_util::sync::CancellationToken;
 
 pub use consistency::InconsistentPlan;
 pub use events::{
-    EngineEvent, EventSink, FanOut, Level, NullSink, Op, StepSummary, TracingSink, VecSink,
+    EngineEvent, EventSink, FanOut, Level, NullSink, Op, OperationKind, OperationResult,
+    StepSummary, TracingSink, VecSink,
 };
-pub use execute::{StepFailure, UpdateOutcome};
+pub use execute::UpdateOutcome;
+pub use failure::{FailureKind, StepFailure};
 pub use graph::DepGraph;
 pub use plan::{Plan, PlanKind, PlannedStep, plan_destroy, plan_update};
 pub use refresh::{Drift, DriftKind, RefreshOutcome};
@@ -239,7 +242,7 @@ impl Session {
         mut self,
         kind: UpdateKind,
         result: UpdateResult,
-        changes: std::collections::BTreeMap<String, usize>,
+        changes: std::collections::BTreeMap<Op, usize>,
         failed: usize,
         keep: usize,
     ) -> Result<HistoryEntry, Error> {
@@ -256,7 +259,10 @@ impl Session {
             started: humantime::format_rfc3339_seconds(self.started).to_string(),
             ended: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
             result,
-            changes,
+            changes: changes
+                .into_iter()
+                .map(|(op, n)| (op.as_str().to_string(), n))
+                .collect(),
             failed,
             serial,
         };

@@ -71,6 +71,10 @@ pub(crate) fn input_secrets(
             s.all = true;
         } else {
             s.keys.extend(o.secret_inputs.iter().cloned());
+            // A component's "inputs" are its registered outputs.
+            if o.kind == ResourceKind::Component {
+                s.keys.extend(o.secret_outputs.iter().cloned());
+            }
         }
     }
     s
@@ -198,10 +202,10 @@ impl Plan {
     }
 
     /// Steps per operation (`same` included), targeted steps only.
-    pub fn changes(&self) -> BTreeMap<String, usize> {
+    pub fn changes(&self) -> BTreeMap<Op, usize> {
         let mut m = BTreeMap::new();
         for s in self.all_steps().filter(|s| s.targeted) {
-            *m.entry(s.op.as_str().to_string()).or_insert(0) += 1;
+            *m.entry(s.op).or_insert(0) += 1;
         }
         m
     }
@@ -658,10 +662,25 @@ pub async fn plan_update(
                 step.planned_outputs = dec.planned_outputs;
                 step.delete_before_replace = dec.delete_before_replace;
                 // Outputs named like a secret input are secret too.
-                step.secret_inputs = secrets.keys_in(&inputs);
+                let secrets = secrets.with_declared_outputs(provider.secret_outputs(&d.type_token));
+                // Secret values new or recorded (the old value of a secret
+                // property is masked too).
+                let mut secret_inputs = secrets.keys_in(&inputs);
+                for k in old.map(|o| secrets.keys_in(&o.inputs)).unwrap_or_default() {
+                    if !secret_inputs.contains(&k) {
+                        secret_inputs.push(k);
+                    }
+                }
+                secret_inputs.sort();
+                step.secret_inputs = secret_inputs;
                 step.secret_outputs = match &step.planned_outputs {
-                    Some(out) => secrets.keys_in(out),
-                    None => secrets.keys.iter().cloned().collect(),
+                    Some(out) => secrets.output_keys_in(out),
+                    None => secrets
+                        .keys
+                        .iter()
+                        .cloned()
+                        .chain(secrets.declared_outputs.iter().cloned())
+                        .collect(),
                 };
                 step.new_inputs = Some(inputs);
             }

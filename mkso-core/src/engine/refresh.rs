@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::EngineOptions;
 use super::events::{EngineEvent, Level, Op};
+use super::failure::{FailureKind, StepError, StepFailure};
 use super::walk::{Handler, NodeEnd, Start, walk};
 use crate::error::Error;
 use crate::names::Urn;
@@ -42,8 +43,8 @@ pub struct RefreshOutcome {
     pub drift: Vec<Drift>,
     /// Resources read.
     pub read: usize,
-    /// Reads that failed: (urn, error).
-    pub failures: Vec<(Urn, String)>,
+    /// Reads that failed (their op: `refresh`).
+    pub failures: Vec<StepFailure>,
 }
 
 fn changed_keys(old: &Value, new: &Value) -> Vec<String> {
@@ -64,7 +65,7 @@ fn changed_keys(old: &Value, new: &Value) -> Vec<String> {
     }
 }
 
-type ReadResult = Result<Option<(Vec<JournalEntry>, Option<Drift>)>, String>;
+type ReadResult = Result<Option<(Vec<JournalEntry>, Option<Drift>)>, StepError>;
 
 struct RefreshPhase {
     records: Vec<ResourceState>,
@@ -85,9 +86,12 @@ impl Handler for RefreshPhase {
             return Start::Done(Ok(None));
         }
         let Some(provider) = r.provider.as_ref().and_then(|p| self.providers.get(p)) else {
-            return Start::Done(Err(format!(
-                "no provider `{}` is registered to read it",
-                r.provider.map(|p| p.to_string()).unwrap_or_default()
+            return Start::Done(Err(StepError::new(
+                FailureKind::NoProvider,
+                format!(
+                    "no provider `{}` is registered to read it",
+                    r.provider.map(|p| p.to_string()).unwrap_or_default()
+                ),
             )));
         };
         let journal = self.journal.clone();
@@ -123,7 +127,14 @@ impl Handler for RefreshPhase {
                             kind: DriftKind::Deleted,
                         }),
                     ),
-                    Err(e) => return Err(e.to_string()),
+                    Err(e) => {
+                        return Err(StepError::provider(
+                            FailureKind::of_provider_error(&e),
+                            1,
+                            e.to_string(),
+                            e,
+                        ));
+                    }
                     Ok(resp) => {
                         // Drift is a change of what the program declares (inputs);
                         // computed outputs that moved are recorded silently.
@@ -153,7 +164,7 @@ impl Handler for RefreshPhase {
                     journal
                         .write(entries.clone())
                         .await
-                        .map_err(|e| e.to_string())?;
+                        .map_err(|e| StepError::new(FailureKind::State, e.to_string()))?;
                 }
                 Ok(Some((entries, drift)))
             }
@@ -194,10 +205,11 @@ impl Handler for RefreshPhase {
                 self.opts.events.emit(&EngineEvent::StepFailed {
                     urn: urn.clone(),
                     op: Op::Refresh,
-                    attempt: 1,
-                    error: e.clone(),
+                    kind: e.kind,
+                    attempt: e.attempt,
+                    error: e.message.clone(),
                 });
-                self.outcome.failures.push((urn, e));
+                self.outcome.failures.push(e.into_failure(urn, Op::Refresh));
                 NodeEnd::Failed
             }
         }
@@ -206,9 +218,18 @@ impl Handler for RefreshPhase {
     fn skip(&mut self, _: usize, _: &str) {}
 
     fn panicked(&mut self, i: usize, message: String) {
+        let urn = self.records[i].urn.clone();
+        let err = StepError::panicked(&message);
+        self.opts.events.emit(&EngineEvent::StepFailed {
+            urn: urn.clone(),
+            op: Op::Refresh,
+            kind: err.kind,
+            attempt: err.attempt,
+            error: err.message.clone(),
+        });
         self.outcome
             .failures
-            .push((self.records[i].urn.clone(), format!("panicked: {message}")));
+            .push(err.into_failure(urn, Op::Refresh));
     }
 }
 

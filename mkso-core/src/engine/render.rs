@@ -170,7 +170,7 @@ pub fn render_plan(plan: &Plan, opts: RenderOptions) -> String {
         (Op::Replace, "to replace"),
         (Op::Delete, "to delete"),
     ] {
-        let n = changes.get(op.as_str()).copied().unwrap_or(0);
+        let n = changes.get(&op).copied().unwrap_or(0);
         let n = if op == Op::Delete {
             n - plan
                 .all_steps()
@@ -184,7 +184,7 @@ pub fn render_plan(plan: &Plan, opts: RenderOptions) -> String {
             let _ = writeln!(out, "  {:<2} {n} {label}", op.symbol());
         }
     }
-    let same = changes.get("same").copied().unwrap_or(0);
+    let same = changes.get(&Op::Same).copied().unwrap_or(0);
     if same > 0 {
         let _ = writeln!(out, "     {same} unchanged");
     }

@@ -7,7 +7,10 @@ use super::StateError;
 use super::model::{JournalEntry, Snapshot};
 
 const FORMAT: &str = "mkso-snapshot";
-const VERSION: u32 = 1;
+/// 2: secrets per property (`secret_inputs`/`secret_outputs`, values sealed
+/// one by one). Version 1 snapshots read as before; an older mkso refuses a
+/// version 2 snapshot instead of taking its sealed values for plain ones.
+const VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct Header {

@@ -110,6 +110,11 @@ pub struct SecretProps {
     pub all: bool,
     /// The secret top-level properties (when not `all`).
     pub keys: std::collections::BTreeSet<String>,
+    /// Outputs: every one is secret (a provider that does not declare its
+    /// secret outputs, for a resource with a secret input).
+    pub all_outputs: bool,
+    /// Outputs the provider declares secret.
+    pub declared_outputs: Vec<String>,
 }
 
 impl SecretProps {
@@ -122,6 +127,39 @@ impl SecretProps {
             } else {
                 keys.into_iter().collect()
             },
+            all_outputs: false,
+            declared_outputs: Vec::new(),
+        }
+    }
+
+    /// Adds what the provider says of the type's outputs
+    /// ([`Provider::secret_outputs`](crate::provider::Provider::secret_outputs)):
+    /// the outputs it declares secret, or — when it does not tell — every
+    /// output of a resource with a secret input.
+    #[must_use]
+    pub fn with_declared_outputs(mut self, declared: Option<&[&str]>) -> Self {
+        match declared {
+            Some(list) => self.declared_outputs = list.iter().map(ToString::to_string).collect(),
+            None => self.all_outputs = !self.is_empty(),
+        }
+        self
+    }
+
+    /// The secret outputs that hold a value in `outputs`: named like a
+    /// secret input, declared secret by the provider, or all of them.
+    pub fn output_keys_in(&self, outputs: &Value) -> Vec<String> {
+        match outputs.as_object() {
+            Some(o) if !self.all => o
+                .iter()
+                .filter(|(k, v)| {
+                    !v.is_null()
+                        && (self.all_outputs
+                            || self.keys.contains(k.as_str())
+                            || self.declared_outputs.iter().any(|d| d == *k))
+                })
+                .map(|(k, _)| k.clone())
+                .collect(),
+            _ => Vec::new(),
         }
     }
 

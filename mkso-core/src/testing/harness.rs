@@ -231,15 +231,10 @@ impl StackHarness {
         session.resolve_pending(&graph.providers, opts).await?;
         let plan = plan_update(&graph, session.view(), opts).await?;
         let outcome = session.apply(&graph, &plan, opts).await?;
-        let result = if outcome.succeeded() {
-            UpdateResult::Succeeded
-        } else {
-            UpdateResult::Failed
-        };
         session
             .finish(
                 UpdateKind::Up,
-                result,
+                outcome.result().into(),
                 outcome.changes.clone(),
                 outcome.failures.len(),
                 10,

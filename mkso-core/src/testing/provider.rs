@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use crate::names::Urn;
 use crate::output::contains_unknown;
 use crate::provider::{
-    CreateRequest, CreateResponse, DeleteRequest, DiffRequest, DiffResponse, ErrorClass,
-    FindRequest, Provider, ProviderError, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse,
-    diff_inputs,
+    CheckRequest, CheckResponse, CreateRequest, CreateResponse, DeleteRequest, DiffRequest,
+    DiffResponse, ErrorClass, FindRequest, Provider, ProviderError, ReadRequest, ReadResponse,
+    UpdateRequest, UpdateResponse, diff_inputs,
 };
 
 /// One provider call the [`TestProvider`] received.
@@ -24,6 +24,7 @@ pub struct Call {
     pub name: String,
 }
 
+type CheckFn = Arc<dyn Fn(&CheckRequest) -> Result<CheckResponse, ProviderError> + Send + Sync>;
 type CreateFn = Arc<dyn Fn(&CreateRequest) -> Result<CreateResponse, ProviderError> + Send + Sync>;
 type DiffFn = Arc<dyn Fn(&DiffRequest) -> Result<DiffResponse, ProviderError> + Send + Sync>;
 type ReadFn = Arc<dyn Fn(&ReadRequest) -> Result<ReadResponse, ProviderError> + Send + Sync>;
@@ -112,6 +113,7 @@ pub struct TestProvider {
     /// [`is_in_memory`]).
     package: Arc<str>,
     latency: Duration,
+    checks: HashMap<String, CheckFn>,
     creates: HashMap<String, CreateFn>,
     diffs: HashMap<String, DiffFn>,
     reads: HashMap<String, ReadFn>,
@@ -151,6 +153,7 @@ impl TestProvider {
         TestProvider {
             package,
             latency: Duration::ZERO,
+            checks: HashMap::new(),
             creates: HashMap::new(),
             diffs: HashMap::new(),
             reads: HashMap::new(),
@@ -169,6 +172,34 @@ impl TestProvider {
     #[must_use]
     pub fn latency(mut self, d: Duration) -> Self {
         self.latency = d;
+        self
+    }
+
+    /// Validates the inputs of a type (the default accepts any): return
+    /// (property, problem) pairs in [`CheckResponse::failures`] to refuse
+    /// them. Inputs may hold the unknown marker at plan time
+    /// ([`UNKNOWN`](crate::output::UNKNOWN)); a value known only at apply
+    /// time is checked again then.
+    ///
+    /// ```
+    /// use mkso::provider::CheckResponse;
+    /// use mkso::testing::TestProvider;
+    /// let p = TestProvider::new().on_check("demo:net:Subnet", |req| {
+    ///     let mut failures = Vec::new();
+    ///     if req.inputs["cidr"] == "0.0.0.0/0" {
+    ///         failures.push(("cidr".to_string(), "too wide".to_string()));
+    ///     }
+    ///     Ok(CheckResponse { failures })
+    /// });
+    /// # let _ = p;
+    /// ```
+    #[must_use]
+    pub fn on_check(
+        mut self,
+        type_token: &str,
+        f: impl Fn(&CheckRequest) -> Result<CheckResponse, ProviderError> + Send + Sync + 'static,
+    ) -> Self {
+        self.checks.insert(type_token.into(), Arc::new(f));
         self
     }
 
@@ -418,6 +449,19 @@ fn echo(inputs: &Value, id: &str) -> Value {
 impl Provider for TestProvider {
     fn package(&self) -> &str {
         &self.package
+    }
+
+    /// Its outputs echo its inputs: an output is secret when the input of
+    /// that name is.
+    fn secret_outputs(&self, _type_token: &str) -> Option<&'static [&'static str]> {
+        Some(&[])
+    }
+
+    async fn check(&self, req: CheckRequest) -> Result<CheckResponse, ProviderError> {
+        match self.checks.get(&req.identity.type_token) {
+            Some(f) => f(&req),
+            None => Ok(CheckResponse::default()),
+        }
     }
 
     async fn diff(&self, req: DiffRequest) -> Result<DiffResponse, ProviderError> {

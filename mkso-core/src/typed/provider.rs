@@ -115,7 +115,7 @@ pub trait ProviderState: Send + Sync + 'static {
     ) -> Result<(), ProviderError> {
         let _ = (old, new);
         Err(ProviderError::permanent(format!(
-            "`{}` ({id}): this provider cannot change tags in place",
+            "`{}` ({id}): this provider cannot change tags in place (provider authors: implement `ProviderState::update_tags`, or mark the tags property `#[mkso(replace)]`)",
             identity.name()
         )))
     }
@@ -209,7 +209,7 @@ pub async fn update_tags_only<P: ProviderState, R: CustomResource<P>>(
         .collect();
     if !other.is_empty() {
         return Err(ProviderError::permanent(format!(
-            "{} `{}` cannot change {} in place (the provider declares no update for it)",
+            "{} `{}` cannot change {} in place: its provider implements no `CustomResource::update` for it. Provider authors: implement `update`, or mark the property `#[mkso(replace)]`; users: change it back, or replace the resource (`replace_on_changes`)",
             R::TYPE,
             cx.name(),
             other.join(", ")
@@ -248,6 +248,7 @@ trait Erased<P>: Send + Sync {
     fn changes(&self, old: &Value, new: &Value) -> Vec<PropertyChange>;
     fn delete_before_replace(&self, changes: &[PropertyChange]) -> bool;
     fn computed_outputs(&self) -> &'static [&'static str];
+    fn secret_outputs(&self) -> &'static [&'static str];
     async fn create(
         &self,
         cx: &Ctx<'_, P>,
@@ -302,6 +303,10 @@ impl<P: ProviderState, R: CustomResource<P>> Erased<P> for Handler<R> {
 
     fn computed_outputs(&self) -> &'static [&'static str] {
         R::COMPUTED_OUTPUTS
+    }
+
+    fn secret_outputs(&self) -> &'static [&'static str] {
+        R::SECRET_OUTPUTS
     }
 
     async fn create(
@@ -363,17 +368,21 @@ impl<P: ProviderState, R: CustomResource<P>> Erased<P> for Handler<R> {
         let n: R::Inputs = parse(new, "inputs", R::TYPE)?;
         let oo: R::Outputs = parse(old_outputs, "recorded outputs", R::TYPE)?;
         let changes = self.changes(old, new);
-        let out = R::update(
-            cx,
-            Change {
-                id,
-                old: &o,
-                new: &n,
-                old_outputs: &oo,
-                changes: &changes,
-            },
-        )
-        .await?;
+        let change = Change {
+            id,
+            old: &o,
+            new: &n,
+            old_outputs: &oo,
+            changes: &changes,
+        };
+        // Tags alone change through the provider's tag call, whether or not
+        // the type has an update of its own.
+        let tags = R::PROPERTIES.iter().find(|p| p.tags).map(|p| p.name);
+        let out = if tags.is_some() && changes.iter().all(|c| Some(c.property()) == tags) {
+            update_tags_only::<P, R>(cx, &change).await?
+        } else {
+            R::update(cx, change).await?
+        };
         to_json(&out, R::TYPE)
     }
 
@@ -509,6 +518,10 @@ static NO_LABELS: BTreeMap<String, String> = BTreeMap::new();
 impl<P: ProviderState> Provider for TypedProvider<P> {
     fn package(&self) -> &str {
         &self.package
+    }
+
+    fn secret_outputs(&self, type_token: &str) -> Option<&'static [&'static str]> {
+        self.types.get(type_token).map(|h| h.secret_outputs())
     }
 
     async fn check(&self, req: CheckRequest) -> Result<CheckResponse, ProviderError> {

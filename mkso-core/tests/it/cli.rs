@@ -294,3 +294,175 @@ fn a_missing_secret_is_to_be_set_with_config_set_secret() {
     let (code, err) = run(&["preview"], "");
     assert_eq!(code, Some(EXIT_OK), "{err}");
 }
+
+/// Issue 10, item 5: a failed step's kind is in `--json` (`step_failed`),
+/// the display hints at what to do, the exit code is 1; the summary's JSON
+/// and its human line list the changes in the order they always had. The
+/// program runs through `Runner::run` in a child process (this test binary,
+/// run again) so that its standard output is the real one.
+#[test]
+fn a_failed_step_has_its_kind_in_json_and_a_hint_on_the_display() {
+    use std::process::{Command, Stdio};
+
+    use mkso::testing::TestProvider;
+
+    const CHILD: &str = "MKSO_IT_KINDS_CHILD_ARGS";
+    const VARIANT: &str = "MKSO_IT_KINDS_VARIANT";
+    fn things(stack: &Stack) -> Result<(), mkso::Error> {
+        let variant = std::env::var(VARIANT).unwrap_or_default();
+        let data: &[(&str, i64)] = match variant.as_str() {
+            "2" => &[("x", 2), ("y", 1), ("w", 1)],
+            _ => &[("x", 1), ("y", 1), ("z", 1)],
+        };
+        for (name, v) in data {
+            Data::new(
+                stack,
+                name,
+                DataArgs::default().value(json!(v)),
+                ResourceOptions::new(),
+            )?;
+        }
+        if variant == "fail" {
+            crate::Thing::new(
+                stack,
+                "a",
+                crate::ThingArgs::default().value(json!(1)),
+                ResourceOptions::new(),
+            )?;
+        }
+        Ok(())
+    }
+    if let Ok(args) = std::env::var(CHILD) {
+        let args: Vec<String> = serde_json::from_str(&args).unwrap();
+        let runner = Runner::new(things).provider(None, |_| {
+            Ok(std::sync::Arc::new(TestProvider::for_package("test").fail(
+                "create",
+                "a",
+                None,
+                mkso::ProviderError::permanent("quota exceeded").with_code("LimitExceeded"),
+            )))
+        });
+        std::process::exit(runner.run(args));
+    }
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("Mkso.yaml"), "name: cli-kinds\n").unwrap();
+    std::fs::write(dir.join("Mkso.cli.kinds.Dev.yaml"), "config: {}\n").unwrap();
+    let run = |variant: &str, args: &[&str]| {
+        let mut argv = vec![
+            "things",
+            "--project-dir",
+            dir.to_str().unwrap(),
+            "--stack",
+            "cli.kinds.Dev",
+        ];
+        argv.extend_from_slice(args);
+        let o = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "cli::a_failed_step_has_its_kind_in_json_and_a_hint_on_the_display",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD, serde_json::to_string(&argv).unwrap())
+            .env(VARIANT, variant)
+            .env_remove("MKSO_STACK")
+            .env_remove("MKSO_PROJECT_DIR")
+            .env_remove("MKSO_BACKEND_URL")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        (o.status.code(), out, err)
+    };
+    // The JSON lines of a run's standard output (the test harness of the
+    // child writes the test's name first, with no line break).
+    let json_lines = |out: &str| -> Vec<String> {
+        out.lines()
+            .filter_map(|l| l.find("{\"event\":").map(|at| l[at..].to_string()))
+            .collect()
+    };
+    let event = |lines: &[String], name: &str| -> String {
+        lines
+            .iter()
+            .find(|l| l.starts_with(&format!("{{\"event\":\"{name}\"")))
+            .unwrap_or_else(|| panic!("no {name} event in {lines:#?}"))
+            .clone()
+    };
+
+    let (code, out, err) = run("1", &["up", "--yes"]);
+    assert_eq!(code, Some(EXIT_OK), "{out}{err}");
+    assert!(out.contains("up succeeded in "), "{out}");
+
+    // Every kind of change in one run: the counts are written in the order
+    // of their names, as when they were keyed by strings.
+    let (code, out, err) = run("2", &["up", "--yes", "--json"]);
+    assert_eq!(code, Some(EXIT_OK), "{out}{err}");
+    let lines = json_lines(&out);
+    let changes = r#""changes":{"create":1,"delete":1,"same":1,"update":1}"#;
+    let summary = event(&lines, "summary");
+    assert!(
+        summary.starts_with(&format!(
+            r#"{{"event":"summary","kind":"up","result":"succeeded",{changes},"failed":0,"skipped":0,"duration_ms":"#
+        )),
+        "{summary}"
+    );
+    assert!(event(&lines, "plan_ready").ends_with(&format!("{changes}}}")));
+    let (code, out, err) = run("1", &["up", "--yes"]);
+    assert_eq!(code, Some(EXIT_OK), "{out}{err}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("up succeeded in "))
+        .unwrap();
+    assert!(
+        line.ends_with("s: 1 create, 1 delete, 1 same, 1 update"),
+        "{line}"
+    );
+
+    // A preview's summary.
+    let (code, out, err) = run("fail", &["preview", "--json"]);
+    assert_eq!(code, Some(EXIT_OK), "{out}{err}");
+    let summary = event(&json_lines(&out), "summary");
+    assert!(
+        summary.starts_with(
+            r#"{"event":"summary","kind":"preview","result":"succeeded","changes":{"create":1,"same":3},"failed":0"#
+        ),
+        "{summary}"
+    );
+
+    // A step the provider refuses: its kind in JSON.
+    let (code, out, err) = run("fail", &["up", "--yes", "--json"]);
+    assert_eq!(code, Some(mkso::cli::EXIT_FAILED), "{out}{err}");
+    let lines = json_lines(&out);
+    let failed: serde_json::Value = serde_json::from_str(&event(&lines, "step_failed")).unwrap();
+    assert_eq!(failed["kind"], "provider", "{failed}");
+    assert_eq!(failed["op"], "create");
+    assert_eq!(failed["error"], "LimitExceeded: quota exceeded");
+    assert!(failed["urn"].as_str().unwrap().ends_with("::a"), "{failed}");
+    let summary = event(&lines, "summary");
+    assert!(
+        summary.starts_with(
+            r#"{"event":"summary","kind":"up","result":"failed","changes":{"same":3},"failed":1,"skipped":0,"#
+        ),
+        "{summary}"
+    );
+    assert!(!out.contains("hint:"), "no hints in JSON: {out}");
+
+    // On the display: the failure, then a hint for its kind; stderr is quiet.
+    let (code, out, err) = run("fail", &["up", "--yes"]);
+    assert_eq!(code, Some(mkso::cli::EXIT_FAILED), "{out}{err}");
+    let failed_at = out
+        .find("  failed: create a (test:index:Thing): LimitExceeded: quota exceeded\n")
+        .unwrap_or_else(|| panic!("{out}"));
+    let hint_at = out
+        .find("  hint: the provider refused the request: trying again will not help")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(failed_at < hint_at, "{out}");
+    assert_eq!(out.matches("hint:").count(), 1, "{out}");
+    assert!(
+        !err.contains("hint") && !err.contains("quota exceeded"),
+        "{err}"
+    );
+}

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use mkso::engine::{EngineEvent, EngineOptions};
+use mkso::engine::{EngineEvent, EngineOptions, FailureKind, Op};
 use mkso::names::StackName;
 use mkso::prelude::*;
 use mkso::state::{Backend, MemoryBackend, StateError};
@@ -42,6 +42,7 @@ async fn a_failure_stops_only_its_dependents() {
         "{}",
         out.failures[0].error
     );
+    assert_eq!(out.failures[0].kind, FailureKind::Provider);
     assert_eq!(out.skipped, 1, "b did not run");
     assert_eq!(out.changes.get("create"), Some(&1), "c was created");
     let state = h.state().await;
@@ -107,6 +108,7 @@ async fn tenacity_bounds_the_attempts() {
         "{}",
         out.failures[0].error
     );
+    assert_eq!(out.failures[0].kind, FailureKind::GaveUp);
     let failed_attempt = h.events.events().iter().find_map(|e| match e {
         EngineEvent::StepFailed { attempt, .. } => Some(*attempt),
         _ => None,
@@ -143,6 +145,7 @@ async fn an_interrupted_replacement_adopts_the_new_copy_not_the_old_one() {
         inner: inner.clone(),
         appends: AtomicUsize::new(0),
         limit: 1,
+        fail: false,
     });
     let h2 = Harness {
         backend: crashing,
@@ -256,11 +259,12 @@ async fn cancellation_lets_running_steps_finish_and_starts_nothing_new() {
 }
 
 /// A backend whose journal appends stop answering after `limit` appends, as if
-/// the process had been killed at that instant.
+/// the process had been killed at that instant (or, with `fail`, fail).
 struct CrashingBackend {
     inner: Arc<MemoryBackend>,
     appends: AtomicUsize,
     limit: usize,
+    fail: bool,
 }
 
 #[async_trait]
@@ -294,6 +298,13 @@ impl Backend for CrashingBackend {
     }
     async fn append_journal(&self, s: &StackName, b: &[u8]) -> Result<(), StateError> {
         if self.appends.fetch_add(1, Ordering::SeqCst) >= self.limit {
+            if self.fail {
+                return Err(StateError::Io {
+                    action: "append to",
+                    path: self.inner.journal_location(s).into(),
+                    source: std::io::Error::other("the disk is full"),
+                });
+            }
             futures::future::pending::<()>().await;
         }
         self.inner.append_journal(s, b).await
@@ -345,6 +356,7 @@ async fn a_crash_between_journal_entries_converges_on_the_next_up() {
             inner: inner.clone(),
             appends: AtomicUsize::new(0),
             limit,
+            fail: false,
         });
         let h = Harness::with_backend(crashing);
         let opts = EngineOptions {
@@ -504,4 +516,50 @@ async fn a_wide_update_under_a_rate_limit_succeeds_and_counts_throttling() {
         "200 creates at 20/s: {:?} (minimum 9.5 s), {} throttled answers",
         out.duration, out.throttled
     );
+}
+
+#[tokio::test]
+async fn a_step_that_cannot_be_recorded_is_a_state_failure() {
+    let inner = Arc::new(MemoryBackend::new());
+    let h = Harness::with_backend(inner.clone());
+    let first = program(vec![spec("a", json!(1)), spec("b", json!(2))]);
+    h.up(&first).await;
+    // The journal cannot be written any more: `a`'s update fails before its
+    // provider call (its pending record cannot be made durable).
+    let failing = Arc::new(CrashingBackend {
+        inner: inner.clone(),
+        appends: AtomicUsize::new(0),
+        limit: 0,
+        fail: true,
+    });
+    let h2 = Harness {
+        backend: failing,
+        provider: h.provider.clone(),
+        ..Harness::new()
+    };
+    let n = h.provider.calls().len();
+    let (_, out) = h2
+        .up_with(
+            &program(vec![spec("a", json!(3)), spec("b", json!(2))]),
+            h2.options(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.failures.len(), 1, "{:?}", out.failures);
+    let f = &out.failures[0];
+    assert_eq!(
+        (f.urn.name(), f.op, f.kind),
+        ("a", Op::Update, FailureKind::State)
+    );
+    assert!(
+        f.error.starts_with("recording the step failed: ") && f.error.contains("the disk is full"),
+        "{}",
+        f.error
+    );
+    assert!(
+        !h.provider.calls()[n..].iter().any(|c| c.verb == "update"),
+        "no provider call"
+    );
+    let hint = mkso::cli::failure_hint(mkso::engine::OperationKind::Up, f).unwrap();
+    assert!(hint.starts_with("nothing was lost"), "{hint}");
 }

@@ -3,6 +3,7 @@
 mod backend_conformance;
 mod bad_input;
 mod cli;
+mod failure_kinds;
 mod failures;
 mod hostile_input;
 mod lifecycle;

@@ -3,7 +3,9 @@
 //! delete-before-replace declaration; previews that say why a resource is
 //! replaced.
 
-use mkso::engine::{EngineEvent, InconsistentPlan, Op, RenderOptions, render_plan};
+use mkso::engine::{
+    EngineEvent, FailureKind, InconsistentPlan, Op, OperationResult, RenderOptions, render_plan,
+};
 use mkso::prelude::*;
 use mkso::provider::diff_inputs;
 use mkso::testing::TestProvider;
@@ -196,8 +198,16 @@ async fn a_step_planned_as_update_that_now_needs_replace_fails_and_changes_nothi
             unknown_at_plan: true,
         })
     );
+    assert_eq!(f.kind, FailureKind::InconsistentPlan);
+    assert_eq!(f.source, None);
     assert!(!out.succeeded());
     assert_eq!(out.result(), "failed");
+    assert_eq!(out.result(), OperationResult::Failed);
+    assert_eq!(
+        mkso::cli::failure_hint(mkso::engine::OperationKind::Up, f).unwrap(),
+        "a value known only at apply time changed what the step needs: run `preview` again to \
+         see the real action, then `up`"
+    );
 
     // Nothing was done to the disk: no create, no delete; the old one is in
     // the cloud and in the state, with nothing pending.
@@ -470,6 +480,7 @@ async fn a_step_planned_as_unchanged_that_now_changes_fails() {
     let f = &out.failures[0];
     assert_eq!(f.urn.name(), "data");
     assert_eq!(f.op, Op::Same);
+    assert_eq!(f.kind, FailureKind::InconsistentPlan);
     assert_eq!(
         f.error,
         "`data` was planned as unchanged but now needs update: `size_gb` changed (the plan \
@@ -479,4 +490,54 @@ async fn a_step_planned_as_unchanged_that_now_changes_fails() {
     assert_eq!(mutations_of(&h, n, "data"), Vec::<String>::new());
     assert_eq!(mutations_of(&h, n, "snapshot"), vec!["update snapshot"]);
     assert_eq!(out.skipped, 1, "attach");
+}
+
+#[tokio::test]
+async fn a_protected_resource_that_needs_replacing_at_apply_time_fails_as_protected() {
+    // As above, but `data` is protected: the replacement found at apply time
+    // is refused as such, before anything is changed.
+    let h = Harness {
+        provider: disk_provider(),
+        ..Harness::new()
+    };
+    let protected = |snapshot_gb: i64| {
+        move |stack: &Stack| -> Result<(), mkso::Error> {
+            let snap = Snapshot::new(
+                stack,
+                "snapshot",
+                SnapshotArgs::default()
+                    .size_gb(snapshot_gb)
+                    .label("v1".to_string()),
+                ResourceOptions::new(),
+            )?;
+            Disk::new(
+                stack,
+                "data",
+                DiskArgs::default().size_gb(snap.size_gb()),
+                ResourceOptions::new().protect(true),
+            )?;
+            Ok(())
+        }
+    };
+    let (_, out) = h.up(&protected(100)).await;
+    assert!(out.succeeded(), "{:?}", out.failures);
+    let n = h.provider.calls().len();
+    let (plan, out) = h.up(&protected(50)).await;
+    assert_eq!(
+        plan.steps.iter().find(|s| s.name == "data").unwrap().op,
+        Op::Update
+    );
+    assert_eq!(out.failures.len(), 1, "{:?}", out.failures);
+    let f = &out.failures[0];
+    assert_eq!(
+        (f.urn.name(), f.op, f.kind),
+        ("data", Op::Update, FailureKind::Protected)
+    );
+    assert!(
+        f.error
+            .contains("`data` is protected and would be replaced"),
+        "{}",
+        f.error
+    );
+    assert_eq!(mutations_of(&h, n, "data"), Vec::<String>::new());
 }

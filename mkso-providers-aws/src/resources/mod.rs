@@ -309,7 +309,9 @@ pub struct InstanceOutputs {
     pub id: String,
     /// Its private IPv4 address.
     pub private_ip: Option<String>,
-    /// Its public IPv4 address, if any.
+    /// Its public IPv4 address, if any (an Elastic IP associated since
+    /// changes it: read anew by every update).
+    #[mkso(computed)]
     pub public_ip: Option<String>,
     /// Its availability zone.
     pub availability_zone: Option<String>,
