@@ -159,18 +159,24 @@ fn field_attrs(attrs: &[Attribute]) -> syn::Result<FieldAttrs> {
                 } else if meta.path.is_ident("rename") || meta.path.is_ident("alias") {
                     f.serde_rename = true;
                 }
-                if meta.input.peek(syn::Token![=]) {
-                    let _: syn::Expr = meta.value()?.parse()?;
-                } else if meta.input.peek(syn::token::Paren) {
-                    let content;
-                    syn::parenthesized!(content in meta.input);
-                    let _: TokenStream2 = content.parse()?;
-                }
-                Ok(())
+                skip_value(&meta)
             });
         }
     }
     Ok(f)
+}
+
+/// Steps over a nested meta's value (`= expr` or `(...)`): serde attributes
+/// mkso does not read.
+fn skip_value(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<()> {
+    if meta.input.peek(syn::Token![=]) {
+        let _: syn::Expr = meta.value()?.parse()?;
+    } else if meta.input.peek(syn::token::Paren) {
+        let content;
+        syn::parenthesized!(content in meta.input);
+        let _: TokenStream2 = content.parse()?;
+    }
+    Ok(())
 }
 
 fn docs(attrs: &[Attribute]) -> Vec<&Attribute> {
@@ -263,14 +269,7 @@ fn plain_struct(input: &DeriveInput, what: &str) -> syn::Result<()> {
             if meta.path.is_ident("rename_all") || meta.path.is_ident("rename_all_fields") {
                 renamed = true;
             }
-            if meta.input.peek(syn::Token![=]) {
-                let _: syn::Expr = meta.value()?.parse()?;
-            } else if meta.input.peek(syn::token::Paren) {
-                let content;
-                syn::parenthesized!(content in meta.input);
-                let _: TokenStream2 = content.parse()?;
-            }
-            Ok(())
+            skip_value(&meta)
         });
         if renamed {
             return Err(syn::Error::new(

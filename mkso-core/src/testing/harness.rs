@@ -153,7 +153,10 @@ impl StackHarness {
     }
 
     /// Seals secret values in state with this passphrase (default: the
-    /// process's `MKSO_PASSPHRASE`).
+    /// process's `MKSO_PASSPHRASE`). Only backends that persist state seal:
+    /// the default in-memory backend keeps values as they are (nothing
+    /// leaves the process); give a `LocalBackend` on a temporary directory
+    /// (`.backend(..)`) to test what is written to disk.
     #[must_use]
     pub fn passphrase(mut self, passphrase: &str) -> Self {
         self.secrets = Some(Arc::new(crate::secrets::Secrets::with_passphrase(

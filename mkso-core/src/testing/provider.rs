@@ -246,6 +246,19 @@ impl TestProvider {
         self
     }
 
+    /// Serves a derived type as its own provider would plan it: its
+    /// `#[mkso(replace)]` properties force a replacement here too (the same
+    /// as [`replace_on`](Self::replace_on) with those properties).
+    #[must_use]
+    pub fn typed<R: crate::typed::TypedResource>(self) -> Self {
+        let keys: Vec<&str> = R::PROPERTIES
+            .iter()
+            .filter(|p| p.replace)
+            .map(|p| p.name)
+            .collect();
+        self.replace_on(R::TYPE, &keys)
+    }
+
     /// A change of input property `key` of a type forces a replacement when
     /// `forces(old, new)` says so, and is made in place otherwise: a property
     /// whose replace-ness depends on the value, as a disk size that grows in

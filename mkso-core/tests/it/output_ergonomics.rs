@@ -98,3 +98,50 @@ impl mkso::output::Resolver for NoResources {
         None
     }
 }
+
+/// A derived type with a replace-forcing property.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, mkso::Resource)]
+#[mkso(type = "test:index:Bucket", resource = Bucket, outputs = BucketOutputs)]
+pub struct BucketInputs {
+    /// A new region is a new bucket.
+    #[mkso(replace)]
+    pub region: String,
+    /// Changes in place.
+    pub versioning: Option<bool>,
+}
+
+/// What a bucket reports.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = Bucket)]
+pub struct BucketOutputs {
+    /// Its region.
+    pub region: String,
+}
+
+#[tokio::test]
+async fn the_test_provider_plans_a_derived_type_as_declared() {
+    let region = std::sync::Mutex::new("eu-west-1");
+    let program = |stack: &Stack| -> Result<(), mkso::Error> {
+        let r = *region.lock().unwrap();
+        Bucket::new(
+            stack,
+            "b",
+            BucketArgs::builder().region(r).versioning(true),
+            ResourceOptions::new(),
+        )?;
+        Ok(())
+    };
+    let h = StackHarness::new("typedkit.QA")
+        .unwrap()
+        .provider(None, Arc::new(TestProvider::new().typed::<Bucket>()));
+    let (_, out) = h.up(&program, &EngineOptions::default()).await.unwrap();
+    assert!(out.succeeded(), "{:?}", out.failures);
+    *region.lock().unwrap() = "us-east-1";
+    let plan = h
+        .preview(&program, &EngineOptions::default())
+        .await
+        .unwrap();
+    let step = plan.steps.iter().find(|s| s.name == "b").unwrap();
+    assert_eq!(step.op, mkso::Op::Replace);
+    assert_eq!(step.replace_keys, ["region"]);
+}
