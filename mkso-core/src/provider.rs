@@ -174,6 +174,11 @@ pub struct DiffResponse {
     /// when `replace` is not empty.
     #[serde(default)]
     pub delete_before_replace: bool,
+    /// The changes property by property, nested (`tags.Name`,
+    /// `cidr_blocks[1]`), when the provider tells (typed providers do):
+    /// `preview --diff` shows these instead of whole top-level values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<crate::typed::PropertyChange>,
 }
 
 impl DiffResponse {
@@ -402,6 +407,7 @@ pub fn diff_inputs(old: &Value, new: &Value, replace_keys: &[&str]) -> DiffRespo
         replace,
         planned_outputs: None,
         delete_before_replace: false,
+        details: Vec::new(),
     }
 }
 

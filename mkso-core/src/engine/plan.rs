@@ -140,6 +140,9 @@ pub struct PlannedStep {
     pub planned_outputs: Option<Value>,
     /// The former URN, for a rename through an alias.
     pub renamed_from: Option<Urn>,
+    /// The provider's nested, per-property changes (when it tells).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub property_changes: Vec<crate::typed::PropertyChange>,
     /// Whether values are secret as a whole (they are never shown).
     pub secret: bool,
     /// The secret input properties (never shown; the others are).
@@ -307,6 +310,8 @@ pub(crate) struct Decision {
     /// A replacement deletes the old resource first (the resource option,
     /// or the provider's declaration for the type).
     pub delete_before_replace: bool,
+    /// The provider's nested, per-property changes (if it tells).
+    pub details: Vec<crate::typed::PropertyChange>,
 }
 
 /// Decides the step of a custom resource given its new inputs.
@@ -346,6 +351,7 @@ pub(crate) async fn decide(
             replace_keys: Vec::new(),
             planned_outputs: None,
             delete_before_replace: false,
+            details: Vec::new(),
         });
     };
     let resp = provider
@@ -398,6 +404,7 @@ pub(crate) async fn decide(
         planned_outputs,
         delete_before_replace: op == Op::Replace
             && (d.options.delete_before_replace || resp.delete_before_replace),
+        details: resp.details,
     })
 }
 
@@ -588,6 +595,7 @@ pub async fn plan_update(
             old_outputs: old.map(|o| o.outputs.clone()),
             planned_outputs: None,
             renamed_from: renamed.get(&i).cloned(),
+            property_changes: Vec::new(),
             secret: old.is_some_and(|o| o.secret),
             secret_inputs: old.map(|o| o.secret_inputs.clone()).unwrap_or_default(),
             secret_outputs: old.map(|o| o.secret_outputs.clone()).unwrap_or_default(),
@@ -661,6 +669,7 @@ pub async fn plan_update(
                 step.replace_keys = dec.replace_keys;
                 step.planned_outputs = dec.planned_outputs;
                 step.delete_before_replace = dec.delete_before_replace;
+                step.property_changes = dec.details;
                 // Outputs named like a secret input are secret too.
                 let secrets = secrets.with_declared_outputs(provider.secret_outputs(&d.type_token));
                 // Secret values new or recorded (the old value of a secret
@@ -810,6 +819,7 @@ pub(crate) fn delete_step(r: &ResourceState) -> PlannedStep {
         old_outputs: Some(r.outputs.clone()),
         planned_outputs: None,
         renamed_from: None,
+        property_changes: Vec::new(),
         secret: r.secret,
         secret_inputs: r.secret_inputs.clone(),
         secret_outputs: r.secret_outputs.clone(),

@@ -6,6 +6,8 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
+use crate::typed::ChangeKind;
+
 use super::events::Op;
 use super::plan::{Plan, PlanKind, PlannedStep};
 use crate::names::{Urn, escape_control, escape_control_keep_lines, is_unsafe_char};
@@ -285,6 +287,33 @@ fn render_diff(out: &mut String, s: &PlannedStep, indent: &str) {
                     let k = escape_control(k);
                     let _ = writeln!(out, "{pad}- {k}: {}", render_value(v, hide));
                 }
+            }
+        }
+        Op::Update | Op::Replace if !s.property_changes.is_empty() => {
+            // The provider's nested changes: `tags.owner`, not whole maps.
+            for c in &s.property_changes {
+                let top = c.property();
+                let hide = secrets.contains(top);
+                let forces = if c.replace || s.replace_keys.iter().any(|k| k == top) {
+                    " (forces replacement)"
+                } else {
+                    ""
+                };
+                let show = |v: &Option<Value>| match v {
+                    Some(v) => render_value(v, hide),
+                    None => "null".to_string(),
+                };
+                let path = escape_control(&c.path);
+                let _ = match c.kind {
+                    ChangeKind::Add => writeln!(out, "{pad}+ {path}: {}{forces}", show(&c.new)),
+                    ChangeKind::Delete => writeln!(out, "{pad}- {path}: {}{forces}", show(&c.old)),
+                    ChangeKind::Update => writeln!(
+                        out,
+                        "{pad}~ {path}: {} => {}{forces}",
+                        show(&c.old),
+                        show(&c.new)
+                    ),
+                };
             }
         }
         Op::Update | Op::Replace => {

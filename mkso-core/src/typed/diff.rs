@@ -35,6 +35,12 @@ pub struct PropertyChange {
     pub replace: bool,
     /// The new value is not known until apply.
     pub unknown: bool,
+    /// The recorded value (`None`: unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old: Option<Value>,
+    /// The new value (`None`: unset; the unknown marker while unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new: Option<Value>,
 }
 
 impl PropertyChange {
@@ -94,11 +100,14 @@ pub fn diff_properties(properties: &[Property], old: &Value, new: &Value) -> Vec
 }
 
 fn walk(path: String, old: &Value, new: &Value, out: &mut Vec<PropertyChange>) {
+    let value = |v: &Value| (!v.is_null()).then(|| v.clone());
     let change = |kind, unknown| PropertyChange {
         path: path.clone(),
         kind,
         replace: false,
         unknown,
+        old: value(old),
+        new: value(new),
     };
     if new.as_str() == Some(UNKNOWN) {
         out.push(change(ChangeKind::Update, true));
@@ -156,6 +165,7 @@ pub fn diff_response(changes: &[PropertyChange]) -> DiffResponse {
         changed,
         replace,
         planned_outputs: None,
+        details: changes.to_vec(),
         ..Default::default()
     }
 }

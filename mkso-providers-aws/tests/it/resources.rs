@@ -321,11 +321,17 @@ async fn security_group_and_rules() {
             .drift
             .is_empty()
     );
-    // Tags change in place.
-    assert_eq!(
-        op(&env.up(&*p("b", 80, "web", false)).await, "web"),
-        Op::Update
+    // Tags change in place; the plan names the tag, not the whole map.
+    let plan = env.up(&*p("b", 80, "web", false)).await;
+    assert_eq!(op(&plan, "web"), Op::Update);
+    let shown = mkso::engine::render_plan(
+        &plan,
+        mkso::engine::RenderOptions {
+            diff: true,
+            show_same: false,
+        },
     );
+    assert!(shown.contains("~ tags.team: \"a\" => \"b\""), "{shown}");
     assert_eq!(env.tags(&sg).await["team"], "b");
     // A rule's port replaces the rule, not the group.
     let plan = env.up(&*p("b", 8080, "web", false)).await;
