@@ -100,7 +100,12 @@ impl PlannedOp {
             op: step.op,
             changed: step.changed.clone(),
             replace_keys: step.replace_keys.clone(),
-            new_inputs: step.new_inputs.clone(),
+            // Only an update or a replacement can widen because of a value
+            // unknown at plan time (what the error then explains); a create
+            // or an unchanged resource needs no copy of its inputs.
+            new_inputs: matches!(step.op, Op::Update | Op::Replace)
+                .then(|| step.new_inputs.clone())
+                .flatten(),
         }
     }
 

@@ -148,6 +148,9 @@ impl SecretProps {
     /// The secret outputs that hold a value in `outputs`: named like a
     /// secret input, declared secret by the provider, or all of them.
     pub fn output_keys_in(&self, outputs: &Value) -> Vec<String> {
+        if !self.all_outputs && self.keys.is_empty() && self.declared_outputs.is_empty() {
+            return Vec::new();
+        }
         match outputs.as_object() {
             Some(o) if !self.all => o
                 .iter()
