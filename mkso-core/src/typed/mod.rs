@@ -145,7 +145,7 @@ pub mod guide {}
 pub use diff::{ChangeKind, PropertyChange, diff_properties, diff_response};
 pub use provider::{
     Change, Created, Ctx, CustomResource, Observed, ProviderState, Tags, TypedProvider,
-    TypedProviderBuilder, update_tags_only,
+    TypedProviderBuilder, existing, update_tags_only,
 };
 pub use schema::{
     IntoOptionalInput, Missing, OutputsMeta, Planned, PlannedError, Property, Set, TypedResource,

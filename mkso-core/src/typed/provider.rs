@@ -225,6 +225,17 @@ pub async fn update_tags_only<P: ProviderState, R: CustomResource<P>>(
     Ok(change.old_outputs.clone())
 }
 
+/// `Ok(None)` when the provider answered "not found" (a resource gone, a
+/// lookup that found nothing), other errors as they are: for a provider's
+/// `find`, `delete` and describe-then-act code.
+pub fn existing<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.class == ErrorClass::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 fn parse<T: DeserializeOwned>(v: &Value, what: &str, type_token: &str) -> Result<T, ProviderError> {
     serde_json::from_value(v.clone()).map_err(|e| {
         ProviderError::permanent(format!(

@@ -9,7 +9,7 @@ use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Tag, TagSpecification};
 use mkso::provider::ResourceIdentity;
 use mkso::typed::{Change, Created, Ctx, Observed, Planned};
-use mkso::{ErrorClass, ProviderError, Resource};
+use mkso::{ProviderError, Resource};
 
 use super::Tags;
 use crate::error::classify;
@@ -188,14 +188,7 @@ pub(crate) fn urn_filter(cx: &Cx<'_>) -> aws_sdk_ec2::types::Filter {
     tags::urn_filter(cx.identity)
 }
 
-/// `Ok(None)` when the resource is gone (for deletes: nothing left to do).
-pub(crate) fn existing<T>(r: Result<T>) -> Result<Option<T>> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.class == ErrorClass::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
+pub(crate) use mkso::typed::existing;
 
 /// "`what` `id` does not exist".
 pub(crate) fn not_found(what: &str, id: &str) -> ProviderError {

@@ -200,14 +200,7 @@ fn label(s: &str) -> String {
     l
 }
 
-/// `Ok(None)` when the resource does not exist.
-pub(crate) fn existing<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.class == mkso::ErrorClass::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
+pub(crate) use mkso::typed::existing;
 
 /// Splits `location/name` (a bare name uses `default`).
 pub(crate) fn split<'s>(id: &'s str, default: &'s str) -> (&'s str, &'s str) {
