@@ -122,7 +122,7 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
     }
     display.set_total(
         plan.all_steps()
-            .filter(|s| s.targeted && s.op.is_change())
+            .filter(|s| s.targeted && s.op().is_change())
             .count(),
     );
     let outcome = session.apply(&graph, &plan, &opts).await?;

@@ -12,24 +12,26 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use super::EngineOptions;
+use super::apply::{StepDone, build_record, run_declared};
 use super::consistency::PlannedOp;
 use super::events::{EngineEvent, Level, Op, OperationResult};
 use super::failure::{FailureKind, StepError, StepFailure};
 use super::limiter::{CallEnd, INITIAL_WINDOW, Limiters};
 use super::plan::{
-    MapResolver, Plan, PlanKind, PlannedStep, apply_ignore_changes, decide, delete_deps,
-    delete_step, input_secrets, provider_for, provider_ref, resolved_from_state,
+    MapResolver, Plan, PlanKind, PlannedStep, delete_deps, delete_step, provider_for, provider_ref,
+    resolved_from_state,
 };
+use super::step::DeleteStep;
 use super::walk::{Handler, NodeEnd, Start, walk};
 use crate::error::Error;
 use crate::names::{StackName, Urn};
 use crate::options::Tenacity;
 use crate::output::{Resolver, contains_unknown};
 use crate::provider::{
-    CreateRequest, DeleteRequest, ErrorClass, Provider, ProviderError, ProviderRef,
-    ProviderRegistry, ReadRequest, ResourceIdentity, UpdateRequest,
+    ErrorClass, Provider, ProviderError, ProviderRef, ProviderRegistry, ReadRequest,
+    ResourceIdentity,
 };
-use crate::stack::{Declared, ProgramGraph, ResourceKind};
+use crate::stack::{ProgramGraph, ResourceKind};
 use crate::state::{
     JournalEntry, JournalWriter, PendingOp, PendingOperation, ResourceState, SecretProps, StateView,
 };
@@ -92,15 +94,15 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
-    fn emit(&self, e: EngineEvent) {
+    pub(super) fn emit(&self, e: EngineEvent) {
         self.opts.events.emit(&e);
     }
 
-    fn next_op_id(&self) -> u64 {
+    pub(super) fn next_op_id(&self) -> u64 {
         self.op_ids.fetch_add(1, Ordering::Relaxed)
     }
 
-    fn identity(&self, urn: &Urn, type_token: &str) -> ResourceIdentity {
+    pub(super) fn identity(&self, urn: &Urn, type_token: &str) -> ResourceIdentity {
         ResourceIdentity {
             urn: urn.clone(),
             type_token: type_token.to_string(),
@@ -113,7 +115,7 @@ impl Ctx {
     /// [`limiter_key`]). Throttling answers narrow that limiter and are
     /// retried within the timeout without counting as failed attempts.
     #[allow(clippy::too_many_arguments)]
-    async fn call<T, F, Fut>(
+    pub(super) async fn call<T, F, Fut>(
         &self,
         key: &str,
         urn: &Urn,
@@ -274,618 +276,8 @@ impl Ctx {
 }
 
 /// The limiter key of a provider instance: its package and instance name.
-fn limiter_key(r: Option<&ProviderRef>) -> String {
+pub(super) fn limiter_key(r: Option<&ProviderRef>) -> String {
     r.map(ToString::to_string).unwrap_or_default()
-}
-
-/// The result of one step.
-pub(crate) struct StepDone {
-    op: Op,
-    entries: Vec<JournalEntry>,
-    record: Option<ResourceState>,
-    error: Option<StepError>,
-    started: bool,
-}
-
-fn build_record(
-    d: &Declared,
-    id: String,
-    inputs: Value,
-    outputs: Value,
-    secrets: &SecretProps,
-) -> ResourceState {
-    ResourceState {
-        secret: secrets.all,
-        secret_inputs: secrets.keys_in(&inputs),
-        secret_outputs: secrets.output_keys_in(&outputs),
-        urn: d.urn.clone(),
-        type_token: d.type_token.clone(),
-        kind: d.kind,
-        id,
-        inputs,
-        outputs,
-        dependencies: d.dependencies(),
-        parent: d.options.parent.clone(),
-        provider: (d.kind == ResourceKind::Custom).then(|| provider_ref(d)),
-        protect: d.options.protect,
-        retain_on_delete: d.options.retain_on_delete,
-        pending_delete: false,
-    }
-}
-
-fn pending(op_id: u64, op: PendingOp, r: &ResourceState) -> PendingOperation {
-    PendingOperation {
-        op_id,
-        op,
-        urn: r.urn.clone(),
-        type_token: r.type_token.clone(),
-        id: r.id.clone(),
-        inputs: r.inputs.clone(),
-        dependencies: r.dependencies.clone(),
-        parent: r.parent.clone(),
-        provider: r.provider.clone(),
-        secret: r.secret,
-        secret_inputs: r.secret_inputs.clone(),
-    }
-}
-
-/// Records a provider call as pending before it starts (durably), unless the
-/// provider has no side effects outside this process.
-async fn begin(
-    ctx: &Ctx,
-    provider: &Arc<dyn Provider>,
-    op: PendingOp,
-    r: &ResourceState,
-    done: &mut StepDone,
-) -> Result<Option<u64>, StepError> {
-    if !provider.has_side_effects() {
-        return Ok(None);
-    }
-    let op_id = ctx.next_op_id();
-    let e = JournalEntry::Begin {
-        op: pending(op_id, op, r),
-    };
-    ctx.journal.write(vec![e.clone()]).await?;
-    done.entries.push(e);
-    Ok(Some(op_id))
-}
-
-/// Records that a pending call ended without effect (it failed). When its
-/// outcome is unknown the pending record stays, and the next run resolves it
-/// through the provider (`find` / `read`).
-async fn end_failed(
-    ctx: &Ctx,
-    op_id: Option<u64>,
-    err: &StepError,
-    done: &mut StepDone,
-) -> Result<(), StepError> {
-    if err.outcome_unknown {
-        return Ok(());
-    }
-    if let Some(op_id) = op_id {
-        let end = JournalEntry::Ended { op_id };
-        ctx.journal.write(vec![end.clone()]).await?;
-        done.entries.push(end);
-    }
-    Ok(())
-}
-
-/// Runs one declared resource's step; `planned` is what the plan decided for
-/// it (a custom resource's step may do less, never more).
-async fn run_declared(
-    ctx: Arc<Ctx>,
-    d: Declared,
-    old: Option<ResourceState>,
-    renamed_from: Option<Urn>,
-    provider: Option<Arc<dyn Provider>>,
-    planned: Option<PlannedOp>,
-) -> StepDone {
-    let mut done = StepDone {
-        // What a failure before the decision reports: the planned op.
-        op: planned.as_ref().map_or(Op::Same, |p| p.op),
-        entries: Vec::new(),
-        record: None,
-        error: None,
-        started: false,
-    };
-    if let Err(e) = declared_inner(
-        &ctx,
-        &d,
-        old,
-        renamed_from,
-        provider,
-        planned.as_ref(),
-        &mut done,
-    )
-    .await
-    {
-        done.error = Some(e);
-    }
-    done
-}
-
-async fn declared_inner(
-    ctx: &Arc<Ctx>,
-    d: &Declared,
-    old: Option<ResourceState>,
-    renamed_from: Option<Urn>,
-    provider: Option<Arc<dyn Provider>>,
-    planned: Option<&PlannedOp>,
-    done: &mut StepDone,
-) -> Result<(), StepError> {
-    let resolver: Arc<dyn Resolver> = ctx.resolver.clone();
-    let res = d.inputs.resolve(resolver).await.map_err(Error::from)?;
-    // Once secret, a property stays sealed (as the plan shows it).
-    let secrets = input_secrets(res.secret, &res.secret_keys, old.as_ref());
-    let secret = &secrets;
-    let Some(mut inputs) = res.value.filter(|v| !contains_unknown(v)) else {
-        return Err(StepError::new(
-            FailureKind::UnknownInputs,
-            "its inputs are still unknown after its dependencies were applied",
-        ));
-    };
-    let old = old.map(|mut o| {
-        o.urn = d.urn.clone();
-        o
-    });
-    if d.kind == ResourceKind::Component {
-        record_rename(ctx, renamed_from.as_ref(), &d.urn, done).await?;
-        let rec = build_record(
-            d,
-            String::new(),
-            Value::Object(Default::default()),
-            inputs,
-            secret,
-        );
-        done.op = match &old {
-            None => Op::Create,
-            Some(o) if o.outputs == rec.outputs => Op::Same,
-            Some(_) => Op::Update,
-        };
-        if old.as_ref() != Some(&rec) {
-            let e = vec![JournalEntry::Upsert {
-                op_id: None,
-                resource: rec.clone(),
-            }];
-            ctx.journal.write(e.clone()).await?;
-            done.entries.extend(e);
-        }
-        done.record = Some(rec);
-        return Ok(());
-    }
-
-    let provider = provider.expect("custom resources have a provider");
-    let secrets = secrets.with_declared_outputs(provider.secret_outputs(&d.type_token));
-    let secret = &secrets;
-    if let Some(o) = &old {
-        apply_ignore_changes(&mut inputs, &o.inputs, &d.options.ignore_changes);
-    }
-    let identity = ctx.identity(&d.urn, &d.type_token);
-    let dec = decide(&provider, &identity, d, old.as_ref(), &inputs).await?;
-    // Apply follows the plan the user saw: less is fine (an unknown resolved
-    // to the recorded value), more fails before any provider call.
-    if let Some(p) = planned
-        && let Err(e) = p.check(&d.name, &dec)
-    {
-        done.op = p.op;
-        return Err(StepError::inconsistent(e));
-    }
-    record_rename(ctx, renamed_from.as_ref(), &d.urn, done).await?;
-    done.op = dec.op;
-    if dec.op.is_change() {
-        done.started = true;
-        ctx.emit(EngineEvent::StepStarted {
-            urn: d.urn.clone(),
-            op: dec.op,
-        });
-    }
-    let tenacity = d.options.tenacity.unwrap_or_default();
-    let timeouts = d.options.timeouts;
-    match dec.op {
-        Op::Same => {
-            let o = old.expect("same has a recorded resource");
-            let rec = build_record(d, o.id.clone(), inputs, o.outputs.clone(), secret);
-            if rec != o {
-                let e = vec![JournalEntry::Upsert {
-                    op_id: None,
-                    resource: rec.clone(),
-                }];
-                ctx.journal.write(e.clone()).await?;
-                done.entries.extend(e);
-            }
-            done.record = Some(rec);
-        }
-        Op::Create => {
-            let rec = create(
-                ctx,
-                &provider,
-                d,
-                inputs,
-                secret,
-                tenacity,
-                timeouts.create,
-                None,
-                None,
-                done,
-            )
-            .await?;
-            done.record = Some(rec);
-        }
-        Op::Import => {
-            let id = d.options.import.clone().unwrap_or_default();
-            let read = ctx
-                .call(
-                    &limiter_key(Some(&provider_ref(d))),
-                    &d.urn,
-                    Op::Import,
-                    "read",
-                    timeouts.create,
-                    tenacity,
-                    || {
-                        provider.read(ReadRequest {
-                            identity: identity.clone(),
-                            id: id.clone(),
-                            inputs: Value::Null,
-                            outputs: Value::Null,
-                        })
-                    },
-                )
-                .await
-                .map_err(|mut e| {
-                    if e.kind == FailureKind::NotFound {
-                        e.message = format!(
-                            "cannot import `{}`: no {} with id `{id}` exists",
-                            d.name, d.type_token
-                        );
-                    }
-                    e
-                })?;
-            let recorded_inputs = read.inputs.clone().unwrap_or_else(|| inputs.clone());
-            let rec = build_record(
-                d,
-                read.id.clone(),
-                recorded_inputs,
-                read.outputs.clone(),
-                secret,
-            );
-            // The program's ignored properties take the imported values.
-            let mut inputs = inputs;
-            apply_ignore_changes(&mut inputs, &rec.inputs, &d.options.ignore_changes);
-            let again = decide(&provider, &identity, d, Some(&rec), &inputs).await?;
-            if again.op == Op::Replace {
-                return Err(StepError::new(
-                    FailureKind::ImportMismatch,
-                    format!(
-                        "the existing resource `{id}` differs from the program in {} which cannot change in place; change the program to match it, or drop the import option",
-                        again.replace_keys.join(", ")
-                    ),
-                ));
-            }
-            let e = vec![JournalEntry::Upsert {
-                op_id: None,
-                resource: rec.clone(),
-            }];
-            ctx.journal.write(e.clone()).await?;
-            done.entries.extend(e);
-            if again.op == Op::Update {
-                let rec2 = update(
-                    ctx,
-                    &provider,
-                    d,
-                    &rec,
-                    inputs,
-                    again.changed,
-                    secret,
-                    tenacity,
-                    timeouts.update,
-                    done,
-                )
-                .await?;
-                done.record = Some(rec2);
-            } else {
-                done.record = Some(rec);
-            }
-        }
-        Op::Update => {
-            let o = old.expect("update has a recorded resource");
-            let rec = update(
-                ctx,
-                &provider,
-                d,
-                &o,
-                inputs,
-                dec.changed,
-                secret,
-                tenacity,
-                timeouts.update,
-                done,
-            )
-            .await?;
-            done.record = Some(rec);
-        }
-        Op::Replace => {
-            let o = old.expect("replace has a recorded resource");
-            if dec.delete_before_replace && o.retain_on_delete {
-                return Err(StepError::new(
-                    FailureKind::Protected,
-                    format!(
-                        "`{}` must be deleted before it is replaced (its new copy cannot exist next to the old one), but it has `retain_on_delete`, which would leave the old copy in the cloud: drop the option to let it be replaced, or change the program back",
-                        d.name
-                    ),
-                ));
-            }
-            if dec.delete_before_replace {
-                delete_record(
-                    ctx,
-                    &o,
-                    Some(provider.clone()),
-                    Tenacity::default(),
-                    timeouts.delete,
-                    done,
-                )
-                .await?;
-                let rec = create(
-                    ctx,
-                    &provider,
-                    d,
-                    inputs,
-                    secret,
-                    tenacity,
-                    timeouts.create,
-                    None,
-                    Some(o.id.as_str()),
-                    done,
-                )
-                .await?;
-                done.record = Some(rec);
-            } else {
-                let rec = create(
-                    ctx,
-                    &provider,
-                    d,
-                    inputs,
-                    secret,
-                    tenacity,
-                    timeouts.create,
-                    Some(&o),
-                    None,
-                    done,
-                )
-                .await?;
-                done.record = Some(rec);
-            }
-        }
-        Op::Delete | Op::Refresh => unreachable!("not decided for declared resources"),
-    }
-    Ok(())
-}
-
-/// Records a rename through an alias (before any entry under the new URN).
-async fn record_rename(
-    ctx: &Ctx,
-    from: Option<&Urn>,
-    to: &Urn,
-    done: &mut StepDone,
-) -> Result<(), StepError> {
-    if let Some(from) = from {
-        let e = vec![JournalEntry::Renamed {
-            from: from.clone(),
-            to: to.clone(),
-        }];
-        ctx.journal.write(e.clone()).await?;
-        done.entries.extend(e);
-    }
-    Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn create(
-    ctx: &Arc<Ctx>,
-    provider: &Arc<dyn Provider>,
-    d: &Declared,
-    inputs: Value,
-    secret: &SecretProps,
-    tenacity: Tenacity,
-    timeout: Option<Duration>,
-    replacing: Option<&ResourceState>,
-    deleted_first: Option<&str>,
-    done: &mut StepDone,
-) -> Result<ResourceState, StepError> {
-    // Never adopt the copy being replaced, nor (an eventually consistent
-    // search may still list it) the one just deleted.
-    let exclude_ids: Vec<String> = replacing
-        .map(|o| o.id.as_str())
-        .into_iter()
-        .chain(deleted_first)
-        .map(String::from)
-        .collect();
-    let replacing = replacing.is_some();
-    let draft = build_record(d, String::new(), inputs.clone(), Value::Null, secret);
-    let op_id = begin(ctx, provider, PendingOp::Create, &draft, done).await?;
-    let identity = ctx.identity(&d.urn, &d.type_token);
-    let op = if replacing { Op::Replace } else { Op::Create };
-    let key = limiter_key(Some(&provider_ref(d)));
-    let result = ctx
-        .call(&key, &d.urn, op, "create", timeout, tenacity, || {
-            provider.create(CreateRequest {
-                identity: identity.clone(),
-                inputs: inputs.clone(),
-                labels: ctx.labels.clone(),
-                exclude_ids: exclude_ids.clone(),
-            })
-        })
-        .await;
-    match result {
-        Ok(resp) => {
-            let rec = build_record(d, resp.id, inputs, resp.outputs, secret);
-            let e = if replacing {
-                JournalEntry::Replaced {
-                    op_id,
-                    resource: rec.clone(),
-                }
-            } else {
-                JournalEntry::Upsert {
-                    op_id,
-                    resource: rec.clone(),
-                }
-            };
-            ctx.journal.write(vec![e.clone()]).await?;
-            done.entries.push(e);
-            Ok(rec)
-        }
-        Err(e) => {
-            end_failed(ctx, op_id, &e, done).await?;
-            Err(e)
-        }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn update(
-    ctx: &Arc<Ctx>,
-    provider: &Arc<dyn Provider>,
-    d: &Declared,
-    old: &ResourceState,
-    inputs: Value,
-    changed: Vec<String>,
-    secret: &SecretProps,
-    tenacity: Tenacity,
-    timeout: Option<Duration>,
-    done: &mut StepDone,
-) -> Result<ResourceState, StepError> {
-    let draft = build_record(d, old.id.clone(), inputs.clone(), Value::Null, secret);
-    let op_id = begin(ctx, provider, PendingOp::Update, &draft, done).await?;
-    let identity = ctx.identity(&d.urn, &d.type_token);
-    let key = limiter_key(Some(&provider_ref(d)));
-    let result = ctx
-        .call(
-            &key,
-            &d.urn,
-            Op::Update,
-            "update",
-            timeout,
-            tenacity,
-            || {
-                provider.update(UpdateRequest {
-                    identity: identity.clone(),
-                    id: old.id.clone(),
-                    old_inputs: old.inputs.clone(),
-                    old_outputs: old.outputs.clone(),
-                    new_inputs: inputs.clone(),
-                    changed: changed.clone(),
-                    labels: ctx.labels.clone(),
-                })
-            },
-        )
-        .await;
-    match result {
-        Ok(resp) => {
-            let rec = build_record(d, old.id.clone(), inputs, resp.outputs, secret);
-            let e = JournalEntry::Upsert {
-                op_id,
-                resource: rec.clone(),
-            };
-            ctx.journal.write(vec![e.clone()]).await?;
-            done.entries.push(e);
-            Ok(rec)
-        }
-        Err(mut e) => {
-            if e.kind == FailureKind::NotFound {
-                e.message = format!(
-                    "{} (the resource is gone: run `refresh` to forget it, then `up` recreates it)",
-                    e.message
-                );
-            }
-            end_failed(ctx, op_id, &e, done).await?;
-            Err(e)
-        }
-    }
-}
-
-async fn delete_record(
-    ctx: &Arc<Ctx>,
-    r: &ResourceState,
-    provider: Option<Arc<dyn Provider>>,
-    tenacity: Tenacity,
-    timeout: Option<Duration>,
-    done: &mut StepDone,
-) -> Result<(), StepError> {
-    if r.kind == ResourceKind::Component || r.retain_on_delete {
-        if r.retain_on_delete {
-            ctx.emit(EngineEvent::Diagnostic {
-                level: Level::Info,
-                urn: Some(r.urn.clone()),
-                message: format!(
-                    "`{}` is retained: forgotten by mkso, left in the cloud",
-                    r.urn.name()
-                ),
-            });
-        }
-        let e = JournalEntry::Removed {
-            op_id: None,
-            urn: r.urn.clone(),
-            id: r.id.clone(),
-        };
-        ctx.journal.write(vec![e.clone()]).await?;
-        done.entries.push(e);
-        return Ok(());
-    }
-    let Some(provider) = provider else {
-        return Err(StepError::new(
-            FailureKind::NoProvider,
-            format!(
-                "no provider `{}` is registered to delete it; register it in the program",
-                r.provider
-                    .clone()
-                    .map(|p| p.to_string())
-                    .unwrap_or_default()
-            ),
-        ));
-    };
-    let op_id = begin(ctx, &provider, PendingOp::Delete, r, done).await?;
-    let identity = ctx.identity(&r.urn, &r.type_token);
-    let key = limiter_key(r.provider.as_ref());
-    let result = ctx
-        .call(
-            &key,
-            &r.urn,
-            Op::Delete,
-            "delete",
-            timeout,
-            tenacity,
-            || {
-                let p = provider.clone();
-                let req = DeleteRequest {
-                    identity: identity.clone(),
-                    id: r.id.clone(),
-                    inputs: r.inputs.clone(),
-                    outputs: r.outputs.clone(),
-                };
-                async move {
-                    match p.delete(req).await {
-                        Err(e) if e.class == ErrorClass::NotFound => Ok(()),
-                        other => other,
-                    }
-                }
-            },
-        )
-        .await;
-    match result {
-        Ok(()) => {
-            let e = JournalEntry::Removed {
-                op_id,
-                urn: r.urn.clone(),
-                id: r.id.clone(),
-            };
-            ctx.journal.write(vec![e.clone()]).await?;
-            done.entries.push(e);
-            Ok(())
-        }
-        Err(e) => {
-            end_failed(ctx, op_id, &e, done).await?;
-            Err(e)
-        }
-    }
 }
 
 /// The bookkeeping shared by both phases.
@@ -984,19 +376,15 @@ impl Handler for DeclaredPhase<'_> {
             })
             .cloned();
         let same = |rec: Option<ResourceState>| {
-            Start::Done(StepDone {
-                op: Op::Same,
-                entries: Vec::new(),
-                record: rec,
-                error: None,
-                started: false,
-            })
+            let mut done = StepDone::new(Op::Same, false);
+            done.record = rec;
+            Start::Done(done)
         };
         if !step.targeted {
             return same(old);
         }
         // Fast path: nothing about it can have changed since the plan.
-        if step.op == Op::Same
+        if step.op() == Op::Same
             && !deps_changed
             && step.renamed_from.is_none()
             && let Some(o) = &old
@@ -1013,7 +401,7 @@ impl Handler for DeclaredPhase<'_> {
                     ResourceKind::Custom => build_record(
                         d,
                         o.id.clone(),
-                        step.new_inputs.clone().unwrap_or(Value::Null),
+                        step.action.new_inputs().cloned().unwrap_or(Value::Null),
                         o.outputs.clone(),
                         &SecretProps::new(
                             step.secret,
@@ -1036,13 +424,9 @@ impl Handler for DeclaredPhase<'_> {
                 match provider_for(&self.graph.providers, &d.name, &d.type_token, &r) {
                     Ok(p) => Some(p),
                     Err(e) => {
-                        return Start::Done(StepDone {
-                            op: step.op,
-                            entries: Vec::new(),
-                            record: None,
-                            error: Some(e.into()),
-                            started: false,
-                        });
+                        let mut done = StepDone::new(step.op(), false);
+                        done.error = Some(e.into());
+                        return Start::Done(done);
                     }
                 }
             }
@@ -1072,14 +456,15 @@ impl Handler for DeclaredPhase<'_> {
         self.tally.skipped += 1;
         self.ctx.emit(EngineEvent::StepSkipped {
             urn: step.urn.clone(),
-            op: step.op,
+            op: step.op(),
             reason: reason.to_string(),
         });
     }
 
     fn panicked(&mut self, i: usize, message: String) {
         let step = &self.plan.steps[i];
-        self.tally.panicked(&self.ctx, &step.urn, step.op, &message);
+        self.tally
+            .panicked(&self.ctx, &step.urn, step.op(), &message);
     }
 }
 
@@ -1104,19 +489,13 @@ impl Handler for DeletePhase<'_> {
         let ctx = self.ctx.clone();
         self.started_at[i] = Some(ctx.opts.clock.now());
         let fut: BoxFuture<'static, StepDone> = async move {
-            let mut done = StepDone {
-                op: Op::Delete,
-                entries: Vec::new(),
-                record: None,
-                error: None,
-                started: true,
-            };
+            let mut done = StepDone::new(Op::Delete, true);
             ctx.emit(EngineEvent::StepStarted {
                 urn: rec.urn.clone(),
                 op: Op::Delete,
             });
             if let Err(e) =
-                delete_record(&ctx, &rec, provider, Tenacity::default(), None, &mut done).await
+                DeleteStep::apply(&ctx, &rec, provider, Tenacity::default(), None, &mut done).await
             {
                 done.error = Some(e);
             }
@@ -1209,7 +588,7 @@ pub(crate) async fn execute(
     // copies of replaced ones (all of them, or with --target only the targeted).
     let mut records: Vec<ResourceState> = Vec::new();
     for s in &plan.deletes {
-        if s.replaced_copy {
+        if s.replaced_copy() {
             if plan.kind == PlanKind::Destroy {
                 records.extend(
                     tally

@@ -6,6 +6,7 @@
 //! operations, applies a [`Plan`], and on `finish` compacts the snapshot,
 //! records history and releases the lock.
 
+mod apply;
 mod consistency;
 mod events;
 mod execute;
@@ -16,6 +17,7 @@ mod plan;
 mod refresh;
 mod render;
 mod retry;
+mod step;
 mod walk;
 
 use std::sync::Arc;
@@ -35,6 +37,7 @@ pub use plan::{Plan, PlanKind, PlannedStep, plan_destroy, plan_update};
 pub use refresh::{Drift, DriftKind, RefreshOutcome};
 pub use render::{RenderOptions, render_plan, render_value, render_value_whole};
 pub use retry::{Backoff, Clock, TokioClock};
+pub use step::{CreateStep, DeleteStep, ImportStep, ReplaceStep, SameStep, StepAction, UpdateStep};
 
 use crate::error::Error;
 use crate::provider::ProviderRegistry;

@@ -11,6 +11,9 @@ use serde_json::Value;
 use super::EngineOptions;
 use super::events::{Op, StepSummary};
 use super::graph::{DepGraph, topo_order};
+use super::step::{
+    CreateStep, DeleteStep, ImportStep, ReplaceStep, SameStep, StepAction, UpdateStep,
+};
 use crate::error::Error;
 use crate::names::{StackName, Urn};
 use crate::output::{ResolvedResource, Resolver, UNKNOWN, contains_unknown};
@@ -101,7 +104,8 @@ pub enum PlanKind {
     Destroy,
 }
 
-/// One planned step.
+/// One planned step: the resource, and what happens to it ([`StepAction`],
+/// one type per kind of step).
 #[derive(Debug, Clone, Serialize)]
 pub struct PlannedStep {
     /// The resource.
@@ -113,36 +117,15 @@ pub struct PlannedStep {
     pub type_token: String,
     /// Custom or component.
     pub kind: ResourceKind,
-    /// What will happen.
-    pub op: Op,
+    /// What will happen, with the values that kind of step needs.
+    #[serde(flatten)]
+    pub action: StepAction,
     /// Its parent.
     pub parent: Option<Urn>,
     /// Its direct dependencies.
     pub dependencies: Vec<Urn>,
-    /// Input properties that change.
-    pub changed: Vec<String>,
-    /// Properties that force a replacement.
-    pub replace_keys: Vec<String>,
-    /// Of `replace_keys`, those whose new value is unknown at plan time, each
-    /// with the upstream resources it waits on (being replaced, created or
-    /// updated): `subnet_id` → `subnet` when `subnet` is replaced.
-    pub unknown_until: BTreeMap<String, Vec<Urn>>,
-    /// A replacement that deletes the old resource before creating the new
-    /// one (the `delete_before_replace` option, or the provider's answer).
-    pub delete_before_replace: bool,
-    /// Recorded inputs.
-    pub old_inputs: Option<Value>,
-    /// New inputs as far as known (fields may hold the unknown marker).
-    pub new_inputs: Option<Value>,
-    /// Recorded outputs.
-    pub old_outputs: Option<Value>,
-    /// Outputs after the step, as far as known (`None`: known after apply).
-    pub planned_outputs: Option<Value>,
     /// The former URN, for a rename through an alias.
     pub renamed_from: Option<Urn>,
-    /// The provider's nested, per-property changes (when it tells).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub property_changes: Vec<crate::typed::PropertyChange>,
     /// Whether values are secret as a whole (they are never shown).
     pub secret: bool,
     /// The secret input properties (never shown; the others are).
@@ -156,21 +139,45 @@ pub struct PlannedStep {
     pub declared: Option<usize>,
     /// `false` when `--target` leaves the resource alone.
     pub targeted: bool,
-    /// Whether it deletes the old copy of a replaced resource.
-    pub replaced_copy: bool,
 }
 
 impl PlannedStep {
+    /// What will happen.
+    pub fn op(&self) -> Op {
+        self.action.op()
+    }
+
+    /// Input properties that change (an update's or a replacement's).
+    pub fn changed(&self) -> &[String] {
+        self.action.changed()
+    }
+
+    /// Properties that force a replacement (empty unless a replacement).
+    pub fn replace_keys(&self) -> &[String] {
+        self.action.replace_keys()
+    }
+
+    /// A replacement that deletes the old resource before creating the new
+    /// one (the `delete_before_replace` option, or the provider's answer).
+    pub fn delete_before_replace(&self) -> bool {
+        self.action.delete_before_replace()
+    }
+
+    /// Whether it deletes the old copy of a replaced resource.
+    pub fn replaced_copy(&self) -> bool {
+        self.action.replaced_copy()
+    }
+
     /// The summary shown in events.
     pub fn summary(&self) -> StepSummary {
         StepSummary {
             urn: self.urn.clone(),
             type_token: self.type_token.clone(),
-            op: self.op,
-            changed: self.changed.clone(),
-            replace_keys: self.replace_keys.clone(),
-            unknown_until: self.unknown_until.clone(),
-            delete_before_replace: self.delete_before_replace,
+            op: self.op(),
+            changed: self.changed().to_vec(),
+            replace_keys: self.replace_keys().to_vec(),
+            unknown_until: self.action.unknown_until().cloned().unwrap_or_default(),
+            delete_before_replace: self.delete_before_replace(),
         }
     }
 }
@@ -208,14 +215,14 @@ impl Plan {
     pub fn changes(&self) -> BTreeMap<Op, usize> {
         let mut m = BTreeMap::new();
         for s in self.all_steps().filter(|s| s.targeted) {
-            *m.entry(s.op).or_insert(0) += 1;
+            *m.entry(s.op()).or_insert(0) += 1;
         }
         m
     }
 
     /// Whether anything would change (resources or stack outputs).
     pub fn has_changes(&self) -> bool {
-        self.all_steps().any(|s| s.targeted && s.op.is_change()) || self.outputs_change()
+        self.all_steps().any(|s| s.targeted && s.op().is_change()) || self.outputs_change()
     }
 
     /// Whether the stack outputs would change.
@@ -233,7 +240,7 @@ impl Plan {
     /// The changes as event summaries.
     pub fn summaries(&self) -> Vec<StepSummary> {
         self.all_steps()
-            .filter(|s| s.targeted && s.op.is_change())
+            .filter(|s| s.targeted && s.op().is_change())
             .map(PlannedStep::summary)
             .collect()
     }
@@ -301,27 +308,15 @@ pub(crate) fn resolve_targets(
     Ok(out)
 }
 
-/// The result of deciding one custom resource's step.
-pub(crate) struct Decision {
-    pub op: Op,
-    pub changed: Vec<String>,
-    pub replace_keys: Vec<String>,
-    pub planned_outputs: Option<Value>,
-    /// A replacement deletes the old resource first (the resource option,
-    /// or the provider's declaration for the type).
-    pub delete_before_replace: bool,
-    /// The provider's nested, per-property changes (if it tells).
-    pub details: Vec<crate::typed::PropertyChange>,
-}
-
-/// Decides the step of a custom resource given its new inputs.
+/// Decides the step of a custom resource given its new inputs (at plan
+/// time as far as they are known; at apply time all known).
 pub(crate) async fn decide(
     provider: &Arc<dyn Provider>,
     identity: &ResourceIdentity,
     d: &Declared,
     old: Option<&ResourceState>,
-    new_inputs: &Value,
-) -> Result<Decision, Error> {
+    new_inputs: Value,
+) -> Result<StepAction, Error> {
     let check = provider
         .check(CheckRequest {
             identity: identity.clone(),
@@ -341,17 +336,15 @@ pub(crate) async fn decide(
         });
     }
     let Some(old) = old else {
-        return Ok(Decision {
-            op: if d.options.import.is_some() {
-                Op::Import
-            } else {
-                Op::Create
-            },
-            changed: Vec::new(),
-            replace_keys: Vec::new(),
-            planned_outputs: None,
-            delete_before_replace: false,
-            details: Vec::new(),
+        return Ok(match &d.options.import {
+            Some(id) => StepAction::Import(ImportStep {
+                id: id.clone(),
+                inputs: new_inputs,
+            }),
+            None => StepAction::Create(CreateStep {
+                inputs: new_inputs,
+                planned_outputs: None,
+            }),
         });
     };
     let resp = provider
@@ -380,32 +373,40 @@ pub(crate) async fn decide(
         }
     }
     replace_keys.sort();
-    let op = if !replace_keys.is_empty() {
+    if !replace_keys.is_empty() {
         if old.protect || d.options.protect {
             return Err(Error::Protected {
                 name: d.name.clone(),
                 action: "replaced",
             });
         }
-        Op::Replace
-    } else if resp.has_changes() {
-        Op::Update
-    } else {
-        Op::Same
-    };
-    let planned_outputs = match op {
-        Op::Same => Some(old.outputs.clone()),
-        _ => resp.planned_outputs,
-    };
-    Ok(Decision {
-        op,
-        changed: resp.changed,
-        replace_keys,
-        planned_outputs,
-        delete_before_replace: op == Op::Replace
-            && (d.options.delete_before_replace || resp.delete_before_replace),
-        details: resp.details,
-    })
+        return Ok(StepAction::Replace(ReplaceStep {
+            delete_before_replace: d.options.delete_before_replace || resp.delete_before_replace,
+            changed: resp.changed,
+            replace_keys,
+            unknown_until: BTreeMap::new(),
+            property_changes: resp.details,
+            old_inputs: old.inputs.clone(),
+            new_inputs,
+            old_outputs: old.outputs.clone(),
+            planned_outputs: resp.planned_outputs,
+        }));
+    }
+    if resp.has_changes() {
+        return Ok(StepAction::Update(UpdateStep {
+            changed: resp.changed,
+            property_changes: resp.details,
+            old_inputs: old.inputs.clone(),
+            new_inputs,
+            old_outputs: old.outputs.clone(),
+            planned_outputs: resp.planned_outputs,
+        }));
+    }
+    Ok(StepAction::Same(SameStep {
+        old_inputs: Some(old.inputs.clone()),
+        new_inputs: Some(new_inputs),
+        outputs: Some(old.outputs.clone()),
+    }))
 }
 
 /// Answers for one resource with the given values, and for the others as
@@ -455,8 +456,8 @@ async fn unknown_until<'a>(
         .iter()
         .filter_map(&step_of)
         .filter(|(s, _)| {
-            matches!(s.op, Op::Create | Op::Import | Op::Replace)
-                || s.planned_outputs.as_ref().is_none_or(contains_unknown)
+            matches!(s.op(), Op::Create | Op::Import | Op::Replace)
+                || s.action.planned_outputs().is_none_or(contains_unknown)
         })
         .collect();
     if candidates.is_empty() {
@@ -583,29 +584,22 @@ pub async fn plan_update(
             name: d.name.clone(),
             type_token: d.type_token.clone(),
             kind: d.kind,
-            op: Op::Same,
+            action: StepAction::Same(SameStep {
+                old_inputs: old.map(|o| o.inputs.clone()),
+                new_inputs: None,
+                outputs: old.map(|o| o.outputs.clone()),
+            }),
             parent: d.options.parent.clone(),
             dependencies: deps,
-            changed: Vec::new(),
-            replace_keys: Vec::new(),
-            unknown_until: BTreeMap::new(),
-            delete_before_replace: false,
-            old_inputs: old.map(|o| o.inputs.clone()),
-            new_inputs: None,
-            old_outputs: old.map(|o| o.outputs.clone()),
-            planned_outputs: None,
             renamed_from: renamed.get(&i).cloned(),
-            property_changes: Vec::new(),
             secret: old.is_some_and(|o| o.secret),
             secret_inputs: old.map(|o| o.secret_inputs.clone()).unwrap_or_default(),
             secret_outputs: old.map(|o| o.secret_outputs.clone()).unwrap_or_default(),
             declared: Some(i),
             targeted: is_targeted,
-            replaced_copy: false,
         };
         if !is_targeted {
             if let Some(o) = old {
-                step.planned_outputs = Some(o.outputs.clone());
                 if needed.contains(&d.urn) {
                     resolver.insert(d.urn.clone(), resolved_from_state(o));
                 }
@@ -627,19 +621,10 @@ pub async fn plan_update(
         step.secret = secrets.all;
         match d.kind {
             ResourceKind::Component => {
-                step.op = match old {
-                    None => Op::Create,
-                    Some(o) if o.outputs == inputs && !contains_unknown(&inputs) => Op::Same,
-                    Some(_) => Op::Update,
-                };
-                if step.op != Op::Same {
-                    step.changed = vec!["outputs".into()];
-                }
                 // A component's recorded "outputs" are what it registered.
                 step.secret_inputs = Vec::new();
                 step.secret_outputs = secrets.keys.iter().cloned().collect();
-                step.planned_outputs = Some(inputs.clone());
-                step.new_inputs = Some(Value::Object(Default::default()));
+                step.action = component_action(old, inputs);
             }
             ResourceKind::Custom => {
                 if let Some(o) = old {
@@ -652,24 +637,6 @@ pub async fn plan_update(
                     type_token: d.type_token.clone(),
                     stack: state.stack.clone(),
                 };
-                let dec = decide(&provider, &identity, d, old, &inputs).await?;
-                if dec.op == Op::Replace {
-                    step.unknown_until =
-                        unknown_until(d, &inputs, &dec.replace_keys, &resolver, |u| {
-                            let s = &steps[index_of_step[*dg.index.get(u)?]];
-                            let old = state.live.get(&s.urn).or_else(|| {
-                                s.renamed_from.as_ref().and_then(|r| state.live.get(r))
-                            });
-                            Some((s, old))
-                        })
-                        .await;
-                }
-                step.op = dec.op;
-                step.changed = dec.changed;
-                step.replace_keys = dec.replace_keys;
-                step.planned_outputs = dec.planned_outputs;
-                step.delete_before_replace = dec.delete_before_replace;
-                step.property_changes = dec.details;
                 // Outputs named like a secret input are secret too.
                 let secrets = secrets.with_declared_outputs(provider.secret_outputs(&d.type_token));
                 // Secret values new or recorded (the old value of a secret
@@ -682,7 +649,19 @@ pub async fn plan_update(
                 }
                 secret_inputs.sort();
                 step.secret_inputs = secret_inputs;
-                step.secret_outputs = match &step.planned_outputs {
+                let mut action = decide(&provider, &identity, d, old, inputs).await?;
+                if let StepAction::Replace(r) = &mut action {
+                    r.unknown_until =
+                        unknown_until(d, &r.new_inputs, &r.replace_keys, &resolver, |u| {
+                            let s = &steps[index_of_step[*dg.index.get(u)?]];
+                            let old = state.live.get(&s.urn).or_else(|| {
+                                s.renamed_from.as_ref().and_then(|r| state.live.get(r))
+                            });
+                            Some((s, old))
+                        })
+                        .await;
+                }
+                step.secret_outputs = match action.planned_outputs() {
                     Some(out) => secrets.output_keys_in(out),
                     None => secrets
                         .keys
@@ -691,16 +670,18 @@ pub async fn plan_update(
                         .chain(secrets.declared_outputs.iter().cloned())
                         .collect(),
                 };
-                step.new_inputs = Some(inputs);
+                step.action = action;
             }
         }
         if needed.contains(&d.urn)
-            && let Some(out) = &step.planned_outputs
+            && let Some(out) = step.action.planned_outputs()
         {
             resolver.insert(
                 d.urn.clone(),
                 ResolvedResource {
-                    id: old.filter(|_| step.op != Op::Replace).map(|o| o.id.clone()),
+                    id: old
+                        .filter(|_| step.op() != Op::Replace)
+                        .map(|o| o.id.clone()),
                     outputs: Arc::new(out.clone()),
                     secret: step.secret,
                     secret_outputs: step.secret_outputs.clone(),
@@ -807,25 +788,46 @@ pub(crate) fn delete_step(r: &ResourceState) -> PlannedStep {
         name: r.urn.name().to_string(),
         type_token: r.type_token.clone(),
         kind: r.kind,
-        op: Op::Delete,
+        action: StepAction::Delete(DeleteStep {
+            inputs: r.inputs.clone(),
+            outputs: r.outputs.clone(),
+            replaced_copy: r.pending_delete,
+        }),
         parent: r.parent.clone(),
         dependencies: r.dependencies.clone(),
-        changed: Vec::new(),
-        replace_keys: Vec::new(),
-        unknown_until: BTreeMap::new(),
-        delete_before_replace: false,
-        old_inputs: Some(r.inputs.clone()),
-        new_inputs: None,
-        old_outputs: Some(r.outputs.clone()),
-        planned_outputs: None,
         renamed_from: None,
-        property_changes: Vec::new(),
         secret: r.secret,
         secret_inputs: r.secret_inputs.clone(),
         secret_outputs: r.secret_outputs.clone(),
         declared: None,
         targeted: true,
-        replaced_copy: r.pending_delete,
+    }
+}
+
+/// A component's step: its registered outputs are what it records (as its
+/// "outputs"; its inputs are empty).
+pub(crate) fn component_action(old: Option<&ResourceState>, outputs: Value) -> StepAction {
+    let empty = || Value::Object(Default::default());
+    match old {
+        None => StepAction::Create(CreateStep {
+            inputs: empty(),
+            planned_outputs: Some(outputs),
+        }),
+        Some(o) if o.outputs == outputs && !contains_unknown(&outputs) => {
+            StepAction::Same(SameStep {
+                old_inputs: Some(o.inputs.clone()),
+                new_inputs: Some(empty()),
+                outputs: Some(outputs),
+            })
+        }
+        Some(o) => StepAction::Update(UpdateStep {
+            changed: vec!["outputs".into()],
+            property_changes: Vec::new(),
+            old_inputs: o.inputs.clone(),
+            new_inputs: empty(),
+            old_outputs: o.outputs.clone(),
+            planned_outputs: Some(outputs),
+        }),
     }
 }
 

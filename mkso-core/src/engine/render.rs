@@ -101,7 +101,7 @@ pub fn render_plan(plan: &Plan, opts: RenderOptions) -> String {
         .unwrap_or_default();
     let mut seen = std::collections::HashSet::new();
     while let Some(s) = stack.pop() {
-        if !seen.insert((&s.urn, s.op, s.replaced_copy)) {
+        if !seen.insert((&s.urn, s.op(), s.replaced_copy())) {
             continue;
         }
         ordered.push(s);
@@ -114,7 +114,7 @@ pub fn render_plan(plan: &Plan, opts: RenderOptions) -> String {
 
     let listed: Vec<&PlannedStep> = ordered
         .into_iter()
-        .filter(|s| opts.show_same || s.op.is_change() || has_changed_child(s, &children))
+        .filter(|s| opts.show_same || s.op().is_change() || has_changed_child(s, &children))
         .collect();
     if listed.is_empty() {
         let _ = writeln!(out, "  no resources change");
@@ -129,15 +129,15 @@ pub fn render_plan(plan: &Plan, opts: RenderOptions) -> String {
             let name = escape_control(s.name.rsplit('/').next().unwrap_or(&s.name));
             let mut line = format!(
                 "  {:<2} {:<width$}  {indent}{name}  {}",
-                s.op.symbol(),
+                s.op().symbol(),
                 escape_control(&s.type_token),
                 op_label(s),
             );
-            if !s.replace_keys.is_empty() {
+            if !s.replace_keys().is_empty() {
                 let keys: Vec<String> = s
-                    .replace_keys
+                    .replace_keys()
                     .iter()
-                    .map(|k| match s.unknown_until.get(k) {
+                    .map(|k| match s.action.unknown_until().and_then(|u| u.get(k)) {
                         Some(us) if !us.is_empty() => {
                             format!("{k} (unknown until {})", waits_on(plan, us))
                         }
@@ -145,10 +145,10 @@ pub fn render_plan(plan: &Plan, opts: RenderOptions) -> String {
                     })
                     .collect();
                 let _ = write!(line, " [{}]", escape_control(&keys.join(", ")));
-            } else if !s.changed.is_empty() && s.op == Op::Update {
-                let _ = write!(line, " [{}]", escape_control(&s.changed.join(", ")));
+            } else if !s.changed().is_empty() && s.op() == Op::Update {
+                let _ = write!(line, " [{}]", escape_control(&s.changed().join(", ")));
             }
-            if s.op == Op::Replace && s.delete_before_replace {
+            if s.op() == Op::Replace && s.delete_before_replace() {
                 line.push_str(" (delete before replace)");
             }
             if let Some(from) = &s.renamed_from {
@@ -176,7 +176,7 @@ pub fn render_plan(plan: &Plan, opts: RenderOptions) -> String {
         let n = if op == Op::Delete {
             n - plan
                 .all_steps()
-                .filter(|s| s.replaced_copy && s.targeted)
+                .filter(|s| s.replaced_copy() && s.targeted)
                 .count()
         } else {
             n
@@ -221,7 +221,7 @@ pub fn render_plan(plan: &Plan, opts: RenderOptions) -> String {
 fn has_changed_child(s: &PlannedStep, children: &HashMap<Option<&Urn>, Vec<&PlannedStep>>) -> bool {
     children.get(&Some(&s.urn)).is_some_and(|kids| {
         kids.iter()
-            .any(|k| k.op.is_change() || has_changed_child(k, children))
+            .any(|k| k.op().is_change() || has_changed_child(k, children))
     })
 }
 
@@ -229,7 +229,7 @@ fn has_changed_child(s: &PlannedStep, children: &HashMap<Option<&Urn>, Vec<&Plan
 fn waits_on(plan: &Plan, upstreams: &[Urn]) -> String {
     let mut by_op: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     for u in upstreams {
-        let done = match plan.steps.iter().find(|s| &s.urn == u).map(|s| s.op) {
+        let done = match plan.steps.iter().find(|s| &s.urn == u).map(|s| s.op()) {
             Some(Op::Replace) => "replaced",
             Some(Op::Create) => "created",
             Some(Op::Import) => "imported",
@@ -258,10 +258,10 @@ fn waits_on(plan: &Plan, upstreams: &[Urn]) -> String {
 }
 
 fn op_label(s: &PlannedStep) -> &'static str {
-    if s.replaced_copy {
+    if s.replaced_copy() {
         "delete (replaced)"
     } else {
-        s.op.as_str()
+        s.op().as_str()
     }
 }
 
@@ -270,9 +270,9 @@ fn render_diff(out: &mut String, s: &PlannedStep, indent: &str) {
     let empty = serde_json::Map::new();
     // Secret properties are masked, the rest shown.
     let secrets = s.input_secrets();
-    match s.op {
+    match s.op() {
         Op::Create | Op::Import => {
-            if let Some(Value::Object(n)) = &s.new_inputs {
+            if let Some(Value::Object(n)) = s.action.new_inputs() {
                 for (k, v) in n {
                     let hide = secrets.contains(k) && !v.is_null();
                     let k = escape_control(k);
@@ -281,7 +281,7 @@ fn render_diff(out: &mut String, s: &PlannedStep, indent: &str) {
             }
         }
         Op::Delete => {
-            if let Some(Value::Object(o)) = &s.old_inputs {
+            if let Some(Value::Object(o)) = s.action.old_inputs() {
                 for (k, v) in o {
                     let hide = secrets.contains(k) && !v.is_null();
                     let k = escape_control(k);
@@ -289,12 +289,12 @@ fn render_diff(out: &mut String, s: &PlannedStep, indent: &str) {
                 }
             }
         }
-        Op::Update | Op::Replace if !s.property_changes.is_empty() => {
+        Op::Update | Op::Replace if !s.action.property_changes().is_empty() => {
             // The provider's nested changes: `tags.owner`, not whole maps.
-            for c in &s.property_changes {
+            for c in s.action.property_changes() {
                 let top = c.property();
                 let hide = secrets.contains(top);
-                let forces = if c.replace || s.replace_keys.iter().any(|k| k == top) {
+                let forces = if c.replace || s.replace_keys().iter().any(|k| k == top) {
                     " (forces replacement)"
                 } else {
                     ""
@@ -318,13 +318,13 @@ fn render_diff(out: &mut String, s: &PlannedStep, indent: &str) {
         }
         Op::Update | Op::Replace => {
             let o = s
-                .old_inputs
-                .as_ref()
+                .action
+                .old_inputs()
                 .and_then(Value::as_object)
                 .unwrap_or(&empty);
             let n = s
-                .new_inputs
-                .as_ref()
+                .action
+                .new_inputs()
                 .and_then(Value::as_object)
                 .unwrap_or(&empty);
             let mut keys: BTreeMap<&String, ()> = BTreeMap::new();
@@ -337,7 +337,7 @@ fn render_diff(out: &mut String, s: &PlannedStep, indent: &str) {
                     continue;
                 }
                 let hide = secrets.contains(k);
-                let forces = if s.replace_keys.contains(k) {
+                let forces = if s.replace_keys().contains(*k) {
                     " (forces replacement)"
                 } else {
                     ""

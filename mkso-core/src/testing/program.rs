@@ -400,7 +400,7 @@ where
                     kind: s.kind,
                     parent: s.parent.as_ref().map(|p| p.name().to_string()),
                     inputs: mask_props(
-                        s.new_inputs.as_ref().unwrap_or(&Value::Null),
+                        s.action.new_inputs().unwrap_or(&Value::Null),
                         &s.input_secrets(),
                     ),
                     options: ResourceOptions {
@@ -414,8 +414,8 @@ where
                         .map(|u| u.name().to_string())
                         .collect(),
                     outputs: s
-                        .planned_outputs
-                        .as_ref()
+                        .action
+                        .planned_outputs()
                         .map(|v| mask_props(v, &s.output_secrets()))
                         .unwrap_or_else(|| json!("(known after apply)")),
                 }

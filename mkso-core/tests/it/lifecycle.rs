@@ -44,7 +44,7 @@ async fn create_update_replace_delete() {
         spec("b", json!(2)).reads(&["a"]),
     ]);
     let (plan, out) = h.up(&v2).await;
-    assert_eq!(plan.steps[0].op, Op::Update);
+    assert_eq!(plan.steps[0].op(), Op::Update);
     assert_eq!(out.changes.get("update"), Some(&2));
     let state = h.state().await;
     let b = state.live.values().find(|r| r.urn.name() == "b").unwrap();
@@ -57,8 +57,8 @@ async fn create_update_replace_delete() {
     ]);
     let n = h.provider.calls().len();
     let (plan, out) = h.up(&v3).await;
-    assert_eq!(plan.steps[0].op, Op::Replace);
-    assert_eq!(plan.steps[0].replace_keys, vec!["zone".to_string()]);
+    assert_eq!(plan.steps[0].op(), Op::Replace);
+    assert_eq!(plan.steps[0].replace_keys(), vec!["zone".to_string()]);
     assert!(out.succeeded(), "{:?}", out.failures);
     let c = calls(&h)[n..].to_vec();
     let create = c.iter().position(|x| x == "create a").unwrap();
@@ -179,7 +179,7 @@ async fn import_adopts_an_existing_resource() {
         spec("adopted", json!(5)).opts(ResourceOptions::new().import("outside-id")),
     ]);
     let (plan, out) = h.up(&p).await;
-    assert_eq!(plan.steps[0].op, Op::Import);
+    assert_eq!(plan.steps[0].op(), Op::Import);
     assert!(out.succeeded(), "{:?}", out.failures);
     assert_eq!(
         h.provider
@@ -217,14 +217,14 @@ async fn ignore_changes_and_replace_on_changes() {
             spec("a", json!(2)).opts(ResourceOptions::new().ignore_changes(["value"])),
         ]))
         .await;
-    assert_eq!(plan.steps[0].op, Op::Same);
+    assert_eq!(plan.steps[0].op(), Op::Same);
     let plan = h
         .preview(&program(vec![
             spec("a", json!(2)).opts(ResourceOptions::new().replace_on_changes(["value"])),
         ]))
         .await;
-    assert_eq!(plan.steps[0].op, Op::Replace);
-    assert_eq!(plan.steps[0].replace_keys, vec!["value".to_string()]);
+    assert_eq!(plan.steps[0].op(), Op::Replace);
+    assert_eq!(plan.steps[0].replace_keys(), vec!["value".to_string()]);
 }
 
 #[tokio::test]

@@ -198,6 +198,6 @@ impl Harness {
 
 pub fn ops(plan: &Plan) -> Vec<(String, String)> {
     plan.all_steps()
-        .map(|s| (s.name.clone(), s.op.as_str().to_string()))
+        .map(|s| (s.name.clone(), s.op().as_str().to_string()))
         .collect()
 }

@@ -142,6 +142,6 @@ async fn the_test_provider_plans_a_derived_type_as_declared() {
         .await
         .unwrap();
     let step = plan.steps.iter().find(|s| s.name == "b").unwrap();
-    assert_eq!(step.op, mkso::Op::Replace);
-    assert_eq!(step.replace_keys, ["region"]);
+    assert_eq!(step.op(), mkso::Op::Replace);
+    assert_eq!(step.replace_keys(), ["region"]);
 }

@@ -161,9 +161,9 @@ async fn a_step_planned_as_update_that_now_needs_replace_fails_and_changes_nothi
     let next = disks(50, "v1", 20);
     let plan = h.preview(&next).await;
     let data = plan.steps.iter().find(|s| s.name == "data").unwrap();
-    assert_eq!(data.op, Op::Update);
+    assert_eq!(data.op(), Op::Update);
     assert_eq!(
-        data.new_inputs.as_ref().unwrap()["size_gb"],
+        data.action.new_inputs().unwrap()["size_gb"],
         json!(mkso::output::UNKNOWN)
     );
 
@@ -172,7 +172,7 @@ async fn a_step_planned_as_update_that_now_needs_replace_fails_and_changes_nothi
     let (plan, out) = h.up(&next).await;
     let events = h.events.events()[e..].to_vec();
     assert_eq!(
-        plan.steps.iter().find(|s| s.name == "data").unwrap().op,
+        plan.steps.iter().find(|s| s.name == "data").unwrap().op(),
         Op::Update,
         "the plan the run follows"
     );
@@ -196,6 +196,7 @@ async fn a_step_planned_as_update_that_now_needs_replace_fails_and_changes_nothi
             actual: Op::Replace,
             properties: vec!["size_gb".into()],
             unknown_at_plan: true,
+            deletes_first: false,
         })
     );
     assert_eq!(f.kind, FailureKind::InconsistentPlan);
@@ -244,8 +245,8 @@ async fn a_step_planned_as_update_that_now_needs_replace_fails_and_changes_nothi
     // As the message says: a new preview shows the replacement, and `up` makes it.
     let plan = h.preview(&next).await;
     let data = plan.steps.iter().find(|s| s.name == "data").unwrap();
-    assert_eq!(data.op, Op::Replace);
-    assert_eq!(data.replace_keys, vec!["size_gb".to_string()]);
+    assert_eq!(data.op(), Op::Replace);
+    assert_eq!(data.replace_keys(), vec!["size_gb".to_string()]);
     let (_, out) = h.up(&next).await;
     assert!(out.succeeded(), "{:?}", out.failures);
     let cloud = h.provider.cloud();
@@ -264,7 +265,7 @@ async fn a_step_may_do_less_than_planned() {
     // the disk is planned as an update; it resolves to the recorded size.
     let n = h.provider.calls().len();
     let (plan, out) = h.up(&disks(100, "v2", 10)).await;
-    let op = |name: &str| plan.steps.iter().find(|s| s.name == name).unwrap().op;
+    let op = |name: &str| plan.steps.iter().find(|s| s.name == name).unwrap().op();
     assert_eq!(op("data"), Op::Update);
     assert_eq!(op("attach"), Op::Update);
     assert!(out.succeeded(), "{:?}", out.failures);
@@ -298,8 +299,8 @@ async fn a_type_the_provider_declares_delete_before_replace_is_deleted_first() {
     assert!(out.succeeded(), "{:?}", out.failures);
 
     let plan = h.preview(&rule("10.1.0.0/16")).await;
-    assert_eq!(plan.steps[0].op, Op::Replace);
-    assert!(plan.steps[0].delete_before_replace);
+    assert_eq!(plan.steps[0].op(), Op::Replace);
+    assert!(plan.steps[0].delete_before_replace());
     let text = render_plan(&plan, RenderOptions::default());
     assert!(
         text.contains("ssh  replace [cidr] (delete before replace)"),
@@ -334,8 +335,8 @@ async fn the_declaration_holds_for_a_type_with_its_own_diff() {
     };
     h.up(&rule("10.0.0.0/16")).await;
     let plan = h.preview(&rule("10.1.0.0/16")).await;
-    assert_eq!(plan.steps[0].op, Op::Replace);
-    assert!(plan.steps[0].delete_before_replace);
+    assert_eq!(plan.steps[0].op(), Op::Replace);
+    assert!(plan.steps[0].delete_before_replace());
 }
 
 /// `subnet` (replaced) → `web`, `db` (replaced: their `subnet_id` is unknown
@@ -397,13 +398,16 @@ async fn preview_names_what_forces_each_replacement() {
     assert!(out.succeeded(), "{:?}", out.failures);
     let plan = h.preview(&network("z2", "ami-2", "10.1.0.0/16")).await;
     let web = plan.steps.iter().find(|s| s.name == "web").unwrap();
-    assert_eq!(web.op, Op::Replace);
+    assert_eq!(web.op(), Op::Replace);
     let subnet = plan.steps.iter().find(|s| s.name == "subnet").unwrap();
     assert_eq!(
-        web.unknown_until.get("subnet_id"),
+        web.action.unknown_until().unwrap().get("subnet_id"),
         Some(&vec![subnet.urn.clone()])
     );
-    assert!(!web.unknown_until.contains_key("ami"), "ami is known");
+    assert!(
+        !web.action.unknown_until().unwrap().contains_key("ami"),
+        "ami is known"
+    );
     insta::assert_snapshot!(
         "preview_replace_reasons",
         render_plan(&plan, RenderOptions::default())
@@ -473,7 +477,7 @@ async fn a_step_planned_as_unchanged_that_now_changes_fails() {
     let n = h.provider.calls().len();
     let (plan, out) = h.up(&disks(150, "v1", 10)).await;
     assert_eq!(
-        plan.steps.iter().find(|s| s.name == "data").unwrap().op,
+        plan.steps.iter().find(|s| s.name == "data").unwrap().op(),
         Op::Same
     );
     assert_eq!(out.failures.len(), 1, "{:?}", out.failures);
@@ -524,7 +528,7 @@ async fn a_protected_resource_that_needs_replacing_at_apply_time_fails_as_protec
     let n = h.provider.calls().len();
     let (plan, out) = h.up(&protected(50)).await;
     assert_eq!(
-        plan.steps.iter().find(|s| s.name == "data").unwrap().op,
+        plan.steps.iter().find(|s| s.name == "data").unwrap().op(),
         Op::Update
     );
     assert_eq!(out.failures.len(), 1, "{:?}", out.failures);
@@ -540,4 +544,136 @@ async fn a_protected_resource_that_needs_replacing_at_apply_time_fails_as_protec
         f.error
     );
     assert_eq!(mutations_of(&h, n, "data"), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_replacement_planned_to_create_first_that_must_delete_first_fails() {
+    // A name-keeping type (as GCP's): two copies with one name cannot exist,
+    // so a replacement that keeps the name deletes the old copy first. The
+    // name comes from a replaced upstream, unknown when the plan is made, so
+    // the plan creates the new copy first; at apply time the name is the
+    // same: deleting first is an outage the plan did not show.
+    let h = Harness::new();
+    let h = Harness {
+        provider: h.provider.clone().on_diff(Instance::TYPE, |req| {
+            let mut d = diff_inputs(&req.old_inputs, &req.new_inputs, &["subnet_id", "ami"]);
+            d.delete_before_replace = req.old_inputs["ami"] == req.new_inputs["ami"];
+            Ok(d)
+        }),
+        ..h
+    };
+    let named = |zone: &'static str| {
+        move |stack: &Stack| -> Result<(), mkso::Error> {
+            let subnet = crate::Thing::new(
+                stack,
+                "subnet",
+                crate::ThingArgs::default()
+                    .value(json!("web-1"))
+                    .zone(Some(zone.to_string())),
+                ResourceOptions::new(),
+            )?;
+            Instance::new(
+                stack,
+                "web",
+                InstanceArgs::default()
+                    .subnet_id(subnet.id())
+                    .ami(subnet.value().map(|v| v.as_str().unwrap_or("").to_string())),
+                ResourceOptions::new(),
+            )?;
+            Ok(())
+        }
+    };
+    let (_, out) = h.up(&named("z1")).await;
+    assert!(out.succeeded(), "{:?}", out.failures);
+    let n = h.provider.calls().len();
+    let (plan, out) = h.up(&named("z2")).await;
+    let web = plan.steps.iter().find(|s| s.name == "web").unwrap();
+    assert_eq!(web.op(), Op::Replace);
+    assert!(!web.delete_before_replace(), "planned: new copy first");
+
+    assert_eq!(out.failures.len(), 1, "{:?}", out.failures);
+    let f = &out.failures[0];
+    assert_eq!(
+        (f.urn.name(), f.op, f.kind),
+        ("web", Op::Replace, FailureKind::InconsistentPlan)
+    );
+    assert_eq!(
+        f.error,
+        "`web` was planned as replace (new copy created first) but now needs its old copy \
+         deleted first: its provider decided so once `ami`, `subnet_id` became known (the plan \
+         was made when they were unknown); nothing was changed for it — run `preview` again \
+         and `up`"
+    );
+    assert!(f.inconsistent_plan.as_ref().unwrap().deletes_first);
+    assert_eq!(mutations_of(&h, n, "web"), Vec::<String>::new());
+    assert!(
+        h.provider.cloud().contains_key("web-id"),
+        "the old copy is kept"
+    );
+
+    // A new preview shows the delete-first replacement, and `up` makes it.
+    let plan = h.preview(&named("z2")).await;
+    let web = plan.steps.iter().find(|s| s.name == "web").unwrap();
+    assert_eq!(web.op(), Op::Replace);
+    assert!(web.delete_before_replace());
+    let (_, out) = h.up(&named("z2")).await;
+    assert!(out.succeeded(), "{:?}", out.failures);
+    assert_eq!(mutations_of(&h, n, "web"), vec!["delete web", "create web"]);
+}
+
+#[tokio::test]
+async fn an_update_that_now_changes_more_properties_than_planned_fails() {
+    // The snapshot's provider promises that an update keeps its outputs, and
+    // breaks the promise: `attach` was planned to change only its disk id,
+    // with the promised size.
+    let h = Harness {
+        provider: TestProvider::new().on_diff(Snapshot::TYPE, |req| {
+            let mut d = diff_inputs(&req.old_inputs, &req.new_inputs, &[]);
+            d.planned_outputs = Some(req.old_outputs.clone());
+            Ok(d)
+        }),
+        ..Harness::new()
+    };
+    let prog = |size: i64, disk: &'static str| {
+        move |stack: &Stack| -> Result<(), mkso::Error> {
+            let snap = Snapshot::new(
+                stack,
+                "snapshot",
+                SnapshotArgs::default()
+                    .size_gb(size)
+                    .label("v1".to_string()),
+                ResourceOptions::new(),
+            )?;
+            Attachment::new(
+                stack,
+                "attach",
+                AttachmentArgs::default()
+                    .disk_id(disk.to_string())
+                    .size_gb(snap.size_gb()),
+                ResourceOptions::new(),
+            )?;
+            Ok(())
+        }
+    };
+    h.up(&prog(100, "d1")).await;
+    let n = h.provider.calls().len();
+    let (plan, out) = h.up(&prog(150, "d2")).await;
+    let attach = plan.steps.iter().find(|s| s.name == "attach").unwrap();
+    assert_eq!(
+        (attach.op(), attach.changed()),
+        (Op::Update, &["disk_id".to_string()][..])
+    );
+    assert_eq!(out.failures.len(), 1, "{:?}", out.failures);
+    let f = &out.failures[0];
+    assert_eq!(
+        (f.urn.name(), f.op, f.kind),
+        ("attach", Op::Update, FailureKind::InconsistentPlan)
+    );
+    assert_eq!(
+        f.error,
+        "`attach` was planned as update but now also changes `size_gb` (the plan was made with \
+         another value); nothing was changed for it — run `preview` again and `up`"
+    );
+    assert_eq!(mutations_of(&h, n, "attach"), Vec::<String>::new());
+    assert_eq!(mutations_of(&h, n, "snapshot"), vec!["update snapshot"]);
 }

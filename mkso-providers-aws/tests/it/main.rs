@@ -154,5 +154,5 @@ pub fn op(plan: &Plan, name: &str) -> Op {
     plan.all_steps()
         .find(|s| s.name == name)
         .unwrap_or_else(|| panic!("no step for `{name}`"))
-        .op
+        .op()
 }

@@ -217,8 +217,8 @@ async fn subnet() {
             .iter()
             .find(|s| s.name == "subnet")
             .unwrap()
-            .replace_keys,
-        vec!["cidr_block"]
+            .replace_keys(),
+        ["cidr_block"]
     );
     // Import into another stack.
     let id = env.id("subnet").await;
@@ -362,8 +362,11 @@ async fn security_group_and_rules() {
     // duplicate for EC2.
     let plan = env.up(&*p("b", 8080, "web", true)).await;
     let step = plan.all_steps().find(|s| s.name == "http").unwrap();
-    assert_eq!((step.op, step.delete_before_replace), (Op::Replace, true));
-    assert_eq!(step.replace_keys, ["cidr_blocks"]);
+    assert_eq!(
+        (step.op(), step.delete_before_replace()),
+        (Op::Replace, true)
+    );
+    assert_eq!(step.replace_keys(), ["cidr_blocks"]);
     // Its description changes in place: same rule, same id.
     let rule = env.id("http").await;
     let plan = env.up(&*p("b", 8080, "public web", true)).await;

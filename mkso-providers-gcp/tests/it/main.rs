@@ -135,5 +135,5 @@ pub fn op(plan: &Plan, name: &str) -> mkso::engine::Op {
     plan.all_steps()
         .find(|s| s.name == name)
         .unwrap_or_else(|| panic!("no step `{name}`"))
-        .op
+        .op()
 }
