@@ -43,7 +43,7 @@ def case(n, shape):
         row("destroy", run(state, env1, "destroy", "--yes"))
 
 def latency():
-    for flags, label in [((), "up (default --parallel 64)"), (("--parallel", "0"), "up (--parallel 0)")]:
+    for flags, label in [(("--parallel", "64"), "up (--parallel 64)"), ((), "up (default: unbounded)")]:
         with tempfile.TemporaryDirectory() as d:
             state = os.path.join(d, "state")
             env = {"MKSO_CONFIG__BENCH__COUNT": "200", "MKSO_CONFIG__BENCH__LATENCY_MS": "1000"}

@@ -17,5 +17,7 @@ fi
 set -a
 # shellcheck disable=SC1090
 . "$(bash scripts/emulators.sh env)"
+# The emulators accept any credentials; the SDKs need some to sign with.
+: "${AWS_ACCESS_KEY_ID:=testing}" "${AWS_SECRET_ACCESS_KEY:=testing}" "${AWS_REGION:=us-east-1}"
 set +a
 "$@"

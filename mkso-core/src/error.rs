@@ -95,6 +95,10 @@ pub enum Error {
         /// (property, problem) pairs.
         failures: Vec<(String, String)>,
     },
+    /// Providers refused the inputs of several resources (each an
+    /// [`Error::InvalidInputs`]).
+    #[error("invalid inputs for {} resources:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    InvalidResources(Vec<Error>),
     /// A provider call failed (during planning).
     #[error("{op} of `{name}` failed: {source}")]
     Provider {

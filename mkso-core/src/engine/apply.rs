@@ -69,8 +69,8 @@ pub(crate) fn build_record(
 ) -> ResourceState {
     ResourceState {
         secret: secrets.all,
-        secret_inputs: secrets.keys_in(&inputs),
-        secret_outputs: secrets.output_keys_in(&outputs),
+        secret_inputs: secrets.keys_of(&inputs),
+        secret_outputs: secrets.output_keys_of(&outputs),
         urn: d.urn.clone(),
         type_token: d.type_token.clone(),
         kind: d.kind,

@@ -796,7 +796,7 @@ pub(crate) async fn resolve_pending(
                         let out_secrets =
                             SecretProps::new(op.secret, op.secret_inputs.iter().cloned())
                                 .with_declared_outputs(provider.secret_outputs(&op.type_token))
-                                .output_keys_in(&resp.outputs);
+                                .output_keys_of(&resp.outputs);
                         let rec = ResourceState {
                             urn: op.urn.clone(),
                             type_token: op.type_token.clone(),

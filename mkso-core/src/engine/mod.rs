@@ -189,10 +189,8 @@ impl Session {
         plan: &Plan,
         opts: &EngineOptions,
     ) -> Result<UpdateOutcome, Error> {
-        let has_secrets = plan
-            .all_steps()
-            .any(|s| s.secret || !s.secret_inputs.is_empty() || !s.secret_outputs.is_empty())
-            || !plan.secret_outputs.is_empty();
+        let has_secrets =
+            plan.all_steps().any(PlannedStep::has_secret_values) || !plan.secret_outputs.is_empty();
         if has_secrets && !self.store.can_seal() {
             // Refuse before any change: a secret could not be recorded.
             return Err(crate::state::StateError::Secret {

@@ -92,6 +92,25 @@ impl PlannedStep {
     pub fn output_secrets(&self) -> SecretProps {
         SecretProps::new(self.secret, self.secret_outputs.iter().cloned())
     }
+
+    /// Whether it has a secret value to record (a secret property that is
+    /// unset needs no sealing; outputs known only after apply may).
+    pub fn has_secret_values(&self) -> bool {
+        let inputs = self.input_secrets();
+        let outputs = self.output_secrets();
+        let a = &self.action;
+        self.secret
+            || [a.new_inputs(), a.old_inputs()]
+                .into_iter()
+                .flatten()
+                .any(|v| !inputs.keys_in(v).is_empty())
+            || match a.planned_outputs() {
+                None => !self.secret_outputs.is_empty(),
+                Some(o) => !outputs.keys_in(o).is_empty(),
+            }
+            || a.old_outputs()
+                .is_some_and(|o| !outputs.keys_in(o).is_empty())
+    }
 }
 
 /// What a plan is for.
@@ -569,6 +588,7 @@ pub async fn plan_update(
 
     let resolver = Arc::new(MapResolver::default());
     let dyn_resolver: Arc<dyn Resolver> = resolver.clone();
+    let mut invalid: Vec<Error> = Vec::new();
     let mut steps = Vec::with_capacity(declared.len());
     let mut index_of_step = vec![0usize; declared.len()];
     for &i in &dg.order {
@@ -641,15 +661,25 @@ pub async fn plan_update(
                 let secrets = secrets.with_declared_outputs(provider.secret_outputs(&d.type_token));
                 // Secret values new or recorded (the old value of a secret
                 // property is masked too).
-                let mut secret_inputs = secrets.keys_in(&inputs);
-                for k in old.map(|o| secrets.keys_in(&o.inputs)).unwrap_or_default() {
+                let mut secret_inputs = secrets.keys_of(&inputs);
+                for k in old.map(|o| secrets.keys_of(&o.inputs)).unwrap_or_default() {
                     if !secret_inputs.contains(&k) {
                         secret_inputs.push(k);
                     }
                 }
                 secret_inputs.sort();
                 step.secret_inputs = secret_inputs;
-                let mut action = decide(&provider, &identity, d, old, inputs).await?;
+                let mut action = match decide(&provider, &identity, d, old, inputs).await {
+                    Ok(a) => a,
+                    // Every invalid resource is reported, not just the first.
+                    Err(e @ Error::InvalidInputs { .. }) => {
+                        invalid.push(e);
+                        index_of_step[i] = steps.len();
+                        steps.push(step);
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
                 if let StepAction::Replace(r) = &mut action {
                     r.unknown_until =
                         unknown_until(d, &r.new_inputs, &r.replace_keys, &resolver, |u| {
@@ -662,7 +692,7 @@ pub async fn plan_update(
                         .await;
                 }
                 step.secret_outputs = match action.planned_outputs() {
-                    Some(out) => secrets.output_keys_in(out),
+                    Some(out) => secrets.output_keys_of(out),
                     None => secrets
                         .keys
                         .iter()
@@ -690,6 +720,12 @@ pub async fn plan_update(
         }
         index_of_step[i] = steps.len();
         steps.push(step);
+    }
+
+    match invalid.len() {
+        0 => {}
+        1 => return Err(invalid.remove(0)),
+        _ => return Err(Error::InvalidResources(invalid)),
     }
 
     let mut deps: Vec<Vec<usize>> = vec![Vec::new(); steps.len()];

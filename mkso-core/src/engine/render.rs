@@ -273,7 +273,8 @@ fn render_diff(out: &mut String, s: &PlannedStep, indent: &str) {
     match s.op() {
         Op::Create | Op::Import => {
             if let Some(Value::Object(n)) = s.action.new_inputs() {
-                for (k, v) in n {
+                // Unset optional properties are not shown (nothing is set).
+                for (k, v) in n.iter().filter(|(_, v)| !v.is_null()) {
                     let hide = secrets.contains(k) && !v.is_null();
                     let k = escape_control(k);
                     let _ = writeln!(out, "{pad}+ {k}: {}", render_value(v, hide));

@@ -148,6 +148,17 @@ impl SecretProps {
     /// The secret outputs that hold a value in `outputs`: named like a
     /// secret input, declared secret by the provider, or all of them.
     pub fn output_keys_in(&self, outputs: &Value) -> Vec<String> {
+        self.output_keys(outputs, false)
+    }
+
+    /// The secret outputs present in `outputs`, unset ones (`null`) too:
+    /// what a record lists, so that a value filled in later (by `refresh`)
+    /// is sealed as well.
+    pub fn output_keys_of(&self, outputs: &Value) -> Vec<String> {
+        self.output_keys(outputs, true)
+    }
+
+    fn output_keys(&self, outputs: &Value, with_null: bool) -> Vec<String> {
         if !self.all_outputs && self.keys.is_empty() && self.declared_outputs.is_empty() {
             return Vec::new();
         }
@@ -155,7 +166,7 @@ impl SecretProps {
             Some(o) if !self.all => o
                 .iter()
                 .filter(|(k, v)| {
-                    !v.is_null()
+                    (with_null || !v.is_null())
                         && (self.all_outputs
                             || self.keys.contains(k.as_str())
                             || self.declared_outputs.iter().any(|d| d == *k))
@@ -188,11 +199,22 @@ impl SecretProps {
     /// The secret keys that hold a value in `value` (an object), sorted (an
     /// unset property has nothing to hide).
     pub fn keys_in(&self, value: &Value) -> Vec<String> {
+        self.keys_present(value, false)
+    }
+
+    /// The secret keys present in `value`, unset ones (`null`) too: what a
+    /// record lists, so that a value filled in later (by `refresh`) is
+    /// sealed as well. Sealing leaves `null` as it is.
+    pub fn keys_of(&self, value: &Value) -> Vec<String> {
+        self.keys_present(value, true)
+    }
+
+    fn keys_present(&self, value: &Value, with_null: bool) -> Vec<String> {
         match value.as_object() {
             Some(o) if !self.all => self
                 .keys
                 .iter()
-                .filter(|k| o.get(k.as_str()).is_some_and(|v| !v.is_null()))
+                .filter(|k| o.get(k.as_str()).is_some_and(|v| with_null || !v.is_null()))
                 .cloned()
                 .collect(),
             _ => Vec::new(),

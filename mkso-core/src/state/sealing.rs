@@ -89,8 +89,11 @@ impl Sealer {
         if all {
             *v = self.seal(v, location)?;
         } else if let Value::Object(o) = v {
+            // An unset property has nothing to hide (and needs no passphrase).
             for k in keys {
-                if let Some(x) = o.get_mut(k) {
+                if let Some(x) = o.get_mut(k)
+                    && !x.is_null()
+                {
                     *x = self.seal(x, location)?;
                 }
             }

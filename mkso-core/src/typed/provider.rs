@@ -295,6 +295,42 @@ trait Erased<P>: Send + Sync {
 
 struct Handler<R>(PhantomData<fn() -> R>);
 
+impl<R> Handler<R> {
+    /// The recorded inputs and outputs of a resource, typed; or, when they
+    /// no longer fit the type (recorded by an older version of it: a field
+    /// since made required, a `null` where a value is now expected), what
+    /// the cloud says now, read by id. `Ok(None)`: the resource is gone.
+    async fn recorded<P: ProviderState>(
+        cx: &Ctx<'_, P>,
+        id: &str,
+        inputs: &Value,
+        outputs: &Value,
+    ) -> Result<Option<(R::Inputs, R::Outputs)>, ProviderError>
+    where
+        R: CustomResource<P>,
+    {
+        let i = parse::<R::Inputs>(inputs, "recorded inputs", R::TYPE);
+        let o = parse::<R::Outputs>(outputs, "recorded outputs", R::TYPE);
+        let i = match (i, o) {
+            (Ok(i), Ok(o)) => return Ok(Some((i, o))),
+            (i, _) => i,
+        };
+        tracing::info!(
+            type_token = R::TYPE,
+            id,
+            "recorded values do not fit the type; reading the resource instead"
+        );
+        let Some(seen) = existing(R::read(cx, id, i.as_ref().ok()).await)? else {
+            return Ok(None);
+        };
+        let i = match (i, seen.inputs) {
+            (Ok(i), _) | (Err(_), Some(i)) => i,
+            (Err(e), None) => return Err(e),
+        };
+        Ok(Some((i, seen.outputs)))
+    }
+}
+
 #[async_trait]
 impl<P: ProviderState, R: CustomResource<P>> Erased<P> for Handler<R> {
     fn check(&self, inputs: &Value) -> Vec<(String, String)> {
@@ -354,10 +390,12 @@ impl<P: ProviderState, R: CustomResource<P>> Erased<P> for Handler<R> {
         id: &str,
         inputs: &Value,
     ) -> Result<ReadResponse, ProviderError> {
+        // Recorded inputs that no longer fit the type are read as on
+        // import: from the cloud alone.
         let recorded: Option<R::Inputs> = if inputs.is_null() {
             None
         } else {
-            Some(parse(inputs, "recorded inputs", R::TYPE)?)
+            parse(inputs, "recorded inputs", R::TYPE).ok()
         };
         let o = R::read(cx, id, recorded.as_ref()).await?;
         Ok(ReadResponse {
@@ -375,9 +413,13 @@ impl<P: ProviderState, R: CustomResource<P>> Erased<P> for Handler<R> {
         new: &Value,
         old_outputs: &Value,
     ) -> Result<Value, ProviderError> {
-        let o: R::Inputs = parse(old, "recorded inputs", R::TYPE)?;
         let n: R::Inputs = parse(new, "inputs", R::TYPE)?;
-        let oo: R::Outputs = parse(old_outputs, "recorded outputs", R::TYPE)?;
+        let Some((o, oo)) = Self::recorded(cx, id, old, old_outputs).await? else {
+            return Err(ProviderError::not_found(format!(
+                "{} `{id}` no longer exists",
+                R::TYPE
+            )));
+        };
         let changes = self.changes(old, new);
         let change = Change {
             id,
@@ -404,8 +446,9 @@ impl<P: ProviderState, R: CustomResource<P>> Erased<P> for Handler<R> {
         inputs: &Value,
         outputs: &Value,
     ) -> Result<(), ProviderError> {
-        let i: R::Inputs = parse(inputs, "recorded inputs", R::TYPE)?;
-        let o: R::Outputs = parse(outputs, "recorded outputs", R::TYPE)?;
+        let Some((i, o)) = Self::recorded(cx, id, inputs, outputs).await? else {
+            return Ok(());
+        };
         match R::delete(cx, id, &i, &o).await {
             Err(e) if e.class == ErrorClass::NotFound => Ok(()),
             r => r,

@@ -440,3 +440,26 @@ async fn a_failed_read_in_refresh_is_a_failure_by_kind() {
     assert_eq!(failed_events(&h), vec![("b".into(), FailureKind::Provider)]);
     assert_eq!(failures_exit_code(&r.failures), EXIT_FAILED);
 }
+
+#[tokio::test]
+async fn every_resource_the_provider_refuses_at_plan_time_is_named() {
+    let h = with_provider(thing_provider().on_check("test:index:Thing", |req| {
+        let mut failures = Vec::new();
+        if req.inputs["value"] == "bad" {
+            failures.push(("value".to_string(), "must not be bad".to_string()));
+        }
+        Ok(CheckResponse { failures })
+    }));
+    let p = program(vec![
+        spec("a", json!("bad")),
+        spec("b", json!(1)),
+        spec("c", json!("bad")),
+    ]);
+    let e = h.kit().preview(&p, &h.options()).await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid inputs for 2 resources:\n  invalid inputs for `a` (test:index:Thing): value: must \
+         not be bad\n  invalid inputs for `c` (test:index:Thing): value: must not be bad"
+    );
+    assert!(h.provider.cloud().is_empty(), "nothing was created");
+}

@@ -12,6 +12,7 @@ mod plan_follow;
 mod secrets_refs;
 mod snapshots;
 mod testing_kit;
+mod typed_records;
 
 use std::sync::Arc;
 

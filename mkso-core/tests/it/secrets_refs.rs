@@ -479,3 +479,50 @@ async fn secrets_are_per_property() {
             .has_changes()
     );
 }
+
+#[tokio::test]
+async fn a_secret_property_unset_when_recorded_stays_secret_when_filled_later() {
+    // The script is unset when the server is created; a refresh then reads
+    // one from the cloud (set by hand, say). It is a secret property: it is
+    // sealed in state, never stored in clear.
+    let canary = "canary-late-51c";
+    let program = |stack: &Stack| -> Result<(), Error> {
+        Server::new(
+            stack,
+            "server",
+            ServerArgs::builder().image("ami-123"),
+            ResourceOptions::new(),
+        )?;
+        Ok(())
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(dir.path()));
+    let provider = TestProvider::new().on_read(Server::TYPE, move |req| {
+        let values = json!({"image": "ami-123", "script": format!("echo {canary}")});
+        Ok(mkso::provider::ReadResponse {
+            id: req.id.clone(),
+            inputs: Some(values.clone()),
+            outputs: values,
+        })
+    });
+    let h = StackHarness::new("props.QA")
+        .unwrap()
+        .backend(backend.clone())
+        .provider(None, Arc::new(provider))
+        .passphrase("the passphrase");
+    let (_, out) = h.up(&program, &EngineOptions::default()).await.unwrap();
+    assert!(out.succeeded(), "{:?}", out.failures);
+    let out = h
+        .refresh(&program, &EngineOptions::default())
+        .await
+        .unwrap();
+    assert!(out.failures.is_empty(), "{:?}", out.failures);
+    let kept = stored_text(backend.as_ref(), h.stack()).await.unwrap();
+    assert!(!kept.contains(canary), "{kept}");
+    assert!(kept.contains("ami-123"), "{kept}");
+    let state = h.state().await.unwrap();
+    let server = state.live.values().next().unwrap();
+    assert_eq!(server.inputs["script"], json!(format!("echo {canary}")));
+    assert_eq!(server.secret_inputs, ["script"]);
+    assert_eq!(server.secret_outputs, ["script"]);
+}
