@@ -17,6 +17,8 @@ export INSTA_UPDATE=no
 # Tests talk to the emulators only: fake credentials, never real ones.
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
 unset AWS_PROFILE AWS_SESSION_TOKEN
+# Debian's Chromium for the timeline page's browser test (installed when missing).
+bash scripts/browser.sh
 # Every crate of the workspace; then, with no test filter given, the project
 # outside the workspace that the README's "Start a project of your own" makes.
 if [ "$#" -eq 0 ]; then

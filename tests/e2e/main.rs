@@ -9,9 +9,18 @@ mod gcp_cluster;
 mod graphs;
 mod hostile_input;
 mod lock_safety;
+mod saved_plans;
+mod timeline;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+/// `cmd` followed by `--stack STACK`.
+pub fn on_stack<'a>(cmd: &[&'a str], stack: &'a str) -> Vec<&'a str> {
+    let mut v = cmd.to_vec();
+    v.extend_from_slice(&["--stack", stack]);
+    v
+}
 
 /// Runs a stack binary with its state in `state_dir` and extra environment.
 pub fn run(bin: &str, state_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {

@@ -14,7 +14,7 @@ use crate::names::{STACK_NAME_FORM, StackName};
 use crate::reference::BackendReferences;
 use crate::secrets::Secrets;
 use crate::stack::{ProgramGraph, Stack};
-use crate::state::{Backend, LockGuard, Sealer, StateStore, backend_for_url};
+use crate::state::{Backend, LockGuard, RunBy, Sealer, StateStore, backend_for_url};
 
 /// Flags every command takes.
 #[derive(clap::Args, Debug, Clone)]
@@ -41,6 +41,8 @@ pub struct GlobalArgs {
 pub struct CliContext {
     /// The runner (program and providers).
     pub runner: Runner,
+    /// The command line (recorded in history entries).
+    pub argv: Vec<String>,
     /// Global flags.
     pub global: GlobalArgs,
     /// The project.
@@ -52,7 +54,11 @@ pub struct CliContext {
 }
 
 impl CliContext {
-    pub(crate) fn new(runner: Runner, global: GlobalArgs) -> Result<CliContext, CommandError> {
+    pub(crate) fn new(
+        runner: Runner,
+        global: GlobalArgs,
+        argv: Vec<String>,
+    ) -> Result<CliContext, CommandError> {
         let dir = match &global.project_dir {
             Some(d) => d.clone(),
             None => {
@@ -76,6 +82,7 @@ impl CliContext {
             project,
             backend,
             backend_url: url,
+            argv,
         })
     }
 
@@ -306,6 +313,15 @@ impl CliContext {
             cancel,
             targets: self.global.targets.clone(),
             ..EngineOptions::default()
+        }
+    }
+
+    /// Who runs an update of `stack` with `graph` (for its history entry).
+    pub(crate) fn run_by(&self, stack: &StackName, graph: &ProgramGraph) -> RunBy {
+        RunBy {
+            program_digest: Some(crate::engine::program_digest(graph)),
+            config_digest: self.project.stack_config(stack).ok().map(|c| c.digest()),
+            ..RunBy::current(self.argv.clone())
         }
     }
 

@@ -38,6 +38,7 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
         )?;
     }
     display.set_total(plan.deletes.len());
+    session.set_run_by(ctx.run_by(&stack, &graph));
     let outcome = session.apply(&graph, &plan, &opts).await?;
     display.finish();
     let (code, result) = report(&display, OperationKind::Destroy, &outcome);

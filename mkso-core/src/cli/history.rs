@@ -1,16 +1,97 @@
-//! `history`: the stack's past updates.
+//! `history`: the stack's past updates; `history show N`: one of them, who
+//! ran it and the timeline of its steps (`--html FILE`: a Gantt chart).
 
 use super::context::CliContext;
-use super::{CmdResult, EXIT_OK};
+use super::timeline::{render_html, render_table};
+use super::{CmdResult, CommandError, EXIT_FAILED, EXIT_INVALID, EXIT_OK};
 use crate::names::escape_control;
+use crate::state::HistoryEntry;
 
 /// Arguments of `history`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// One update instead of the list.
+    #[command(subcommand)]
+    pub command: Option<HistoryCommand>,
+}
 
-pub(crate) async fn run(ctx: &CliContext, _args: Args) -> CmdResult {
+/// `history` subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum HistoryCommand {
+    /// One update: who ran it (user, host, command line, mkso version,
+    /// digests of program and config) and each step's op, start, end,
+    /// attempts and result, with the critical path. `--json` for machines.
+    Show {
+        /// The update: its id as `history` lists it (`00000012` or `12`).
+        id: String,
+        /// Also write a self-contained HTML page with a Gantt chart of the
+        /// steps to FILE.
+        #[arg(long, value_name = "FILE")]
+        html: Option<std::path::PathBuf>,
+    },
+}
+
+fn find<'a>(entries: &'a [HistoryEntry], id: &str) -> Option<&'a HistoryEntry> {
+    let n: Option<u64> = id.trim_start_matches('0').parse().ok().or_else(|| {
+        // "0", "000": serial 0.
+        (!id.is_empty() && id.chars().all(|c| c == '0')).then_some(0)
+    });
+    entries
+        .iter()
+        .find(|e| e.id == id || n.is_some_and(|n| e.serial == n))
+}
+
+fn show(
+    ctx: &CliContext,
+    entries: &[HistoryEntry],
+    id: &str,
+    html: Option<&std::path::Path>,
+) -> CmdResult {
+    let Some(e) = find(entries, id) else {
+        let known: Vec<&str> = entries
+            .iter()
+            .rev()
+            .take(5)
+            .map(|e| e.id.as_str())
+            .collect();
+        return Err(CommandError::new(
+            EXIT_INVALID,
+            format!(
+                "no update `{}` in the history{}: run `history` to list them",
+                escape_control(id),
+                if known.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (latest: {})", known.join(", "))
+                }
+            ),
+        ));
+    };
+    if let Some(file) = html {
+        std::fs::write(file, render_html(e)).map_err(|err| {
+            CommandError::new(
+                EXIT_FAILED,
+                format!("cannot write {}: {err}", file.display()),
+            )
+        })?;
+    }
+    if ctx.global.json {
+        println!("{}", serde_json::to_string_pretty(e).unwrap_or_default());
+    } else {
+        print!("{}", render_table(e));
+        if let Some(file) = html {
+            println!("timeline written to {}", file.display());
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
     let stack = ctx.stack_name()?;
     let entries = ctx.store(&stack).history().await?;
+    if let Some(HistoryCommand::Show { id, html }) = &args.command {
+        return show(ctx, &entries, id, html.as_deref());
+    }
     if ctx.global.json {
         println!(
             "{}",

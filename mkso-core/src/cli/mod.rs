@@ -30,6 +30,7 @@ mod preview;
 mod refresh;
 mod stack_cmd;
 mod state_cmd;
+mod timeline;
 mod unlock;
 mod up;
 
@@ -177,6 +178,11 @@ impl Runner {
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
     {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let argv: Vec<String> = args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         let cli = match Cli::try_parse_from(args) {
             Ok(c) => c,
             Err(e) => {
@@ -201,7 +207,7 @@ impl Runner {
         let started = std::time::Instant::now();
         let mut backend = None;
         let result = rt.block_on(async {
-            let ctx = CliContext::new(self.clone(), cli.global)?;
+            let ctx = CliContext::new(self.clone(), cli.global, argv)?;
             backend = Some(ctx.backend.clone());
             // A stack with no stack file and no state (a mistyped name) is
             // refused before anything else, naming the stacks that exist.

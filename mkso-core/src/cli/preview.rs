@@ -3,9 +3,10 @@
 use tokio_util::sync::CancellationToken;
 
 use super::context::CliContext;
-use super::{CmdResult, CommandError, EXIT_CHANGES, EXIT_OK};
+use super::{CmdResult, CommandError, EXIT_CHANGES, EXIT_FAILED, EXIT_OK};
 use crate::engine::{
-    EngineEvent, EventSink, OperationKind, OperationResult, RenderOptions, plan_update, render_plan,
+    EngineEvent, EventSink, OperationKind, OperationResult, RenderOptions, SavedPlan, plan_update,
+    render_plan,
 };
 
 /// Arguments of `preview`.
@@ -20,6 +21,30 @@ pub struct Args {
     /// Also list unchanged resources.
     #[arg(long)]
     pub show_same: bool,
+    /// Save the plan to FILE: `up --plan FILE` then runs exactly it, or
+    /// refuses before any change if the state, program or config moved.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+}
+
+/// Writes a saved plan next to where it goes, then moves it in place.
+fn write_plan(file: &std::path::Path, saved: &SavedPlan) -> Result<(), CommandError> {
+    let fail = |e: std::io::Error| {
+        CommandError::new(
+            EXIT_FAILED,
+            format!("cannot write the plan to {}: {e}", file.display()),
+        )
+    };
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    let bytes = serde_json::to_vec_pretty(saved).map_err(|e| fail(e.into()))?;
+    std::io::Write::write_all(&mut tmp, &bytes).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    tmp.persist(file).map_err(|e| fail(e.error))?;
+    Ok(())
 }
 
 pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
@@ -58,6 +83,24 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
                 diff: args.diff,
                 show_same: args.show_same,
             },
+        ));
+    }
+    if let Some(file) = &args.out {
+        let store = ctx.store(&stack);
+        let config = ctx.project.stack_config(&stack)?;
+        let saved = SavedPlan::new(
+            &plan,
+            &graph,
+            &loaded.view,
+            &ctx.project.file.name,
+            config.digest(),
+            &ctx.global.targets,
+            &|v, all, keys| store.seal_props(v, all, keys),
+        )?;
+        write_plan(file, &saved)?;
+        display.line(&format!(
+            "plan saved to {f}: `up --plan {f}` applies exactly it",
+            f = file.display()
         ));
     }
     display.finish();

@@ -2,10 +2,10 @@
 
 use super::context::{CliContext, Locked, confirm};
 use super::display::Display;
-use super::{CmdResult, failure_hints, outcome_exit_code};
+use super::{CmdResult, CommandError, EXIT_INVALID, failure_hints, outcome_exit_code};
 use crate::engine::{
-    EngineEvent, EventSink, OperationKind, Plan, RenderOptions, UpdateOutcome, plan_update,
-    render_plan, render_value_whole,
+    EngineEvent, EventSink, OperationKind, Plan, PlanMoved, RenderOptions, SavedPlan,
+    UpdateOutcome, plan_update, render_plan, render_value_whole,
 };
 use crate::state::{UpdateKind, UpdateResult};
 
@@ -18,6 +18,26 @@ pub struct Args {
     /// Show property-level detail in the preview.
     #[arg(long)]
     pub diff: bool,
+    /// Apply a plan saved by `preview --out FILE`: exactly its steps, without
+    /// asking again; refused before any change if the state, the program or
+    /// its config moved since.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<std::path::PathBuf>,
+}
+
+/// Reads a saved plan file.
+fn read_plan(file: &std::path::Path) -> Result<SavedPlan, CommandError> {
+    let bytes = std::fs::read(file).map_err(|e| {
+        CommandError::new(
+            EXIT_INVALID,
+            format!("cannot read the saved plan {}: {e}", file.display()),
+        )
+    })?;
+    SavedPlan::parse(&bytes, &file.display().to_string()).map_err(moved)
+}
+
+fn moved(e: PlanMoved) -> CommandError {
+    CommandError::new(EXIT_INVALID, e.to_string())
 }
 
 pub(crate) fn show_plan(display: &Display, plan: &Plan, diff: bool) {
@@ -101,22 +121,45 @@ pub(crate) fn report(
 
 pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
     let stack = ctx.stack_name()?;
+    let saved = args.plan.as_deref().map(read_plan).transpose()?;
+    if saved.is_some() && !ctx.global.targets.is_empty() {
+        return Err(CommandError::new(
+            EXIT_INVALID,
+            "--target cannot be given with --plan: the saved plan applies the targets it was made with",
+        ));
+    }
     let display = ctx.display();
     let Locked {
         mut session,
         signals,
-        opts,
+        mut opts,
     } = ctx.open_locked(&stack, "up", &display).await?;
     for n in &session.notes {
         display.line(&format!("note: {n}"));
     }
     let graph = ctx.run_program(&stack)?;
     signals.check(&display, "up")?;
+    if let Some(saved) = &saved {
+        let config = ctx.project.stack_config(&stack)?;
+        saved
+            .check_inputs(&stack, session.view(), &graph, &config.digest())
+            .map_err(moved)?;
+        opts.targets.clone_from(&saved.targets);
+    }
     session.resolve_pending(&graph.providers, &opts).await?;
     let plan = plan_update(&graph, session.view(), &opts).await?;
+    if let Some(saved) = &saved {
+        let store = ctx.store(&stack);
+        saved
+            .check_plan(&plan, &|v, all, keys| {
+                store.open_props(v, all, keys, "the saved plan")
+            })
+            .map_err(moved)?;
+    }
     show_plan(&display, &plan, args.diff);
     signals.check(&display, "up")?;
-    if plan.has_changes() {
+    // A saved plan was reviewed when it was made.
+    if plan.has_changes() && saved.is_none() {
         display.finish();
         confirm(&format!("Update stack {stack}?"), args.yes, &stack)?;
     }
@@ -125,6 +168,7 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
             .filter(|s| s.targeted && s.op().is_change())
             .count(),
     );
+    session.set_run_by(ctx.run_by(&stack, &graph));
     let outcome = session.apply(&graph, &plan, &opts).await?;
     display.finish();
     let (code, result) = report(&display, OperationKind::Up, &outcome);

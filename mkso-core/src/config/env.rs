@@ -42,6 +42,11 @@ pub(super) struct EnvOverrides {
 }
 
 impl EnvOverrides {
+    /// The names of the variables.
+    pub(super) fn names(&self) -> impl Iterator<Item = &String> {
+        self.vars.values().map(|(name, _)| name)
+    }
+
     /// Takes the `MKSO_CONFIG__` variables of `vars`.
     pub(super) fn add(&mut self, vars: impl IntoIterator<Item = (String, String)>) {
         for (name, value) in vars {

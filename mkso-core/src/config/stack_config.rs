@@ -231,6 +231,26 @@ impl StackConfig {
         out
     }
 
+    /// A digest of the config: its values (secret ones left out: a change
+    /// of one shows in the inputs that read it) and the names of its
+    /// `MKSO_CONFIG__` variables. Saved plans compare it.
+    pub fn digest(&self) -> String {
+        let entries: BTreeMap<&String, Value> = self
+            .entries
+            .iter()
+            .map(|(k, v)| {
+                let v = if self.secret_keys.contains(k) {
+                    Value::String("[secret]".into())
+                } else {
+                    v.clone()
+                };
+                (k, v)
+            })
+            .collect();
+        let env: Vec<&String> = self.env.names().collect();
+        crate::engine::sha256_hex(serde_json::json!([entries, env]).to_string().as_bytes())
+    }
+
     /// Reads one key, untyped (with its environment override).
     pub fn get(&self, key: &str) -> Option<Value> {
         let (ns, k) = split_key(key)?;

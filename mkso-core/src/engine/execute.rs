@@ -22,6 +22,7 @@ use super::plan::{
     resolved_from_state,
 };
 use super::step::DeleteStep;
+use super::timeline::{StepResult, StepTiming};
 use super::walk::{Handler, NodeEnd, Start, walk};
 use crate::error::Error;
 use crate::names::{StackName, Urn};
@@ -91,6 +92,8 @@ pub(crate) struct Ctx {
     pub limiters: Limiters,
     /// Throttling answers so far.
     pub throttled: AtomicU64,
+    /// Provider calls per resource so far (for the timeline).
+    pub attempts: std::sync::Mutex<std::collections::HashMap<Urn, u32>>,
 }
 
 impl Ctx {
@@ -140,6 +143,12 @@ impl Ctx {
         let mut called = false;
         loop {
             let try_no = attempt + throttles + 1;
+            *self
+                .attempts
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(urn.clone())
+                .or_insert(0) += 1;
             let span = tracing::info_span!("provider", verb, urn = %urn, attempt = try_no);
             let mut permit = None;
             let call = async {
@@ -288,9 +297,57 @@ struct Tally {
     skipped: usize,
     panics: usize,
     needed: HashSet<Urn>,
+    /// When the update started.
+    started: tokio::time::Instant,
+    /// The steps that ran, failed or were skipped.
+    timeline: Vec<StepTiming>,
 }
 
 impl Tally {
+    fn ms_since_start(&self, at: tokio::time::Instant) -> u64 {
+        (at.saturating_duration_since(self.started)).as_millis() as u64
+    }
+
+    /// Adds a step to the timeline.
+    fn time(
+        &mut self,
+        ctx: &Ctx,
+        urn: &Urn,
+        op: Op,
+        started_at: Option<tokio::time::Instant>,
+        result: StepResult,
+        dependencies: Vec<Urn>,
+    ) {
+        let now = ctx.opts.clock.now();
+        let end_ms = self.ms_since_start(now);
+        let attempts = ctx
+            .attempts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(urn)
+            .unwrap_or(0);
+        self.timeline.push(StepTiming {
+            urn: urn.clone(),
+            op,
+            start_ms: started_at.map_or(end_ms, |s| self.ms_since_start(s)),
+            end_ms,
+            attempts,
+            result,
+            dependencies,
+        });
+    }
+
+    /// Records a skipped step.
+    fn skipped(&mut self, ctx: &Ctx, urn: &Urn, op: Op, reason: &str, dependencies: Vec<Urn>) {
+        self.skipped += 1;
+        ctx.emit(EngineEvent::StepSkipped {
+            urn: urn.clone(),
+            op,
+            reason: reason.to_string(),
+        });
+        self.time(ctx, urn, op, None, StepResult::Skipped, dependencies);
+    }
+
     /// Records a step that panicked (its journal entries are not in `view`).
     fn panicked(&mut self, ctx: &Ctx, urn: &Urn, op: Op, message: &str) {
         self.panics += 1;
@@ -303,6 +360,7 @@ impl Tally {
             error: err.message.clone(),
         });
         self.failures.push(err.into_failure(urn.clone(), op));
+        self.time(ctx, urn, op, None, StepResult::Failed, Vec::new());
     }
 
     fn finish(
@@ -311,9 +369,18 @@ impl Tally {
         urn: &Urn,
         out: StepDone,
         started_at: Option<tokio::time::Instant>,
+        dependencies: impl FnOnce() -> Vec<Urn>,
     ) -> NodeEnd {
         for e in out.entries {
             self.view.apply(e);
+        }
+        if out.started || out.error.is_some() {
+            let result = if out.error.is_some() {
+                StepResult::Failed
+            } else {
+                StepResult::Succeeded
+            };
+            self.time(ctx, urn, out.op, started_at, result, dependencies());
         }
         if let Some(err) = out.error {
             ctx.emit(EngineEvent::StepFailed {
@@ -447,18 +514,21 @@ impl Handler for DeclaredPhase<'_> {
     }
 
     fn finish(&mut self, i: usize, out: StepDone) -> NodeEnd {
-        let urn = self.plan.steps[i].urn.clone();
-        self.tally.finish(&self.ctx, &urn, out, self.started_at[i])
+        let step = &self.plan.steps[i];
+        let deps = || step.dependencies.clone();
+        self.tally
+            .finish(&self.ctx, &step.urn, out, self.started_at[i], deps)
     }
 
     fn skip(&mut self, i: usize, reason: &str) {
         let step = &self.plan.steps[i];
-        self.tally.skipped += 1;
-        self.ctx.emit(EngineEvent::StepSkipped {
-            urn: step.urn.clone(),
-            op: step.op(),
-            reason: reason.to_string(),
-        });
+        self.tally.skipped(
+            &self.ctx,
+            &step.urn,
+            step.op(),
+            reason,
+            step.dependencies.clone(),
+        );
     }
 
     fn panicked(&mut self, i: usize, message: String) {
@@ -471,9 +541,20 @@ impl Handler for DeclaredPhase<'_> {
 struct DeletePhase<'a> {
     ctx: Arc<Ctx>,
     steps: Vec<(PlannedStep, ResourceState)>,
+    /// The deletes each one waits for.
+    deps: &'a [Vec<usize>],
     providers: &'a ProviderRegistry,
     tally: &'a mut Tally,
     started_at: Vec<Option<tokio::time::Instant>>,
+}
+
+impl DeletePhase<'_> {
+    fn waits_for(&self, i: usize) -> Vec<Urn> {
+        self.deps[i]
+            .iter()
+            .map(|&j| self.steps[j].0.urn.clone())
+            .collect()
+    }
 }
 
 impl Handler for DeletePhase<'_> {
@@ -507,16 +588,16 @@ impl Handler for DeletePhase<'_> {
 
     fn finish(&mut self, i: usize, out: StepDone) -> NodeEnd {
         let urn = self.steps[i].0.urn.clone();
-        self.tally.finish(&self.ctx, &urn, out, self.started_at[i])
+        let deps = self.waits_for(i);
+        self.tally
+            .finish(&self.ctx, &urn, out, self.started_at[i], || deps)
     }
 
     fn skip(&mut self, i: usize, reason: &str) {
-        self.tally.skipped += 1;
-        self.ctx.emit(EngineEvent::StepSkipped {
-            urn: self.steps[i].0.urn.clone(),
-            op: Op::Delete,
-            reason: reason.to_string(),
-        });
+        let urn = self.steps[i].0.urn.clone();
+        let deps = self.waits_for(i);
+        self.tally
+            .skipped(&self.ctx, &urn, Op::Delete, reason, deps);
     }
 
     fn panicked(&mut self, i: usize, message: String) {
@@ -532,7 +613,7 @@ pub(crate) async fn execute(
     view: StateView,
     journal: Arc<JournalWriter>,
     opts: &EngineOptions,
-) -> Result<(UpdateOutcome, StateView), Error> {
+) -> Result<(UpdateOutcome, StateView, Vec<StepTiming>), Error> {
     let started = opts.clock.now();
     let mut needed: HashSet<Urn> = HashSet::new();
     for d in &graph.resources {
@@ -559,6 +640,7 @@ pub(crate) async fn execute(
         ]),
         limiters: Limiters::new(INITIAL_WINDOW, opts.clock.clone()),
         throttled: AtomicU64::new(0),
+        attempts: Default::default(),
     });
     let mut tally = Tally {
         view,
@@ -567,6 +649,8 @@ pub(crate) async fn execute(
         skipped: 0,
         panics: 0,
         needed,
+        started,
+        timeline: Vec::new(),
     };
 
     let mut cancelled = false;
@@ -631,6 +715,7 @@ pub(crate) async fn execute(
             let mut phase = DeletePhase {
                 ctx: ctx.clone(),
                 steps,
+                deps: &deps,
                 providers: &graph.providers,
                 started_at: vec![None; deps.len()],
                 tally: &mut tally,
@@ -693,7 +778,7 @@ pub(crate) async fn execute(
         duration: opts.clock.now() - started,
         throttled: ctx.throttled.load(Ordering::Relaxed),
     };
-    Ok((outcome, tally.view))
+    Ok((outcome, tally.view, tally.timeline))
 }
 
 /// Resolves operations left pending by an interrupted update, through the

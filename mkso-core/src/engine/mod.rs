@@ -17,7 +17,9 @@ mod plan;
 mod refresh;
 mod render;
 mod retry;
+mod saved_plan;
 mod step;
+mod timeline;
 mod walk;
 
 use std::sync::Arc;
@@ -37,13 +39,18 @@ pub use plan::{Plan, PlanKind, PlannedStep, plan_destroy, plan_update};
 pub use refresh::{Drift, DriftKind, RefreshOutcome};
 pub use render::{RenderOptions, render_plan, render_value, render_value_whole};
 pub use retry::{Backoff, Clock, TokioClock};
+pub use saved_plan::{
+    PLAN_FORMAT, PlanMoved, PropsSealer, SavedPlan, SavedStep, StateMark, program_digest,
+    sha256_hex,
+};
 pub use step::{CreateStep, DeleteStep, ImportStep, ReplaceStep, SameStep, StepAction, UpdateStep};
+pub use timeline::{StepResult, StepTiming, critical_path};
 
 use crate::error::Error;
 use crate::provider::ProviderRegistry;
 use crate::stack::ProgramGraph;
 use crate::state::{
-    HistoryEntry, JournalWriter, LockGuard, StateStore, StateView, UpdateKind, UpdateResult,
+    HistoryEntry, JournalWriter, LockGuard, RunBy, StateStore, StateView, UpdateKind, UpdateResult,
 };
 
 /// How the engine runs.
@@ -95,6 +102,8 @@ pub struct Session {
     journal: Option<Arc<JournalWriter>>,
     lock: Option<LockGuard>,
     started: SystemTime,
+    /// Who runs it, and the timeline of its steps, for the history entry.
+    audit: (Option<RunBy>, Vec<StepTiming>),
     /// Messages from loading (journal replay, pending operations).
     pub notes: Vec<String>,
 }
@@ -140,6 +149,7 @@ impl Session {
             journal: Some(journal),
             lock: Some(lock),
             started: SystemTime::now(),
+            audit: (None, Vec::new()),
             notes,
         })
     }
@@ -182,6 +192,17 @@ impl Session {
         execute::resolve_pending(providers, &mut self.view, &journal, opts).await
     }
 
+    /// The timeline of the last `apply`: its steps that ran, failed or were
+    /// skipped, timed (recorded in the history entry by `finish`).
+    pub fn timeline(&self) -> &[StepTiming] {
+        &self.audit.1
+    }
+
+    /// Records who runs this update (in its history entry).
+    pub fn set_run_by(&mut self, run_by: RunBy) {
+        self.audit.0 = Some(run_by);
+    }
+
     /// Executes a plan made from this session's state.
     pub async fn apply(
         &mut self,
@@ -209,8 +230,9 @@ impl Session {
         let view = std::mem::replace(&mut self.view, empty);
         let result = execute::execute(graph, plan, view, self.journal(), opts).await;
         match result {
-            Ok((outcome, view)) => {
+            Ok((outcome, view, timeline)) => {
                 self.view = view;
+                self.audit.1 = timeline;
                 if outcome.panics > 0 {
                     // A panicking step's durable entries never reached the view:
                     // the journal is the truth.
@@ -266,6 +288,8 @@ impl Session {
                 .collect(),
             failed,
             serial,
+            run_by: self.audit.0.take(),
+            steps: std::mem::take(&mut self.audit.1),
         };
         self.store.record_history(&entry, keep).await?;
         if let Some(l) = self.lock.take() {

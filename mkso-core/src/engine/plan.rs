@@ -422,7 +422,6 @@ pub(crate) async fn decide(
         }));
     }
     Ok(StepAction::Same(SameStep {
-        old_inputs: Some(old.inputs.clone()),
         new_inputs: Some(new_inputs),
         outputs: Some(old.outputs.clone()),
     }))
@@ -604,10 +603,10 @@ pub async fn plan_update(
             name: d.name.clone(),
             type_token: d.type_token.clone(),
             kind: d.kind,
+            // Decided below; a resource outside `--target` stays as it is.
             action: StepAction::Same(SameStep {
-                old_inputs: old.map(|o| o.inputs.clone()),
                 new_inputs: None,
-                outputs: old.map(|o| o.outputs.clone()),
+                outputs: None,
             }),
             parent: d.options.parent.clone(),
             dependencies: deps,
@@ -620,6 +619,10 @@ pub async fn plan_update(
         };
         if !is_targeted {
             if let Some(o) = old {
+                step.action = StepAction::Same(SameStep {
+                    new_inputs: None,
+                    outputs: Some(o.outputs.clone()),
+                });
                 if needed.contains(&d.urn) {
                     resolver.insert(d.urn.clone(), resolved_from_state(o));
                 }
@@ -851,7 +854,6 @@ pub(crate) fn component_action(old: Option<&ResourceState>, outputs: Value) -> S
         }),
         Some(o) if o.outputs == outputs && !contains_unknown(&outputs) => {
             StepAction::Same(SameStep {
-                old_inputs: Some(o.inputs.clone()),
                 new_inputs: Some(empty()),
                 outputs: Some(outputs),
             })

@@ -18,15 +18,15 @@ use super::events::Op;
 use crate::names::Urn;
 use crate::typed::PropertyChange;
 
-/// A resource that stays as it is.
+/// A resource that stays as it is (its recorded inputs are its inputs now,
+/// but for properties the diff ignores).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SameStep {
-    /// Recorded inputs (`None`: not recorded, a resource outside `--target`
-    /// that does not exist yet).
-    pub old_inputs: Option<Value>,
-    /// Its inputs now, as far as known.
+    /// Its inputs now, as far as known (`None`: not evaluated, a resource
+    /// outside `--target`).
     pub new_inputs: Option<Value>,
-    /// Its recorded outputs, which stay.
+    /// Its recorded outputs, which stay (`None`: a resource outside
+    /// `--target` that does not exist yet).
     pub outputs: Option<Value>,
 }
 
@@ -160,14 +160,13 @@ impl StepAction {
         }
     }
 
-    /// Recorded inputs.
+    /// Recorded inputs (of an update, a replacement or a delete).
     pub fn old_inputs(&self) -> Option<&Value> {
         match self {
-            StepAction::Same(s) => s.old_inputs.as_ref(),
             StepAction::Update(u) => Some(&u.old_inputs),
             StepAction::Replace(r) => Some(&r.old_inputs),
             StepAction::Delete(d) => Some(&d.inputs),
-            StepAction::Create(_) | StepAction::Import(_) => None,
+            StepAction::Same(_) | StepAction::Create(_) | StepAction::Import(_) => None,
         }
     }
 

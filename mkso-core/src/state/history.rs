@@ -50,4 +50,45 @@ pub struct HistoryEntry {
     pub failed: usize,
     /// The serial of the snapshot written after it.
     pub serial: u64,
+    /// Who ran it, and with what (recorded since mkso 0.1 of issue 11).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_by: Option<RunBy>,
+    /// Its steps that ran, failed or were skipped, timed (`up`, `destroy`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<crate::engine::StepTiming>,
+}
+
+/// Who ran an update, and with what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunBy {
+    /// The user (`$USER`).
+    pub user: String,
+    /// The host.
+    pub host: String,
+    /// The command line.
+    pub command: Vec<String>,
+    /// The mkso version.
+    pub mkso_version: String,
+    /// A digest of what the program declared (see `engine::program_digest`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program_digest: Option<String>,
+    /// A digest of the stack's config (`StackConfig::digest`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_digest: Option<String>,
+}
+
+impl RunBy {
+    /// This process, running `command`.
+    pub fn current(command: Vec<String>) -> Self {
+        RunBy {
+            user: std::env::var("USER")
+                .or_else(|_| std::env::var("USERNAME"))
+                .unwrap_or_else(|_| "unknown".into()),
+            host: gethostname::gethostname().to_string_lossy().into_owned(),
+            command,
+            mkso_version: env!("CARGO_PKG_VERSION").to_string(),
+            program_digest: None,
+            config_digest: None,
+        }
+    }
 }

@@ -24,7 +24,7 @@ mod store;
 
 pub use backend::{Backend, backend_for_url};
 pub use codec::{decode_journal, decode_snapshot, encode_journal_entry, encode_snapshot};
-pub use history::{HistoryEntry, UpdateKind, UpdateResult};
+pub use history::{HistoryEntry, RunBy, UpdateKind, UpdateResult};
 pub use local::LocalBackend;
 pub use lock::{Liveness, LockGuard, LockInfo};
 pub use memory::MemoryBackend;

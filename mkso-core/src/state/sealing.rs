@@ -79,7 +79,7 @@ impl Sealer {
     }
 
     /// Seals `v` as a whole (`all`) or the listed top-level properties.
-    fn seal_props(
+    pub(crate) fn seal_props(
         &self,
         v: &mut Value,
         all: bool,
@@ -102,7 +102,7 @@ impl Sealer {
     }
 
     /// Opens `v` whole (`all`) or the listed top-level properties.
-    fn open_props(
+    pub(crate) fn open_props(
         &self,
         v: &mut Value,
         all: bool,

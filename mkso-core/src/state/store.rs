@@ -14,6 +14,7 @@ use super::model::{JournalEntry, PendingOp, PendingOperation, StateView};
 use super::sealing::Sealer;
 use crate::names::StackName;
 use crate::secrets::Secrets;
+use serde_json::Value;
 
 /// A loaded state.
 #[derive(Debug)]
@@ -148,6 +149,28 @@ impl StateStore {
     /// Opens the sealed values of a snapshot (for `state import`).
     pub fn open_snapshot(&self, snap: &mut super::Snapshot) -> Result<(), StateError> {
         self.sealer.open_snapshot(snap, "the imported state")
+    }
+
+    /// Seals the listed top-level properties of `v` (all of it: `all`) as
+    /// state records are sealed (for saved plans).
+    pub fn seal_props(&self, v: &mut Value, all: bool, keys: &[String]) -> Result<(), StateError> {
+        if !self.sealer.is_enabled() {
+            return Ok(());
+        }
+        let location = self.backend.snapshot_location(&self.stack);
+        self.sealer.seal_props(v, all, keys, &location)
+    }
+
+    /// Opens what [`StateStore::seal_props`] sealed; `what` names the value
+    /// in errors.
+    pub fn open_props(
+        &self,
+        v: &mut Value,
+        all: bool,
+        keys: &[String],
+        what: &str,
+    ) -> Result<(), StateError> {
+        self.sealer.open_props(v, all, keys, what, what)
     }
 
     /// Whether secret values can be written (fails early, before any change,

@@ -212,6 +212,8 @@ async fn history_is_kept_and_trimmed(open: Open) {
             changes: [("create".to_string(), 1)].into(),
             failed: 0,
             serial,
+            run_by: None,
+            steps: Vec::new(),
         };
         a.record_history(&e, 3).await.unwrap();
     }
@@ -489,6 +491,8 @@ async fn local_history_does_not_share_the_live_snapshot() {
         changes: Default::default(),
         failed: 0,
         serial: 1,
+        run_by: None,
+        steps: Vec::new(),
     };
     a.record_history(&entry, 3).await.unwrap();
     let live = dir.path().join("stacks/conformance.QA/snapshot.json");
