@@ -34,6 +34,8 @@ pub const EXIT_CHANGES: i32 = 3;
 pub const EXIT_LOCKED: i32 = 4;
 /// Exit code: confirmation needed or declined.
 pub const EXIT_NOT_CONFIRMED: i32 = 5;
+/// Exit code: a step failed, and every change of the update was rolled back.
+pub const EXIT_ROLLED_BACK: i32 = 6;
 /// Exit code: cancelled by Ctrl-C.
 pub const EXIT_CANCELLED: i32 = 130;
 
@@ -117,11 +119,15 @@ pub fn failures_exit_code(failures: &[StepFailure]) -> i32 {
         .unwrap_or(EXIT_OK)
 }
 
-/// The exit code of an `up` or `destroy`: 130 when cancelled; else that of
-/// its failed steps; 1 when steps did not run; else 0.
+/// The exit code of an `up` or `destroy`: 130 when cancelled; 6 when a step
+/// failed and everything was rolled back; else that of its failed steps
+/// (a rollback that could not revert everything: 1 at least); 1 when steps
+/// did not run; else 0.
 pub fn outcome_exit_code(outcome: &UpdateOutcome) -> i32 {
     if outcome.cancelled {
         EXIT_CANCELLED
+    } else if outcome.result() == crate::engine::OperationResult::RolledBack {
+        EXIT_ROLLED_BACK
     } else if !outcome.failures.is_empty() {
         failures_exit_code(&outcome.failures)
     } else if outcome.skipped > 0 {

@@ -203,7 +203,34 @@ impl EventSink for Display {
                     None => self.line(&format!("  {tag}: {message}")),
                 }
             }
-            EngineEvent::PlanReady { .. } | EngineEvent::Summary { .. } => {}
+            EngineEvent::RollbackStarted { reverts } => {
+                self.line(&format!(
+                    "\nrolling back: reverting {reverts} change(s) this update made"
+                ));
+            }
+            EngineEvent::RevertStarted { .. } => {}
+            EngineEvent::RevertFinished {
+                urn,
+                action,
+                duration_ms,
+            } => {
+                self.line(&format!(
+                    "  <  {}  {} done ({:.2}s)",
+                    short(urn),
+                    action.as_str().replace('_', " "),
+                    *duration_ms as f64 / 1000.0
+                ));
+            }
+            EngineEvent::RevertFailed { urn, action, error } => {
+                self.line(&format!(
+                    "  !  {}  {} failed: {error}",
+                    short(urn),
+                    action.as_str().replace('_', " ")
+                ));
+            }
+            EngineEvent::RollbackFinished { .. }
+            | EngineEvent::PlanReady { .. }
+            | EngineEvent::Summary { .. } => {}
         }
     }
 }

@@ -116,7 +116,10 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
             "{}  {:<8} {:<10} {} .. {}  {}{}",
             escape_control(&e.id),
             format!("{:?}", e.kind).to_lowercase(),
-            format!("{:?}", e.result).to_lowercase(),
+            serde_json::to_value(e.result)
+                .ok()
+                .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+                .unwrap_or_default(),
             escape_control(&e.started),
             escape_control(&e.ended),
             changes.join(", "),

@@ -42,7 +42,7 @@ use clap::{Parser, Subcommand};
 
 pub use command_error::{
     CommandError, EXIT_CANCELLED, EXIT_CHANGES, EXIT_FAILED, EXIT_INVALID, EXIT_LOCKED,
-    EXIT_NOT_CONFIRMED, EXIT_OK, failure_exit_code, failure_hint, failure_hints,
+    EXIT_NOT_CONFIRMED, EXIT_OK, EXIT_ROLLED_BACK, failure_exit_code, failure_hint, failure_hints,
     failures_exit_code, outcome_exit_code,
 };
 pub use context::{CliContext, GlobalArgs};

@@ -22,7 +22,10 @@ fn header(e: &HistoryEntry) -> Vec<String> {
         "update {}: {} {}, {} .. {}",
         escape_control(&e.id),
         lower(e.kind),
-        lower(e.result),
+        serde_json::to_value(e.result)
+            .ok()
+            .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+            .unwrap_or_default(),
         escape_control(&e.started),
         escape_control(&e.ended)
     )];

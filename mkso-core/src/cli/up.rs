@@ -23,6 +23,11 @@ pub struct Args {
     /// its config moved since.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<std::path::PathBuf>,
+    /// When a step fails for good, start nothing new and revert every
+    /// change this update made (exit 6 once all are reverted). Also set by
+    /// `rollback: on_failure` in Mkso.yaml.
+    #[arg(long)]
+    pub rollback_on_failure: bool,
 }
 
 /// Reads a saved plan file.
@@ -81,7 +86,7 @@ pub(crate) fn report(
         .collect();
     display.line(&format!(
         "\n{kind} {} in {:.2}s: {}{}{}{}",
-        outcome.result(),
+        outcome.result().as_str().replace('_', " "),
         outcome.duration.as_secs_f64(),
         if counts.is_empty() {
             "nothing to do".to_string()
@@ -113,6 +118,41 @@ pub(crate) fn report(
             f.error
         ));
     }
+    if let Some(rb) = &outcome.rollback {
+        let done: Vec<String> = rb
+            .reverted
+            .iter()
+            .map(|r| format!("{} {}", r.action.as_str().replace('_', " "), r.urn.name()))
+            .collect();
+        display.line(&format!(
+            "  rolled back: {} change(s) reverted{}",
+            rb.reverted.len(),
+            if done.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", done.join(", "))
+            }
+        ));
+        for f in &rb.failures {
+            display.line(&format!(
+                "  not reverted: {} ({}): {}",
+                f.urn.name(),
+                f.urn.type_token(),
+                f.error
+            ));
+        }
+        for u in &rb.not_run {
+            display.line(&format!(
+                "  not reverted: {} (a revert it waited for failed)",
+                u.name()
+            ));
+        }
+        if !rb.complete() {
+            display.line(
+                "  hint: the state records those resources as they are now; fix the cause and run `up` again",
+            );
+        }
+    }
     for h in failure_hints(kind, &outcome.failures) {
         display.line(&format!("  hint: {h}"));
     }
@@ -139,6 +179,8 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
     }
     let graph = ctx.run_program(&stack)?;
     signals.check(&display, "up")?;
+    opts.rollback = args.rollback_on_failure
+        || ctx.project.file.rollback == crate::config::RollbackSetting::OnFailure;
     if let Some(saved) = &saved {
         let config = ctx.project.stack_config(&stack)?;
         saved

@@ -38,7 +38,9 @@ mod stack_file;
 pub use env::{ENV_PREFIX, env_var_for};
 pub use limits::{MAX_DEPTH, MAX_FILE_BYTES, QUOTE_CHARS};
 pub(crate) use limits::{check_depth, shorten_quoted};
-pub use project::{BackendSettings, HistorySettings, PROJECT_FILE, Project, ProjectFile};
+pub use project::{
+    BackendSettings, HistorySettings, PROJECT_FILE, Project, ProjectFile, RollbackSetting,
+};
 pub use stack_config::StackConfig;
 pub use stack_file::StackFile;
 

@@ -48,6 +48,22 @@ pub struct ProjectFile {
     /// History settings.
     #[serde(default)]
     pub history: HistorySettings,
+    /// What `up` does when a step fails for good: `on_failure` rolls back
+    /// (as `up --rollback-on-failure`); `never` (the default) keeps what
+    /// was done.
+    #[serde(default)]
+    pub rollback: RollbackSetting,
+}
+
+/// `rollback:` in `Mkso.yaml`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackSetting {
+    /// Keep what was done (the default).
+    #[default]
+    Never,
+    /// Revert every change of an update when one of its steps fails.
+    OnFailure,
 }
 
 /// A loaded project: its directory and `Mkso.yaml`.

@@ -53,7 +53,11 @@ impl StepDone {
     }
 
     /// Journals entries (durably) and keeps them for the state view.
-    async fn journal(&mut self, ctx: &Ctx, entries: Vec<JournalEntry>) -> Result<(), StepError> {
+    pub(crate) async fn journal(
+        &mut self,
+        ctx: &Ctx,
+        entries: Vec<JournalEntry>,
+    ) -> Result<(), StepError> {
         ctx.journal.write(entries.clone()).await?;
         self.entries.extend(entries);
         Ok(())
@@ -104,7 +108,7 @@ fn pending(op_id: u64, op: PendingOp, r: &ResourceState) -> PendingOperation {
 
 /// Records a provider call as pending before it starts (durably), unless the
 /// provider has no side effects outside this process.
-async fn begin(
+pub(crate) async fn begin(
     ctx: &Ctx,
     provider: &Arc<dyn Provider>,
     op: PendingOp,
@@ -128,7 +132,7 @@ async fn begin(
 /// Records that a pending call ended without effect (it failed). When its
 /// outcome is unknown the pending record stays, and the next run resolves it
 /// through the provider (`find` / `read`).
-async fn end_failed(
+pub(crate) async fn end_failed(
     ctx: &Ctx,
     op_id: Option<u64>,
     err: &StepError,

@@ -151,15 +151,18 @@ pub enum OperationResult {
     Failed,
     /// Stopped by Ctrl-C (or SIGTERM, SIGHUP, SIGQUIT).
     Cancelled,
+    /// A step failed, and every change the update made was reverted.
+    RolledBack,
 }
 
 impl OperationResult {
-    /// `succeeded`, `failed` or `cancelled`.
+    /// `succeeded`, `failed`, `cancelled` or `rolled_back`.
     pub fn as_str(self) -> &'static str {
         match self {
             OperationResult::Succeeded => "succeeded",
             OperationResult::Failed => "failed",
             OperationResult::Cancelled => "cancelled",
+            OperationResult::RolledBack => "rolled_back",
         }
     }
 }
@@ -189,6 +192,7 @@ impl From<OperationResult> for crate::state::UpdateResult {
             OperationResult::Succeeded => crate::state::UpdateResult::Succeeded,
             OperationResult::Failed => crate::state::UpdateResult::Failed,
             OperationResult::Cancelled => crate::state::UpdateResult::Cancelled,
+            OperationResult::RolledBack => crate::state::UpdateResult::RolledBack,
         }
     }
 }
@@ -281,6 +285,48 @@ pub enum EngineEvent {
         op: Op,
         /// Why not.
         reason: String,
+    },
+    /// A step failed and the update rolls back: `reverts` changes are to be
+    /// reverted.
+    RollbackStarted {
+        /// How many reverts.
+        reverts: usize,
+    },
+    /// A revert started.
+    RevertStarted {
+        /// The resource.
+        urn: Urn,
+        /// What it does.
+        action: super::rollback::RevertAction,
+    },
+    /// A revert finished.
+    RevertFinished {
+        /// The resource.
+        urn: Urn,
+        /// What it did.
+        action: super::rollback::RevertAction,
+        /// How long it took.
+        duration_ms: u64,
+    },
+    /// A revert failed: the resource keeps what the update made of it.
+    RevertFailed {
+        /// The resource.
+        urn: Urn,
+        /// What it tried.
+        action: super::rollback::RevertAction,
+        /// The error.
+        error: String,
+    },
+    /// The rollback ended.
+    RollbackFinished {
+        /// Reverts done.
+        reverted: usize,
+        /// Resources whose revert failed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        failed: Vec<Urn>,
+        /// Resources whose revert did not run.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        not_run: Vec<Urn>,
     },
     /// A retryable error; the step will be tried again.
     RetryScheduled {

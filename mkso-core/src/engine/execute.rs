@@ -9,6 +9,7 @@ use std::time::Duration;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::EngineOptions;
@@ -21,6 +22,7 @@ use super::plan::{
     MapResolver, Plan, PlanKind, PlannedStep, delete_deps, delete_step, provider_for, provider_ref,
     resolved_from_state,
 };
+use super::rollback::{RollbackOutcome, roll_back};
 use super::step::DeleteStep;
 use super::timeline::{StepResult, StepTiming};
 use super::walk::{Handler, NodeEnd, Start, walk};
@@ -54,6 +56,9 @@ pub struct UpdateOutcome {
     pub panics: usize,
     /// Throttling answers the providers gave (each retried, none a failure).
     pub throttled: u64,
+    /// What the rollback did, when a step failed and the update was to roll
+    /// back (`EngineOptions::rollback`).
+    pub rollback: Option<RollbackOutcome>,
 }
 
 impl UpdateOutcome {
@@ -61,10 +66,16 @@ impl UpdateOutcome {
     pub fn succeeded(&self) -> bool {
         self.failures.is_empty() && !self.cancelled && self.skipped == 0
     }
-    /// Succeeded, failed or cancelled.
+    /// Succeeded, failed, cancelled or rolled back.
     pub fn result(&self) -> OperationResult {
         if self.cancelled {
             OperationResult::Cancelled
+        } else if self
+            .rollback
+            .as_ref()
+            .is_some_and(RollbackOutcome::complete)
+        {
+            OperationResult::RolledBack
         } else if self.failures.is_empty() && self.skipped == 0 {
             OperationResult::Succeeded
         } else {
@@ -423,6 +434,9 @@ struct DeclaredPhase<'a> {
     graph: &'a ProgramGraph,
     tally: Tally,
     started_at: Vec<Option<tokio::time::Instant>>,
+    /// Cancelled at the first failure when the update rolls back: nothing
+    /// new starts, running steps finish.
+    stop_on_failure: Option<CancellationToken>,
 }
 
 impl Handler for DeclaredPhase<'_> {
@@ -516,12 +530,30 @@ impl Handler for DeclaredPhase<'_> {
     fn finish(&mut self, i: usize, out: StepDone) -> NodeEnd {
         let step = &self.plan.steps[i];
         let deps = || step.dependencies.clone();
-        self.tally
-            .finish(&self.ctx, &step.urn, out, self.started_at[i], deps)
+        let end = self
+            .tally
+            .finish(&self.ctx, &step.urn, out, self.started_at[i], deps);
+        if end == NodeEnd::Failed
+            && let Some(stop) = &self.stop_on_failure
+        {
+            stop.cancel();
+        }
+        end
     }
 
     fn skip(&mut self, i: usize, reason: &str) {
         let step = &self.plan.steps[i];
+        // Stopped by a failure, not by Ctrl-C: say so.
+        let rolling_back = self
+            .stop_on_failure
+            .as_ref()
+            .is_some_and(|s| s.is_cancelled())
+            && !self.ctx.opts.cancel.is_cancelled();
+        let reason = if rolling_back && !reason.starts_with("a dependency") {
+            "a step failed and the update rolls back: nothing new starts"
+        } else {
+            reason
+        };
         self.tally.skipped(
             &self.ctx,
             &step.urn,
@@ -654,16 +686,44 @@ pub(crate) async fn execute(
     };
 
     let mut cancelled = false;
+    let mut rollback = None;
     if plan.kind == PlanKind::Update {
+        // What a rollback restores.
+        let before = opts.rollback.then(|| tally.view.clone());
+        let stop = opts.cancel.child_token();
         let mut phase = DeclaredPhase {
             ctx: ctx.clone(),
             plan,
             graph,
             started_at: vec![None; plan.steps.len()],
             tally,
+            stop_on_failure: opts.rollback.then(|| stop.clone()),
         };
-        cancelled = walk(&plan.deps, opts.parallel, &opts.cancel, &mut phase).await;
+        cancelled =
+            walk(&plan.deps, opts.parallel, &stop, &mut phase).await && opts.cancel.is_cancelled();
         tally = phase.tally;
+        if let Some(before) = &before
+            && !tally.failures.is_empty()
+            && !opts.cancel.is_cancelled()
+        {
+            let done: Vec<(Urn, Op)> = tally
+                .timeline
+                .iter()
+                .filter(|t| t.result == StepResult::Succeeded && t.op.is_change())
+                .map(|t| (t.urn.clone(), t.op))
+                .collect();
+            rollback = Some(
+                roll_back(
+                    &ctx,
+                    before,
+                    &mut tally.view,
+                    &done,
+                    &graph.providers,
+                    opts.parallel,
+                )
+                .await,
+            );
+        }
     }
 
     // Clean-up: deletes of removed resources and of replaced resources' old copies.
@@ -737,7 +797,9 @@ pub(crate) async fn execute(
     let resolver: Arc<dyn Resolver> = ctx.resolver.clone();
     let mut outputs = BTreeMap::new();
     let mut secret = Vec::new();
-    if plan.kind == PlanKind::Update && (cancelled || opts.cancel.is_cancelled()) {
+    if plan.kind == PlanKind::Update
+        && (cancelled || opts.cancel.is_cancelled() || rollback.is_some())
+    {
         // A cancelled update records no outputs: what it would export may
         // rest on steps that never ran. The recorded ones stay.
         outputs = tally.view.outputs.clone();
@@ -771,6 +833,7 @@ pub(crate) async fn execute(
 
     let outcome = UpdateOutcome {
         panics: tally.panics,
+        rollback,
         changes: tally.changes,
         failures: tally.failures,
         skipped: tally.skipped,

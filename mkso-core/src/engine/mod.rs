@@ -17,6 +17,7 @@ mod plan;
 mod refresh;
 mod render;
 mod retry;
+mod rollback;
 mod saved_plan;
 mod step;
 mod timeline;
@@ -39,6 +40,7 @@ pub use plan::{Plan, PlanKind, PlannedStep, plan_destroy, plan_update};
 pub use refresh::{Drift, DriftKind, RefreshOutcome};
 pub use render::{RenderOptions, render_plan, render_value, render_value_whole};
 pub use retry::{Backoff, Clock, TokioClock};
+pub use rollback::{RevertAction, Reverted, RollbackOutcome};
 pub use saved_plan::{
     PLAN_FORMAT, PlanMoved, PropsSealer, SavedPlan, SavedStep, StateMark, program_digest,
     sha256_hex,
@@ -70,6 +72,9 @@ pub struct EngineOptions {
     pub cancel: CancellationToken,
     /// `--target` URNs or names (empty: everything).
     pub targets: Vec<String>,
+    /// Roll back when a step fails for good: nothing new starts, and every
+    /// change the update made is reverted (`up --rollback-on-failure`).
+    pub rollback: bool,
 }
 
 impl Default for EngineOptions {
@@ -81,6 +86,7 @@ impl Default for EngineOptions {
             events: Arc::new(NullSink),
             cancel: CancellationToken::new(),
             targets: Vec::new(),
+            rollback: false,
         }
     }
 }
@@ -90,6 +96,7 @@ impl std::fmt::Debug for EngineOptions {
         f.debug_struct("EngineOptions")
             .field("parallel", &self.parallel)
             .field("targets", &self.targets)
+            .field("rollback", &self.rollback)
             .finish_non_exhaustive()
     }
 }

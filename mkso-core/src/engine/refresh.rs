@@ -47,7 +47,7 @@ pub struct RefreshOutcome {
     pub failures: Vec<StepFailure>,
 }
 
-fn changed_keys(old: &Value, new: &Value) -> Vec<String> {
+pub(crate) fn changed_keys(old: &Value, new: &Value) -> Vec<String> {
     match (old.as_object(), new.as_object()) {
         (Some(o), Some(n)) => {
             let mut keys: Vec<String> = o

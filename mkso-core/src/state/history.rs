@@ -28,6 +28,8 @@ pub enum UpdateResult {
     Failed,
     /// Stopped by Ctrl-C.
     Cancelled,
+    /// A step failed, and every change was reverted.
+    RolledBack,
 }
 
 /// One update in the history.
@@ -81,9 +83,10 @@ impl RunBy {
     /// This process, running `command`.
     pub fn current(command: Vec<String>) -> Self {
         RunBy {
-            user: std::env::var("USER")
-                .or_else(|_| std::env::var("USERNAME"))
-                .unwrap_or_else(|_| "unknown".into()),
+            user: ["USER", "LOGNAME", "USERNAME"]
+                .into_iter()
+                .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+                .unwrap_or_else(|| "unknown".into()),
             host: gethostname::gethostname().to_string_lossy().into_owned(),
             command,
             mkso_version: env!("CARGO_PKG_VERSION").to_string(),

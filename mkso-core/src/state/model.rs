@@ -527,12 +527,18 @@ impl StateView {
                 if let Some(id) = op_id {
                     self.pending.remove(&id);
                 }
+                // A record live again (a rollback's restore) is no longer
+                // an old copy to delete.
+                self.pending_deletes
+                    .remove(&(resource.urn.clone(), resource.id.clone()));
                 self.live.insert(resource.urn.clone(), resource);
             }
             JournalEntry::Replaced { op_id, resource } => {
                 if let Some(id) = op_id {
                     self.pending.remove(&id);
                 }
+                self.pending_deletes
+                    .remove(&(resource.urn.clone(), resource.id.clone()));
                 if let Some(mut old) = self.live.remove(&resource.urn) {
                     old.pending_delete = true;
                     self.pending_deletes

@@ -26,6 +26,7 @@ pub struct Call {
 
 type CheckFn = Arc<dyn Fn(&CheckRequest) -> Result<CheckResponse, ProviderError> + Send + Sync>;
 type CreateFn = Arc<dyn Fn(&CreateRequest) -> Result<CreateResponse, ProviderError> + Send + Sync>;
+type RefuseFn = Arc<dyn Fn(&UpdateRequest) -> Option<ProviderError> + Send + Sync>;
 type DiffFn = Arc<dyn Fn(&DiffRequest) -> Result<DiffResponse, ProviderError> + Send + Sync>;
 type ReadFn = Arc<dyn Fn(&ReadRequest) -> Result<ReadResponse, ProviderError> + Send + Sync>;
 type ReplaceWhenFn = Arc<dyn Fn(&Value, &Value) -> bool + Send + Sync>;
@@ -115,6 +116,7 @@ pub struct TestProvider {
     latency: Duration,
     checks: HashMap<String, CheckFn>,
     creates: HashMap<String, CreateFn>,
+    refusals: HashMap<String, RefuseFn>,
     diffs: HashMap<String, DiffFn>,
     reads: HashMap<String, ReadFn>,
     replace_keys: HashMap<String, Vec<String>>,
@@ -155,6 +157,7 @@ impl TestProvider {
             latency: Duration::ZERO,
             checks: HashMap::new(),
             creates: HashMap::new(),
+            refusals: HashMap::new(),
             diffs: HashMap::new(),
             reads: HashMap::new(),
             replace_keys: HashMap::new(),
@@ -211,6 +214,18 @@ impl TestProvider {
         f: impl Fn(&CreateRequest) -> Result<CreateResponse, ProviderError> + Send + Sync + 'static,
     ) -> Self {
         self.creates.insert(type_token.into(), Arc::new(f));
+        self
+    }
+
+    /// Updates of a type fail with the error `f` returns for them (`None`:
+    /// the update goes through), as a cloud that refuses a value.
+    #[must_use]
+    pub fn refuse_updates(
+        mut self,
+        type_token: &str,
+        f: impl Fn(&UpdateRequest) -> Option<ProviderError> + Send + Sync + 'static,
+    ) -> Self {
+        self.refusals.insert(type_token.into(), Arc::new(f));
         self
     }
 
@@ -585,6 +600,13 @@ impl Provider for TestProvider {
         self.throttle_check(&req.identity)?;
         self.wait().await;
         self.record("update", &req.identity.urn)?;
+        if let Some(e) = self
+            .refusals
+            .get(&req.identity.type_token)
+            .and_then(|f| f(&req))
+        {
+            return Err(e);
+        }
         let outputs = echo(&req.new_inputs, &req.id);
         let mut inner = self.lock();
         match inner.cloud.get_mut(&req.id) {

@@ -9,6 +9,7 @@ mod hostile_input;
 mod lifecycle;
 mod output_ergonomics;
 mod plan_follow;
+mod rollback;
 mod saved_plans;
 mod secrets_refs;
 mod snapshots;

@@ -1,0 +1,562 @@
+//! Rollback: when a step of an update fails for good and the update was
+//! asked to (`up --rollback-on-failure`, or `rollback: on_failure` in
+//! `Mkso.yaml`), every change the update made is reverted, in reverse
+//! dependency order, through the same journaled provider calls as any step:
+//!
+//! - a created resource is deleted (an imported one is only forgotten);
+//! - an updated one is updated back to its recorded inputs;
+//! - a create-before-delete replacement swaps back (the old copy is live
+//!   again, the new copy becomes a pending delete) and the new copy is
+//!   deleted;
+//! - a delete-before-replace replacement deletes the new copy and creates the
+//!   old resource again from its recorded inputs (a new id).
+//!
+//! Restores (updates back, swaps, recreations) run first, dependencies
+//! before dependents, while every copy still exists; then the deletes,
+//! dependents first. A crash at any point leaves the state accurate: a new
+//! copy is recorded (live or as a pending delete) until it is deleted.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::FutureExt;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::apply::{StepDone, begin, end_failed};
+use super::events::{EngineEvent, Op};
+use super::execute::{Ctx, limiter_key};
+use super::failure::{StepError, StepFailure};
+use super::graph::topo_order;
+use super::plan::delete_deps;
+use super::refresh::changed_keys;
+use super::step::DeleteStep;
+use super::walk::{Handler, NodeEnd, Start, walk};
+use crate::names::Urn;
+use crate::options::Tenacity;
+use crate::provider::{CreateRequest, Provider, ProviderRegistry, UpdateRequest};
+use crate::stack::ResourceKind;
+use crate::state::{JournalEntry, PendingOp, ResourceState, StateView};
+
+/// What reverting one resource does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevertAction {
+    /// Delete what the update created (or a replacement's new copy).
+    Delete,
+    /// Forget what the update imported (it stays in the cloud).
+    Forget,
+    /// Update it back to its recorded inputs.
+    UpdateBack,
+    /// Make the old copy of a create-before-delete replacement live again
+    /// (its new copy is then deleted).
+    SwapBack,
+    /// Delete the new copy of a delete-before-replace replacement and create
+    /// the old resource again from its recorded inputs.
+    Recreate,
+}
+
+impl RevertAction {
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevertAction::Delete => "delete",
+            RevertAction::Forget => "forget",
+            RevertAction::UpdateBack => "update_back",
+            RevertAction::SwapBack => "swap_back",
+            RevertAction::Recreate => "recreate",
+        }
+    }
+}
+
+/// One revert that was done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reverted {
+    /// The resource.
+    pub urn: Urn,
+    /// What was done.
+    pub action: RevertAction,
+}
+
+/// What a rollback did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RollbackOutcome {
+    /// The reverts that were done, in the order they finished.
+    pub reverted: Vec<Reverted>,
+    /// The reverts that failed: those resources keep what the update made
+    /// of them (the state says so).
+    pub failures: Vec<StepFailure>,
+    /// Reverts that did not run (one they waited for failed).
+    pub not_run: Vec<Urn>,
+}
+
+impl RollbackOutcome {
+    /// Whether everything the update changed was reverted.
+    pub fn complete(&self) -> bool {
+        self.failures.is_empty() && self.not_run.is_empty()
+    }
+}
+
+/// One revert to do.
+#[derive(Debug, Clone)]
+struct Revert {
+    action: RevertAction,
+    /// The record before the update (update back, swap back, recreate).
+    before: Option<ResourceState>,
+    /// The record the update made (delete, forget, update back, recreate).
+    after: Option<ResourceState>,
+}
+
+impl Revert {
+    fn urn(&self) -> &Urn {
+        &self
+            .after
+            .as_ref()
+            .or(self.before.as_ref())
+            .expect("a revert has a record")
+            .urn
+    }
+}
+
+/// The reverts of the changes `done` (the succeeded steps: URN → op), from
+/// `before` (the state the update started from) to `after` (now): the
+/// restores, then the deletes.
+fn reverts(
+    before: &StateView,
+    after: &StateView,
+    done: &[(Urn, Op)],
+) -> (Vec<Revert>, Vec<Revert>) {
+    let mut restores = Vec::new();
+    let mut deletes = Vec::new();
+    for (urn, op) in done {
+        let now = after.live.get(urn).cloned();
+        let was = before.live.get(urn).cloned();
+        match op {
+            Op::Create => {
+                if let Some(now) = now {
+                    deletes.push(Revert {
+                        action: RevertAction::Delete,
+                        before: None,
+                        after: Some(now),
+                    });
+                }
+            }
+            Op::Import => {
+                if let Some(now) = now {
+                    deletes.push(Revert {
+                        action: RevertAction::Forget,
+                        before: None,
+                        after: Some(now),
+                    });
+                }
+            }
+            Op::Update => {
+                if let (Some(was), Some(now)) = (was, now) {
+                    restores.push(Revert {
+                        action: RevertAction::UpdateBack,
+                        before: Some(was),
+                        after: Some(now),
+                    });
+                }
+            }
+            Op::Replace => {
+                let (Some(was), Some(now)) = (was, now) else {
+                    continue;
+                };
+                let old_kept = after
+                    .pending_deletes
+                    .contains_key(&(was.urn.clone(), was.id.clone()));
+                if old_kept {
+                    // Swap back, then delete the new copy (a pending delete
+                    // after the swap).
+                    let mut new_copy = now;
+                    new_copy.pending_delete = true;
+                    restores.push(Revert {
+                        action: RevertAction::SwapBack,
+                        before: Some(was),
+                        after: None,
+                    });
+                    deletes.push(Revert {
+                        action: RevertAction::Delete,
+                        before: None,
+                        after: Some(new_copy),
+                    });
+                } else {
+                    restores.push(Revert {
+                        action: RevertAction::Recreate,
+                        before: Some(was),
+                        after: Some(now),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    (restores, deletes)
+}
+
+/// Dependencies first, among `items` (by their records' dependencies).
+fn restore_deps(items: &[Revert]) -> Vec<Vec<usize>> {
+    let index: HashMap<&Urn, usize> = items
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.urn(), i))
+        .collect();
+    items
+        .iter()
+        .map(|r| {
+            let rec = r.before.as_ref().or(r.after.as_ref()).expect("a record");
+            rec.dependencies
+                .iter()
+                .chain(rec.parent.iter())
+                .filter_map(|u| index.get(u).copied())
+                .collect()
+        })
+        .collect()
+}
+
+async fn update_back(
+    ctx: &Arc<Ctx>,
+    provider: &Arc<dyn Provider>,
+    was: &ResourceState,
+    now: &ResourceState,
+    done: &mut StepDone,
+) -> Result<(), StepError> {
+    let mut draft = was.clone();
+    draft.id.clone_from(&now.id);
+    draft.outputs = Value::Null;
+    let op_id = begin(ctx, provider, PendingOp::Update, &draft, done).await?;
+    let changed = changed_keys(&now.inputs, &was.inputs);
+    let identity = ctx.identity(&now.urn, &now.type_token);
+    let result = ctx
+        .call(
+            &limiter_key(now.provider.as_ref()),
+            &now.urn,
+            Op::Update,
+            "update",
+            None,
+            Tenacity::default(),
+            || {
+                provider.update(UpdateRequest {
+                    identity: identity.clone(),
+                    id: now.id.clone(),
+                    old_inputs: now.inputs.clone(),
+                    old_outputs: now.outputs.clone(),
+                    new_inputs: was.inputs.clone(),
+                    changed: changed.clone(),
+                    labels: ctx.labels.clone(),
+                })
+            },
+        )
+        .await
+        .map(|r| (now.id.clone(), r.outputs));
+    record(ctx, op_id, result, was, done).await
+}
+
+async fn recreate(
+    ctx: &Arc<Ctx>,
+    provider: &Arc<dyn Provider>,
+    was: &ResourceState,
+    now: &ResourceState,
+    done: &mut StepDone,
+) -> Result<(), StepError> {
+    DeleteStep::apply(
+        ctx,
+        now,
+        Some(provider.clone()),
+        Tenacity::default(),
+        None,
+        done,
+    )
+    .await?;
+    let mut draft = was.clone();
+    draft.id = String::new();
+    draft.outputs = Value::Null;
+    let op_id = begin(ctx, provider, PendingOp::Create, &draft, done).await?;
+    let identity = ctx.identity(&was.urn, &was.type_token);
+    let exclude = vec![now.id.clone(), was.id.clone()];
+    let result = ctx
+        .call(
+            &limiter_key(was.provider.as_ref()),
+            &was.urn,
+            Op::Create,
+            "create",
+            None,
+            Tenacity::default(),
+            || {
+                provider.create(CreateRequest {
+                    identity: identity.clone(),
+                    inputs: was.inputs.clone(),
+                    labels: ctx.labels.clone(),
+                    exclude_ids: exclude.clone(),
+                })
+            },
+        )
+        .await
+        .map(|r| (r.id, r.outputs));
+    record(ctx, op_id, result, was, done).await
+}
+
+/// Journals the record a revert's provider call made (`was` with the id
+/// and outputs it answered), or ends its pending operation when it failed.
+async fn record(
+    ctx: &Arc<Ctx>,
+    op_id: Option<u64>,
+    result: Result<(String, Value), StepError>,
+    was: &ResourceState,
+    done: &mut StepDone,
+) -> Result<(), StepError> {
+    match result {
+        Ok((id, outputs)) => {
+            let mut rec = was.clone();
+            rec.id = id;
+            rec.outputs = outputs;
+            done.journal(
+                ctx,
+                vec![JournalEntry::Upsert {
+                    op_id,
+                    resource: rec,
+                }],
+            )
+            .await
+        }
+        Err(e) => {
+            end_failed(ctx, op_id, &e, done).await?;
+            Err(e)
+        }
+    }
+}
+
+async fn revert(
+    ctx: Arc<Ctx>,
+    r: Revert,
+    provider: Option<Arc<dyn Provider>>,
+    done: &mut StepDone,
+) -> Result<(), StepError> {
+    let no_provider = |rec: &ResourceState| {
+        StepError::new(
+            super::failure::FailureKind::NoProvider,
+            format!(
+                "no provider `{}` is registered to revert it; register it in the program",
+                rec.provider
+                    .clone()
+                    .map(|p| p.to_string())
+                    .unwrap_or_default()
+            ),
+        )
+    };
+    match r.action {
+        RevertAction::Delete => {
+            let rec = r.after.as_ref().expect("a delete has a record");
+            DeleteStep::apply(&ctx, rec, provider, Tenacity::default(), None, done).await
+        }
+        RevertAction::Forget => {
+            let rec = r.after.as_ref().expect("a forget has a record");
+            done.journal(
+                &ctx,
+                vec![JournalEntry::Removed {
+                    op_id: None,
+                    urn: rec.urn.clone(),
+                    id: rec.id.clone(),
+                }],
+            )
+            .await
+        }
+        RevertAction::SwapBack => {
+            // The old copy is live again; the new one becomes a pending delete.
+            let mut old = r.before.clone().expect("a swap has the old record");
+            old.pending_delete = false;
+            done.journal(
+                &ctx,
+                vec![JournalEntry::Replaced {
+                    op_id: None,
+                    resource: old,
+                }],
+            )
+            .await
+        }
+        RevertAction::UpdateBack => {
+            let (was, now) = (
+                r.before.as_ref().expect("old"),
+                r.after.as_ref().expect("new"),
+            );
+            if was.kind == ResourceKind::Component {
+                // Its recorded outputs as they were.
+                return done
+                    .journal(
+                        &ctx,
+                        vec![JournalEntry::Upsert {
+                            op_id: None,
+                            resource: was.clone(),
+                        }],
+                    )
+                    .await;
+            }
+            match &provider {
+                Some(p) => update_back(&ctx, p, was, now, done).await,
+                None => Err(no_provider(now)),
+            }
+        }
+        RevertAction::Recreate => {
+            let (was, now) = (
+                r.before.as_ref().expect("old"),
+                r.after.as_ref().expect("new"),
+            );
+            match &provider {
+                Some(p) => recreate(&ctx, p, was, now, done).await,
+                None => Err(no_provider(now)),
+            }
+        }
+    }
+}
+
+struct RevertPhase<'a> {
+    ctx: Arc<Ctx>,
+    items: Vec<Revert>,
+    providers: &'a ProviderRegistry,
+    view: &'a mut StateView,
+    outcome: &'a mut RollbackOutcome,
+    started_at: Vec<Option<tokio::time::Instant>>,
+}
+
+impl Handler for RevertPhase<'_> {
+    type Output = StepDone;
+
+    fn start(&mut self, i: usize, _: bool) -> Start<StepDone> {
+        let r = self.items[i].clone();
+        let rec = r.after.as_ref().or(r.before.as_ref()).expect("a record");
+        let provider = rec.provider.as_ref().and_then(|p| self.providers.get(p));
+        let ctx = self.ctx.clone();
+        self.started_at[i] = Some(ctx.opts.clock.now());
+        ctx.emit(EngineEvent::RevertStarted {
+            urn: r.urn().clone(),
+            action: r.action,
+        });
+        Start::Run(
+            async move {
+                let mut done = StepDone::new(Op::Delete, true);
+                if let Err(e) = revert(ctx, r, provider, &mut done).await {
+                    done.error = Some(e);
+                }
+                done
+            }
+            .boxed(),
+        )
+    }
+
+    fn finish(&mut self, i: usize, out: StepDone) -> NodeEnd {
+        let urn = self.items[i].urn().clone();
+        let action = self.items[i].action;
+        for e in out.entries {
+            self.view.apply(e);
+        }
+        if let Some(err) = out.error {
+            self.ctx.emit(EngineEvent::RevertFailed {
+                urn: urn.clone(),
+                action,
+                error: err.message.clone(),
+            });
+            self.outcome
+                .failures
+                .push(err.into_failure(urn, action_op(action)));
+            return NodeEnd::Failed;
+        }
+        let ms = self.started_at[i]
+            .map(|s| (self.ctx.opts.clock.now() - s).as_millis() as u64)
+            .unwrap_or(0);
+        self.ctx.emit(EngineEvent::RevertFinished {
+            urn: urn.clone(),
+            action,
+            duration_ms: ms,
+        });
+        self.outcome.reverted.push(Reverted { urn, action });
+        NodeEnd::Changed
+    }
+
+    fn skip(&mut self, i: usize, _reason: &str) {
+        self.outcome.not_run.push(self.items[i].urn().clone());
+    }
+
+    fn panicked(&mut self, i: usize, message: String) {
+        let urn = self.items[i].urn().clone();
+        let action = self.items[i].action;
+        self.ctx.emit(EngineEvent::RevertFailed {
+            urn: urn.clone(),
+            action,
+            error: message.clone(),
+        });
+        self.outcome
+            .failures
+            .push(StepError::panicked(&message).into_failure(urn, action_op(action)));
+    }
+}
+
+/// The op a revert's failure is reported under.
+fn action_op(a: RevertAction) -> Op {
+    match a {
+        RevertAction::Delete | RevertAction::Forget => Op::Delete,
+        RevertAction::UpdateBack | RevertAction::SwapBack => Op::Update,
+        RevertAction::Recreate => Op::Replace,
+    }
+}
+
+/// Reverts the changes `done` made from `before`; `view` is the state now,
+/// and is kept up to date as reverts finish.
+pub(crate) async fn roll_back(
+    ctx: &Arc<Ctx>,
+    before: &StateView,
+    view: &mut StateView,
+    done: &[(Urn, Op)],
+    providers: &ProviderRegistry,
+    parallel: usize,
+) -> RollbackOutcome {
+    let (restores, deletes) = reverts(before, view, done);
+    let mut outcome = RollbackOutcome::default();
+    ctx.emit(EngineEvent::RollbackStarted {
+        reverts: restores.len() + deletes.len(),
+    });
+    // A cancel (Ctrl-C) does not stop a rollback half way: it finishes.
+    let never = tokio_util::sync::CancellationToken::new();
+    if !restores.is_empty() {
+        let deps = restore_deps(&restores);
+        let deps = match topo_order(&deps) {
+            Ok(_) => deps,
+            Err(_) => vec![Vec::new(); restores.len()],
+        };
+        let mut phase = RevertPhase {
+            ctx: ctx.clone(),
+            started_at: vec![None; restores.len()],
+            items: restores,
+            providers,
+            view,
+            outcome: &mut outcome,
+        };
+        walk(&deps, parallel, &never, &mut phase).await;
+    }
+    if !deletes.is_empty() && outcome.failures.is_empty() {
+        let recs: Vec<&ResourceState> = deletes
+            .iter()
+            .map(|r| r.after.as_ref().expect("a delete has a record"))
+            .collect();
+        let deps = delete_deps(&recs);
+        let mut phase = RevertPhase {
+            ctx: ctx.clone(),
+            started_at: vec![None; deletes.len()],
+            items: deletes,
+            providers,
+            view,
+            outcome: &mut outcome,
+        };
+        walk(&deps, parallel, &never, &mut phase).await;
+    } else {
+        outcome
+            .not_run
+            .extend(deletes.iter().map(|r| r.urn().clone()));
+    }
+    ctx.emit(EngineEvent::RollbackFinished {
+        reverted: outcome.reverted.len(),
+        failed: outcome.failures.iter().map(|f| f.urn.clone()).collect(),
+        not_run: outcome.not_run.clone(),
+    });
+    outcome
+}
