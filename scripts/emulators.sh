@@ -86,7 +86,10 @@ start() {
   mkdir -p "$DIR"
   local moto_port gcp_port
   moto_port=$(free_port)
-  setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$DIR/moto.log" 2>&1 < /dev/null &
+  # EC2 refuses instance types it does not have, as the real one does (the
+  # rollback test updates to one).
+  MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION=true \
+    setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$DIR/moto.log" 2>&1 < /dev/null &
   local moto_pid=$!
   gcp_port=$(free_port)
   setsid "$VENV/bin/python" "$ROOT/scripts/gcplocal_launcher.py" start --host 127.0.0.1 --port "$gcp_port" >"$DIR/gcplocal.log" 2>&1 < /dev/null &

@@ -11,6 +11,15 @@ cd "$(dirname "$0")/.."
 # cloud SDKs are slow); CARGO_TARGET_DIR, if set, wins.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mkso-target}"
 mkdir -p "$CARGO_TARGET_DIR"
+# The end-to-end tests live outside their package (tests/e2e, built by
+# `stacks`), so cargo records their absolute paths: from another clone sharing
+# this target directory it would not see their changes. Forget that record
+# when the clone changed (only the e2e binary is rebuilt).
+marker="$CARGO_TARGET_DIR/.mkso-e2e-root"
+if [ "$(cat "$marker" 2>/dev/null)" != "$PWD" ]; then
+  rm -f "$CARGO_TARGET_DIR"/debug/.fingerprint/stacks-*/dep-test-integration-test-e2e
+  echo "$PWD" > "$marker"
+fi
 # Snapshots are reviewed, never accepted by a test run.
 export INSTA_UPDATE=no
 

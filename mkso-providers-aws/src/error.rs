@@ -12,7 +12,8 @@
 //! - a code of [`THROTTLING_ERRORS`], or HTTP 429: throttled (the engine
 //!   narrows its concurrency and retries it without counting a failure);
 //! - a code ending in `NotFound` (`InvalidVpcID.NotFound`,
-//!   `NatGatewayNotFound`): not found;
+//!   `NatGatewayNotFound`): not found — except those of
+//!   [`CATALOG_NOT_FOUND`] (an instance type that does not exist): permanent;
 //! - a code of [`TRANSIENT_ERRORS`] or [`EC2_RETRYABLE_ERRORS`], or HTTP 5xx:
 //!   retryable;
 //! - anything else (`InvalidParameterValue`, `UnauthorizedOperation`, ...):
@@ -86,6 +87,13 @@ pub const EC2_RETRYABLE_ERRORS: &[&str] = &[
     "DependencyViolation",
 ];
 
+/// Codes ending in `NotFound` that name something of the service's own
+/// catalog, not a resource: an instance type that does not exist will not
+/// appear by waiting (EC2 answers `InvalidParameterValue`; moto
+/// `InvalidInstanceType.NotFound`). Permanent, not "not found" (which a
+/// create retries as eventual consistency).
+pub const CATALOG_NOT_FOUND: &[&str] = &["InvalidInstanceType.NotFound"];
+
 /// The class of a service answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Answer {
@@ -99,6 +107,8 @@ enum Answer {
 fn answer_class(status: u16, code: &str) -> Answer {
     if status == 429 || THROTTLING_ERRORS.contains(&code) {
         Answer::Throttled
+    } else if CATALOG_NOT_FOUND.contains(&code) {
+        Answer::Permanent
     } else if code.ends_with("NotFound") {
         Answer::NotFound
     } else if TRANSIENT_ERRORS.contains(&code)

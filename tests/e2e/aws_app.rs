@@ -236,6 +236,30 @@ async fn live(stack: &str) -> (usize, usize, usize, usize) {
     (instances, sgs, eips, vpcs)
 }
 
+/// The ingress CIDRs of the security groups tagged with `stack`, sorted.
+async fn ingress(stack: &str) -> Vec<String> {
+    let c = ec2().await;
+    let mut v: Vec<String> = c
+        .describe_security_groups()
+        .filters(
+            Filter::builder()
+                .name("tag:mkso:stack")
+                .values(stack)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .security_groups()
+        .iter()
+        .flat_map(|g| g.ip_permissions())
+        .flat_map(|p| p.ip_ranges())
+        .filter_map(|r| r.cidr_ip().map(String::from))
+        .collect();
+    v.sort();
+    v
+}
+
 async fn full_cycle(kind: Kind, tag: &str) {
     ensure_bucket().await;
     let canary = format!("canary-{tag}-{}-9f2c71", std::process::id());
@@ -330,6 +354,45 @@ async fn full_cycle(kind: Kind, tag: &str) {
     let mut expected = private.clone();
     expected.sort();
     assert_eq!(subnets, expected, "one app instance per private subnet");
+
+    // A failed update rolls back: a new SSH range (its rule is replaced,
+    // deleting first) and an instance type EC2 does not have (the app
+    // instances' replacements are refused) → exit 6, and EC2 has what it
+    // had: the same instances, the same rules.
+    let before = (live(&w.app_stack).await, ingress(&w.app_stack).await);
+    let file = w.app_dir.join(format!("Mkso.{}.yaml", w.app_stack));
+    let config = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        config
+            .replace(
+                "app:instance_type: t3.micro",
+                "app:instance_type: t3.nonexistent",
+            )
+            .replace("203.0.113.0/24", "198.51.100.0/24"),
+    )
+    .unwrap();
+    let o = w.app(&["up", "--yes", "--rollback-on-failure"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(6), "{t}");
+    assert!(
+        t.contains("The instance type 't3.nonexistent' does not exist"),
+        "{t}"
+    );
+    assert!(!t.contains("gave up"), "refused at once, not retried: {t}");
+    assert!(t.contains("recreate app-ssh"), "{t}");
+    assert!(t.contains("rolled back: "), "{t}");
+    assert_eq!(
+        (live(&w.app_stack).await, ingress(&w.app_stack).await),
+        before,
+        "EC2 as before the update"
+    );
+    let o = w.app(&["outputs", "--json"]);
+    let after: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(after["app_instance_ids"], outs["app_instance_ids"]);
+    std::fs::write(&file, config).unwrap();
+    let o = w.app(&["preview", "--expect-no-changes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 
     // Wrong or missing passphrase: a clear error naming the variable, no change.
     let o = w.app_with(

@@ -81,6 +81,24 @@ fn ec2_request_limit_exceeded_is_throttled_with_retry_after() {
 }
 
 #[test]
+fn an_instance_type_that_does_not_exist_is_permanent_not_not_found() {
+    let e = answer(
+        Some("InvalidInstanceType.NotFound"),
+        Some("The instance type 't3.nonexistent' does not exist"),
+        400,
+        &[],
+    );
+    assert_eq!(e.class, ErrorClass::Permanent, "{e:?}");
+    let e = answer(
+        Some("InvalidSubnetID.NotFound"),
+        Some("The subnet ID 'subnet-1' does not exist"),
+        400,
+        &[],
+    );
+    assert_eq!(e.class, ErrorClass::NotFound, "{e:?}");
+}
+
+#[test]
 fn every_throttling_code_of_the_sdk_is_throttled() {
     for code in THROTTLING_ERRORS {
         let e = answer(Some(code), Some("slow down"), 400, &[]);
