@@ -79,7 +79,7 @@ pub(crate) fn render_table(e: &HistoryEntry) -> String {
             secs(s.start_ms),
             secs(s.end_ms),
             secs(s.duration_ms()),
-            s.op.as_str(),
+            op_label(s),
             lower(s.result),
             s.attempts,
             escape_control(s.urn.name()),
@@ -115,6 +115,14 @@ fn html_escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// The op column: `create`, or `revert: update back` for a rollback's.
+fn op_label(s: &crate::engine::StepTiming) -> String {
+    match s.revert {
+        Some(a) => format!("revert: {}", a.as_str().replace('_', " ")),
+        None => s.op.as_str().to_string(),
+    }
 }
 
 fn colour(op: Op) -> &'static str {
@@ -164,6 +172,7 @@ pub(crate) fn render_html(e: &HistoryEntry) -> String {
         let on_path = critical.contains(&i);
         let name = html_escape(s.urn.name());
         let (fill, extra) = match s.result {
+            StepResult::Succeeded if s.revert.is_some() => ("#8e44ad", String::new()),
             StepResult::Succeeded => (colour(s.op), String::new()),
             StepResult::Failed => ("#d62728", r#" stroke-dasharray="4 2""#.to_string()),
             StepResult::Skipped => ("#cccccc", String::new()),
@@ -179,7 +188,7 @@ pub(crate) fn render_html(e: &HistoryEntry) -> String {
         };
         let title = format!(
             "{name} — {} — {} — {} ({} attempt{}){}",
-            s.op.as_str(),
+            op_label(s),
             lower(s.result),
             secs(s.duration_ms()),
             s.attempts,
@@ -219,6 +228,7 @@ pub(crate) fn render_html(e: &HistoryEntry) -> String {
         ("update", colour(Op::Update)),
         ("replace", colour(Op::Replace)),
         ("delete", colour(Op::Delete)),
+        ("revert (rollback)", "#8e44ad"),
         ("failed", "#d62728"),
         ("skipped", "#cccccc"),
     ] {

@@ -345,6 +345,7 @@ impl Tally {
             attempts,
             result,
             dependencies,
+            revert: None,
         });
     }
 
@@ -720,6 +721,7 @@ pub(crate) async fn execute(
                     &done,
                     &graph.providers,
                     opts.parallel,
+                    (tally.started, &mut tally.timeline),
                 )
                 .await,
             );

@@ -31,6 +31,7 @@ use super::graph::topo_order;
 use super::plan::delete_deps;
 use super::refresh::changed_keys;
 use super::step::DeleteStep;
+use super::timeline::{StepResult, StepTiming};
 use super::walk::{Handler, NodeEnd, Start, walk};
 use crate::names::Urn;
 use crate::options::Tenacity;
@@ -417,6 +418,35 @@ struct RevertPhase<'a> {
     view: &'a mut StateView,
     outcome: &'a mut RollbackOutcome,
     started_at: Vec<Option<tokio::time::Instant>>,
+    /// The update's start and its timeline, which the reverts join.
+    timeline: (tokio::time::Instant, &'a mut Vec<StepTiming>),
+}
+
+impl RevertPhase<'_> {
+    fn time(&mut self, i: usize, result: StepResult) {
+        let (t0, timeline) = (self.timeline.0, &mut *self.timeline.1);
+        let ms = |at: tokio::time::Instant| at.saturating_duration_since(t0).as_millis() as u64;
+        let end_ms = ms(self.ctx.opts.clock.now());
+        let r = &self.items[i];
+        let urn = r.urn().clone();
+        let attempts = self
+            .ctx
+            .attempts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&urn)
+            .unwrap_or(0);
+        timeline.push(StepTiming {
+            urn,
+            op: action_op(r.action),
+            start_ms: self.started_at[i].map_or(end_ms, ms),
+            end_ms,
+            attempts,
+            result,
+            dependencies: Vec::new(),
+            revert: Some(r.action),
+        });
+    }
 }
 
 impl Handler for RevertPhase<'_> {
@@ -450,6 +480,12 @@ impl Handler for RevertPhase<'_> {
         for e in out.entries {
             self.view.apply(e);
         }
+        let result = if out.error.is_some() {
+            StepResult::Failed
+        } else {
+            StepResult::Succeeded
+        };
+        self.time(i, result);
         if let Some(err) = out.error {
             self.ctx.emit(EngineEvent::RevertFailed {
                 urn: urn.clone(),
@@ -475,6 +511,7 @@ impl Handler for RevertPhase<'_> {
 
     fn skip(&mut self, i: usize, _reason: &str) {
         self.outcome.not_run.push(self.items[i].urn().clone());
+        self.time(i, StepResult::Skipped);
     }
 
     fn panicked(&mut self, i: usize, message: String) {
@@ -509,7 +546,9 @@ pub(crate) async fn roll_back(
     done: &[(Urn, Op)],
     providers: &ProviderRegistry,
     parallel: usize,
+    timeline: (tokio::time::Instant, &mut Vec<StepTiming>),
 ) -> RollbackOutcome {
+    let (t0, timeline) = timeline;
     let (restores, deletes) = reverts(before, view, done);
     let mut outcome = RollbackOutcome::default();
     ctx.emit(EngineEvent::RollbackStarted {
@@ -530,6 +569,7 @@ pub(crate) async fn roll_back(
             providers,
             view,
             outcome: &mut outcome,
+            timeline: (t0, &mut *timeline),
         };
         walk(&deps, parallel, &never, &mut phase).await;
     }
@@ -546,6 +586,7 @@ pub(crate) async fn roll_back(
             providers,
             view,
             outcome: &mut outcome,
+            timeline: (t0, &mut *timeline),
         };
         walk(&deps, parallel, &never, &mut phase).await;
     } else {

@@ -37,6 +37,9 @@ pub struct StepTiming {
     /// The steps of this update it waited for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<Urn>,
+    /// A rollback's revert (`op` is then the kind of call it made).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revert: Option<super::rollback::RevertAction>,
 }
 
 impl StepTiming {
@@ -100,6 +103,7 @@ mod tests {
             attempts: 1,
             result: StepResult::Succeeded,
             dependencies: deps.iter().map(|d| urn(d)).collect(),
+            revert: None,
         }
     }
 

@@ -256,6 +256,18 @@ async fn a_failed_update_is_reverted_to_what_it_was() {
             .any(|ev| matches!(ev, EngineEvent::RollbackStarted { reverts: 12 }))
     );
 
+    // The history entry's timeline has the forward steps and the reverts.
+    let history = h.store().history().await.unwrap();
+    let last = history.last().unwrap();
+    assert_eq!(last.result, mkso::state::UpdateResult::RolledBack);
+    let reverts_timed = last.steps.iter().filter(|s| s.revert.is_some()).count();
+    assert_eq!(reverts_timed, 12, "{:?}", last.steps);
+    assert!(
+        last.steps
+            .iter()
+            .any(|s| s.urn.name() == "bomb" && s.result == mkso::engine::StepResult::Failed)
+    );
+
     // Nothing lost: the next `up` of the first program changes nothing but
     // the rule's recorded id is what the cloud has; v1 converges.
     let plan = h.preview(&program(false)).await;
