@@ -59,7 +59,7 @@ fn a_saved_plan_applies_exactly_or_not_at_all() {
     let o = run(BIN, &state, &five, &args(&["up", "--plan", plan]));
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(
-        text(&o).contains("the program declares other resources, options or outputs than when the plan was made; nothing was changed"),
+        text(&o).contains("the program declares other resources, options or outputs than when the plan was made (its code or the config it reads changed); nothing was changed"),
         "{}",
         text(&o)
     );

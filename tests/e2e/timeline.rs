@@ -76,7 +76,7 @@ fn an_update_is_recorded_with_who_ran_it_and_a_timeline_of_its_steps() {
     assert!(o.status.success(), "{}", text(&o));
     let t = text(&o);
     assert!(t.starts_with("update 00000001: up succeeded"), "{t}");
-    assert!(t.contains("critical path: 1 steps"), "{t}");
+    assert!(t.contains("critical path: 1 step,"), "{t}");
     assert_eq!(
         t.lines().filter(|l| l.contains(" create ")).count(),
         200,

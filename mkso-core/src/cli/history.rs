@@ -31,6 +31,13 @@ pub enum HistoryCommand {
     },
 }
 
+/// Writes to standard output; a closed pipe (`| head`) ends quietly.
+fn out(text: &str) {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(text.as_bytes()).and_then(|()| o.flush());
+}
+
 fn find<'a>(entries: &'a [HistoryEntry], id: &str) -> Option<&'a HistoryEntry> {
     let n: Option<u64> = id.trim_start_matches('0').parse().ok().or_else(|| {
         // "0", "000": serial 0.
@@ -76,11 +83,23 @@ fn show(
         })?;
     }
     if ctx.global.json {
-        println!("{}", serde_json::to_string_pretty(e).unwrap_or_default());
+        // The entry, with the critical path the table marks.
+        let mut v = serde_json::to_value(e).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            let path: Vec<&crate::names::Urn> = crate::engine::critical_path(&e.steps)
+                .into_iter()
+                .map(|i| &e.steps[i].urn)
+                .collect();
+            o.insert("critical_path".into(), serde_json::json!(path));
+        }
+        out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        ));
     } else {
-        print!("{}", render_table(e));
+        out(&render_table(e));
         if let Some(file) = html {
-            println!("timeline written to {}", file.display());
+            out(&format!("timeline written to {}\n", file.display()));
         }
     }
     Ok(EXIT_OK)
@@ -93,17 +112,19 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
         return show(ctx, &entries, id, html.as_deref());
     }
     if ctx.global.json {
-        println!(
-            "{}",
+        out(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&entries).unwrap_or_default()
-        );
+        ));
         return Ok(EXIT_OK);
     }
     if entries.is_empty() {
         if ctx.history_keep() == 0 {
-            println!("stack {stack} has no history (Mkso.yaml sets `history: {{keep: 0}}`)");
+            out(&format!(
+                "stack {stack} has no history (Mkso.yaml sets `history: {{keep: 0}}`)\n"
+            ));
         } else {
-            println!("stack {stack} has no history");
+            out(&format!("stack {stack} has no history\n"));
         }
     }
     for e in entries.iter().rev() {
@@ -112,8 +133,8 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
             .iter()
             .map(|(k, v)| format!("{v} {}", escape_control(k)))
             .collect();
-        println!(
-            "{}  {:<8} {:<10} {} .. {}  {}{}",
+        out(&format!(
+            "{}  {:<8} {:<11} {} .. {}  {}{}\n",
             escape_control(&e.id),
             format!("{:?}", e.kind).to_lowercase(),
             serde_json::to_value(e.result)
@@ -128,7 +149,7 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
             } else {
                 String::new()
             }
-        );
+        ));
     }
     Ok(EXIT_OK)
 }

@@ -64,9 +64,16 @@ pub(crate) fn render_table(e: &HistoryEntry) -> String {
         return out;
     }
     let critical = critical_path(&e.steps);
+    let w = e
+        .steps
+        .iter()
+        .map(|s| op_label(s).len())
+        .max()
+        .unwrap_or(2)
+        .max(2);
     let _ = writeln!(
         out,
-        "\n  {:>9} {:>9} {:>9}  {:<8} {:<9} {:>5}  resource   (* on the critical path)",
+        "\n  {:>9} {:>9} {:>9}  {:<w$} {:<9} {:>5}  resource   (* on the critical path)",
         "start", "end", "took", "op", "result", "tries"
     );
     let mut order: Vec<usize> = (0..e.steps.len()).collect();
@@ -75,7 +82,7 @@ pub(crate) fn render_table(e: &HistoryEntry) -> String {
         let s = &e.steps[i];
         let _ = writeln!(
             out,
-            "  {:>9} {:>9} {:>9}  {:<8} {:<9} {:>5}  {}{}",
+            "  {:>9} {:>9} {:>9}  {:<w$} {:<9} {:>5}  {}{}",
             secs(s.start_ms),
             secs(s.end_ms),
             secs(s.duration_ms()),
@@ -89,8 +96,9 @@ pub(crate) fn render_table(e: &HistoryEntry) -> String {
     if let (Some(&first), Some(&last)) = (critical.first(), critical.last()) {
         let _ = writeln!(
             out,
-            "\ncritical path: {} steps, {} (from {} to {})",
+            "\ncritical path: {} step{}, {} (from {} to {})",
             critical.len(),
+            if critical.len() == 1 { "" } else { "s" },
             secs(e.steps[last].end_ms.saturating_sub(e.steps[first].start_ms)),
             escape_control(e.steps[first].urn.name()),
             escape_control(e.steps[last].urn.name())
@@ -200,7 +208,12 @@ pub(crate) fn render_html(e: &HistoryEntry) -> String {
             r##"<g class="step"><text x="{}" y="{}" font-size="12" text-anchor="end" fill="#222">{}{name}</text><rect class="bar{}" x="{x0:.1}" y="{y}" width="{w:.1}" height="{}" rx="2" fill="{fill}"{stroke}{extra}><title>{title}</title></rect>{}</g>"##,
             LABEL - 8,
             y + ROW - 8,
-            if on_path { "★ " } else { "" },
+            match (on_path, s.revert.is_some()) {
+                (true, true) => "★ ↩ ",
+                (true, false) => "★ ",
+                (false, true) => "↩ ",
+                (false, false) => "",
+            },
             if on_path { " critical" } else { "" },
             ROW - 6,
             if s.attempts > 1 {
@@ -251,7 +264,7 @@ rect.bar:hover {{ opacity: 0.75; }}
 <body>
 <h1>{title}</h1>
 {lines}
-<p>{n} steps; critical path ({k} steps, marked ★ and outlined): {path}</p>
+<p>{n} steps (↩: a rollback's revert); critical path ({k} steps, marked ★ and outlined): {path}</p>
 <p class="legend">{legend}</p>
 {svg}</body></html>
 "#,

@@ -26,8 +26,12 @@ pub struct Args {
     /// When a step fails for good, start nothing new and revert every
     /// change this update made (exit 6 once all are reverted). Also set by
     /// `rollback: on_failure` in Mkso.yaml.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_rollback")]
     pub rollback_on_failure: bool,
+    /// Keep what a failed update did, even when Mkso.yaml says
+    /// `rollback: on_failure`.
+    #[arg(long, overrides_with = "rollback_on_failure")]
+    pub no_rollback: bool,
 }
 
 /// Reads a saved plan file.
@@ -141,6 +145,12 @@ pub(crate) fn report(
                 f.error
             ));
         }
+        for u in &rb.unresolved {
+            display.line(&format!(
+                "  not reverted: {} (a call of this update has an unknown outcome: the next `up` resolves it through the provider first)",
+                u.name()
+            ));
+        }
         for u in &rb.not_run {
             display.line(&format!(
                 "  not reverted: {} (a revert it waited for failed)",
@@ -179,8 +189,9 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
     }
     let graph = ctx.run_program(&stack)?;
     signals.check(&display, "up")?;
-    opts.rollback = args.rollback_on_failure
-        || ctx.project.file.rollback == crate::config::RollbackSetting::OnFailure;
+    opts.rollback = !args.no_rollback
+        && (args.rollback_on_failure
+            || ctx.project.file.rollback == crate::config::RollbackSetting::OnFailure);
     if let Some(saved) = &saved {
         let config = ctx.project.stack_config(&stack)?;
         saved

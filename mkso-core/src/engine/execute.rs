@@ -22,7 +22,7 @@ use super::plan::{
     MapResolver, Plan, PlanKind, PlannedStep, delete_deps, delete_step, provider_for, provider_ref,
     resolved_from_state,
 };
-use super::rollback::{RollbackOutcome, roll_back};
+use super::rollback::{RollbackOutcome, UpdateDone, roll_back};
 use super::step::DeleteStep;
 use super::timeline::{StepResult, StepTiming};
 use super::walk::{Handler, NodeEnd, Start, walk};
@@ -691,6 +691,7 @@ pub(crate) async fn execute(
     if plan.kind == PlanKind::Update {
         // What a rollback restores.
         let before = opts.rollback.then(|| tally.view.clone());
+        let first_op_id = tally.view.next_op_id();
         let stop = opts.cancel.child_token();
         let mut phase = DeclaredPhase {
             ctx: ctx.clone(),
@@ -707,6 +708,7 @@ pub(crate) async fn execute(
             && !tally.failures.is_empty()
             && !opts.cancel.is_cancelled()
         {
+            let failed: Vec<Urn> = tally.failures.iter().map(|f| f.urn.clone()).collect();
             let done: Vec<(Urn, Op)> = tally
                 .timeline
                 .iter()
@@ -716,12 +718,17 @@ pub(crate) async fn execute(
             rollback = Some(
                 roll_back(
                     &ctx,
-                    before,
+                    UpdateDone {
+                        before,
+                        done: &done,
+                        failed: &failed,
+                        first_op_id,
+                        started: tally.started,
+                    },
                     &mut tally.view,
-                    &done,
+                    &mut tally.timeline,
                     &graph.providers,
                     opts.parallel,
-                    (tally.started, &mut tally.timeline),
                 )
                 .await,
             );

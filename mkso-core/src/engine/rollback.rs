@@ -89,12 +89,17 @@ pub struct RollbackOutcome {
     pub failures: Vec<StepFailure>,
     /// Reverts that did not run (one they waited for failed).
     pub not_run: Vec<Urn>,
+    /// Resources whose call of this update has an unknown outcome (it timed
+    /// out, or gave up on a retryable error): it may have taken effect, so
+    /// they are not known to be reverted; the next `up` resolves them
+    /// through the provider first.
+    pub unresolved: Vec<Urn>,
 }
 
 impl RollbackOutcome {
     /// Whether everything the update changed was reverted.
     pub fn complete(&self) -> bool {
-        self.failures.is_empty() && self.not_run.is_empty()
+        self.failures.is_empty() && self.not_run.is_empty() && self.unresolved.is_empty()
     }
 }
 
@@ -420,6 +425,8 @@ struct RevertPhase<'a> {
     started_at: Vec<Option<tokio::time::Instant>>,
     /// The update's start and its timeline, which the reverts join.
     timeline: (tokio::time::Instant, &'a mut Vec<StepTiming>),
+    /// The failed steps the reverts follow (for the critical path).
+    after: &'a [Urn],
 }
 
 impl RevertPhase<'_> {
@@ -443,7 +450,7 @@ impl RevertPhase<'_> {
             end_ms,
             attempts,
             result,
-            dependencies: Vec::new(),
+            dependencies: self.after.to_vec(),
             revert: Some(r.action),
         });
     }
@@ -537,18 +544,37 @@ fn action_op(a: RevertAction) -> Op {
     }
 }
 
-/// Reverts the changes `done` made from `before`; `view` is the state now,
-/// and is kept up to date as reverts finish.
+/// What an update did, for its rollback.
+pub(crate) struct UpdateDone<'a> {
+    /// The state it started from.
+    pub before: &'a StateView,
+    /// Its succeeded steps: URN → op.
+    pub done: &'a [(Urn, Op)],
+    /// Its failed steps.
+    pub failed: &'a [Urn],
+    /// The first operation id it used (its pending calls are those from it).
+    pub first_op_id: u64,
+    /// When it started (the timeline's origin).
+    pub started: tokio::time::Instant,
+}
+
+/// Reverts what `update` did; `view` is the state now, and is kept up to
+/// date as reverts finish; the reverts join `timeline`.
 pub(crate) async fn roll_back(
     ctx: &Arc<Ctx>,
-    before: &StateView,
+    update: UpdateDone<'_>,
     view: &mut StateView,
-    done: &[(Urn, Op)],
+    timeline: &mut Vec<StepTiming>,
     providers: &ProviderRegistry,
     parallel: usize,
-    timeline: (tokio::time::Instant, &mut Vec<StepTiming>),
 ) -> RollbackOutcome {
-    let (t0, timeline) = timeline;
+    let UpdateDone {
+        before,
+        done,
+        failed,
+        first_op_id,
+        started: t0,
+    } = update;
     let (restores, deletes) = reverts(before, view, done);
     let mut outcome = RollbackOutcome::default();
     ctx.emit(EngineEvent::RollbackStarted {
@@ -570,6 +596,7 @@ pub(crate) async fn roll_back(
             view,
             outcome: &mut outcome,
             timeline: (t0, &mut *timeline),
+            after: failed,
         };
         walk(&deps, parallel, &never, &mut phase).await;
     }
@@ -587,6 +614,7 @@ pub(crate) async fn roll_back(
             view,
             outcome: &mut outcome,
             timeline: (t0, &mut *timeline),
+            after: failed,
         };
         walk(&deps, parallel, &never, &mut phase).await;
     } else {
@@ -594,6 +622,15 @@ pub(crate) async fn roll_back(
             .not_run
             .extend(deletes.iter().map(|r| r.urn().clone()));
     }
+    // Calls of this update whose outcome is unknown are still pending.
+    outcome.unresolved = view
+        .pending
+        .values()
+        .filter(|p| p.op_id >= first_op_id)
+        .map(|p| p.urn.clone())
+        .collect();
+    outcome.unresolved.sort();
+    outcome.unresolved.dedup();
     ctx.emit(EngineEvent::RollbackFinished {
         reverted: outcome.reverted.len(),
         failed: outcome.failures.iter().map(|f| f.urn.clone()).collect(),

@@ -79,6 +79,24 @@ pub struct RunBy {
     pub config_digest: Option<String>,
 }
 
+/// The name of this process's user from `/etc/passwd` (Linux; containers
+/// and CI runners often have no `$USER`).
+fn user_of_uid() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        (f.nth(1)? == uid).then(|| name.to_string())
+    })
+}
+
 impl RunBy {
     /// This process, running `command`.
     pub fn current(command: Vec<String>) -> Self {
@@ -86,6 +104,7 @@ impl RunBy {
             user: ["USER", "LOGNAME", "USERNAME"]
                 .into_iter()
                 .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+                .or_else(user_of_uid)
                 .unwrap_or_else(|| "unknown".into()),
             host: gethostname::gethostname().to_string_lossy().into_owned(),
             command,

@@ -267,6 +267,15 @@ async fn a_failed_update_is_reverted_to_what_it_was() {
             .iter()
             .any(|s| s.urn.name() == "bomb" && s.result == mkso::engine::StepResult::Failed)
     );
+    // The critical path runs through the failure into the rollback.
+    let path: Vec<(&str, bool)> = mkso::engine::critical_path(&last.steps)
+        .into_iter()
+        .map(|i| (last.steps[i].urn.name(), last.steps[i].revert.is_some()))
+        .collect();
+    assert!(
+        path.contains(&("bomb", false)) && path.last().is_some_and(|(_, r)| *r),
+        "{path:?}"
+    );
 
     // Nothing lost: the next `up` of the first program changes nothing but
     // the rule's recorded id is what the cloud has; v1 converges.
