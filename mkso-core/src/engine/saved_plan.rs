@@ -266,7 +266,7 @@ pub enum PlanMoved {
     },
     /// The state changed since.
     #[error(
-        "the state of stack {stack} changed since the plan was made (serial {planned} then, {now} now): another update, refresh or import ran; nothing was changed — make a new plan with `preview --out` and review it"
+        "the state of stack {stack} changed since the plan was made (serial {planned} then, {now} now): the plan was applied already, or another update, refresh or import ran; nothing was changed — make a new plan with `preview --out` and review it"
     )]
     State {
         /// The stack.
@@ -278,7 +278,7 @@ pub enum PlanMoved {
     },
     /// The program declares something else.
     #[error(
-        "the program declares other resources, options or outputs than when the plan was made; nothing was changed — make a new plan with `preview --out` and review it"
+        "the program declares other resources, options or outputs than when the plan was made (its code or the config it reads changed); nothing was changed — make a new plan with `preview --out` and review it"
     )]
     Program,
     /// The config changed.
