@@ -147,7 +147,7 @@ pub(crate) fn report(
         }
         for u in &rb.unresolved {
             display.line(&format!(
-                "  not reverted: {} (a call of this update has an unknown outcome: the next `up` resolves it through the provider first)",
+                "  not reverted: {} (a call of unknown outcome, a half-done failed step, a rename, an import or `retain_on_delete`: the state records it as it is; the next `up` resolves what is pending)",
                 u.name()
             ));
         }

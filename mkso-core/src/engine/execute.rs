@@ -386,7 +386,8 @@ impl Tally {
         for e in out.entries {
             self.view.apply(e);
         }
-        if out.started || out.error.is_some() {
+        // Components change without a provider call (never "started").
+        if out.started || out.error.is_some() || out.op.is_change() {
             let result = if out.error.is_some() {
                 StepResult::Failed
             } else {

@@ -37,7 +37,7 @@ use crate::names::Urn;
 use crate::options::Tenacity;
 use crate::provider::{CreateRequest, Provider, ProviderRegistry, UpdateRequest};
 use crate::stack::ResourceKind;
-use crate::state::{JournalEntry, PendingOp, ResourceState, StateView};
+use crate::state::{JournalEntry, PendingOp, ResourceState, SecretProps, StateView};
 
 /// What reverting one resource does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -89,10 +89,13 @@ pub struct RollbackOutcome {
     pub failures: Vec<StepFailure>,
     /// Reverts that did not run (one they waited for failed).
     pub not_run: Vec<Urn>,
-    /// Resources whose call of this update has an unknown outcome (it timed
-    /// out, or gave up on a retryable error): it may have taken effect, so
-    /// they are not known to be reverted; the next `up` resolves them
-    /// through the provider first.
+    /// Resources not known to be back as they were: a call of this update
+    /// with an unknown outcome (it timed out, or gave up on a retryable
+    /// error; the next `up` resolves it through the provider first), a
+    /// failed step that did half its work (a delete-first replacement whose
+    /// create failed), a rename through an alias, an import (forgotten, but
+    /// an import may have updated it), a created resource with
+    /// `retain_on_delete`. The state records each as it is.
     pub unresolved: Vec<Urn>,
 }
 
@@ -126,18 +129,29 @@ impl Revert {
 
 /// The reverts of the changes `done` (the succeeded steps: URN → op), from
 /// `before` (the state the update started from) to `after` (now): the
-/// restores, then the deletes.
+/// restores, the deletes, and the resources it cannot revert (renamed
+/// through an alias, kept by `retain_on_delete`, imported and changed).
 fn reverts(
     before: &StateView,
     after: &StateView,
     done: &[(Urn, Op)],
-) -> (Vec<Revert>, Vec<Revert>) {
+) -> (Vec<Revert>, Vec<Revert>, Vec<Urn>) {
     let mut restores = Vec::new();
     let mut deletes = Vec::new();
+    let mut cannot = Vec::new();
     for (urn, op) in done {
         let now = after.live.get(urn).cloned();
         let was = before.live.get(urn).cloned();
+        if matches!(op, Op::Update | Op::Replace) && was.is_none() {
+            // Renamed through an alias: recorded before under another URN.
+            cannot.push(urn.clone());
+            continue;
+        }
         match op {
+            Op::Create if now.as_ref().is_some_and(|n| n.retain_on_delete) => {
+                // A rollback would only forget it, leaving it in the cloud.
+                cannot.push(urn.clone());
+            }
             Op::Create => {
                 if let Some(now) = now {
                     deletes.push(Revert {
@@ -154,6 +168,9 @@ fn reverts(
                         before: None,
                         after: Some(now),
                     });
+                    // An import may have updated it to match the program;
+                    // forgetting it does not undo that.
+                    cannot.push(urn.clone());
                 }
             }
             Op::Update => {
@@ -198,27 +215,39 @@ fn reverts(
             _ => {}
         }
     }
-    (restores, deletes)
+    (restores, deletes, cannot)
 }
 
-/// Dependencies first, among `items` (by their records' dependencies).
+/// The order of the restores: a swap back or a recreation before what
+/// depends on it (which may be updated back to it); an update back after
+/// what depends on it is updated back (the forward update changed it first
+/// because they needed its new state).
 fn restore_deps(items: &[Revert]) -> Vec<Vec<usize>> {
     let index: HashMap<&Urn, usize> = items
         .iter()
         .enumerate()
         .map(|(i, r)| (r.urn(), i))
         .collect();
-    items
-        .iter()
-        .map(|r| {
-            let rec = r.before.as_ref().or(r.after.as_ref()).expect("a record");
-            rec.dependencies
-                .iter()
-                .chain(rec.parent.iter())
-                .filter_map(|u| index.get(u).copied())
-                .collect()
-        })
-        .collect()
+    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); items.len()];
+    for (i, r) in items.iter().enumerate() {
+        let rec = r.before.as_ref().or(r.after.as_ref()).expect("a record");
+        for j in rec
+            .dependencies
+            .iter()
+            .chain(rec.parent.iter())
+            .filter_map(|u| index.get(u).copied())
+        {
+            // `i` depends on `j`.
+            let both_updates =
+                r.action == RevertAction::UpdateBack && items[j].action == RevertAction::UpdateBack;
+            if both_updates {
+                deps[j].push(i);
+            } else {
+                deps[i].push(j);
+            }
+        }
+    }
+    deps
 }
 
 async fn update_back(
@@ -256,7 +285,7 @@ async fn update_back(
         )
         .await
         .map(|r| (now.id.clone(), r.outputs));
-    record(ctx, op_id, result, was, done).await
+    record(ctx, provider, op_id, result, was, done).await
 }
 
 async fn recreate(
@@ -300,13 +329,14 @@ async fn recreate(
         )
         .await
         .map(|r| (r.id, r.outputs));
-    record(ctx, op_id, result, was, done).await
+    record(ctx, provider, op_id, result, was, done).await
 }
 
 /// Journals the record a revert's provider call made (`was` with the id
 /// and outputs it answered), or ends its pending operation when it failed.
 async fn record(
     ctx: &Arc<Ctx>,
+    provider: &Arc<dyn Provider>,
     op_id: Option<u64>,
     result: Result<(String, Value), StepError>,
     was: &ResourceState,
@@ -316,6 +346,10 @@ async fn record(
         Ok((id, outputs)) => {
             let mut rec = was.clone();
             rec.id = id;
+            // The secret outputs of what the provider answered now.
+            rec.secret_outputs = SecretProps::new(was.secret, was.secret_inputs.iter().cloned())
+                .with_declared_outputs(provider.secret_outputs(&was.type_token))
+                .output_keys_of(&outputs);
             rec.outputs = outputs;
             done.journal(
                 ctx,
@@ -575,7 +609,7 @@ pub(crate) async fn roll_back(
         first_op_id,
         started: t0,
     } = update;
-    let (restores, deletes) = reverts(before, view, done);
+    let (restores, deletes, cannot) = reverts(before, view, done);
     let mut outcome = RollbackOutcome::default();
     ctx.emit(EngineEvent::RollbackStarted {
         reverts: restores.len() + deletes.len(),
@@ -623,11 +657,20 @@ pub(crate) async fn roll_back(
             .extend(deletes.iter().map(|r| r.urn().clone()));
     }
     // Calls of this update whose outcome is unknown are still pending.
+    // ...and failed steps may have done half their work (a delete-first
+    // replacement whose create failed); some changes cannot be reverted.
     outcome.unresolved = view
         .pending
         .values()
         .filter(|p| p.op_id >= first_op_id)
         .map(|p| p.urn.clone())
+        .chain(
+            failed
+                .iter()
+                .filter(|u| before.live.get(*u) != view.live.get(*u))
+                .cloned(),
+        )
+        .chain(cannot)
         .collect();
     outcome.unresolved.sort();
     outcome.unresolved.dedup();

@@ -425,3 +425,67 @@ fn up_rolls_back_with_the_flag_or_the_project_setting() {
     assert_eq!(run(&["up", "--yes"]), mkso::cli::EXIT_FAILED);
     assert_eq!(names(), ["t0", "t1", "t2", "t3", "t4"], "kept what it did");
 }
+
+#[tokio::test]
+async fn a_delete_first_replacement_whose_create_failed_is_not_called_reverted() {
+    // The old rule is deleted, the new one refused: the rollback cannot
+    // bring the old one back by undoing succeeded steps, so it does not
+    // claim to have reverted everything.
+    let h = Harness::new();
+    let h = Harness {
+        provider: h
+            .provider
+            .clone()
+            .replace_on(Rule::TYPE, &["cidr"])
+            .delete_before_replace(Rule::TYPE)
+            .on_create(Rule::TYPE, |req| {
+                if req.inputs["cidr"] == "10.9.0.0/16" {
+                    return Err(ProviderError::permanent("InvalidParameterValue: bad range"));
+                }
+                let id = format!("{}-id", req.identity.name());
+                Ok(CreateResponse {
+                    outputs: json!({"id": id, "cidr": req.inputs["cidr"]}),
+                    id,
+                })
+            }),
+        ..h
+    };
+    let prog = |cidr: &'static str| {
+        move |stack: &Stack| -> Result<(), mkso::Error> {
+            Thing::new(
+                stack,
+                "other",
+                ThingArgs::default().value(json!(cidr)),
+                ResourceOptions::new(),
+            )?;
+            Rule::new(
+                stack,
+                "rule",
+                RuleArgs::default().cidr(cidr.to_string()),
+                ResourceOptions::new(),
+            )?;
+            Ok(())
+        }
+    };
+    let (_, out) = h.up(&prog("10.0.0.0/16")).await;
+    assert!(out.succeeded(), "{:?}", out.failures);
+    let opts = EngineOptions {
+        rollback: true,
+        ..h.options()
+    };
+    let (_, out) = h.up_with(&prog("10.9.0.0/16"), opts).await.unwrap();
+    let rb = out.rollback.as_ref().unwrap();
+    let unresolved: Vec<&str> = rb.unresolved.iter().map(|u| u.name()).collect();
+    assert_eq!(unresolved, ["rule"], "{rb:?}");
+    assert!(!rb.complete());
+    assert_eq!(out.result(), OperationResult::Failed);
+    assert_eq!(mkso::cli::outcome_exit_code(&out), mkso::cli::EXIT_FAILED);
+    // What could be reverted was: `other` is back to its old value.
+    let state = h.state().await;
+    let other = state
+        .live
+        .values()
+        .find(|r| r.urn.name() == "other")
+        .unwrap();
+    assert_eq!(other.inputs["value"], json!("10.0.0.0/16"));
+}
