@@ -217,7 +217,7 @@ impl EventSink for Display {
                 self.line(&format!(
                     "  <  {}  {} done ({:.2}s)",
                     short(urn),
-                    action.as_str().replace('_', " "),
+                    action.label(),
                     *duration_ms as f64 / 1000.0
                 ));
             }
@@ -225,7 +225,7 @@ impl EventSink for Display {
                 self.line(&format!(
                     "  !  {}  {} failed: {error}",
                     short(urn),
-                    action.as_str().replace('_', " ")
+                    action.label()
                 ));
             }
             EngineEvent::RollbackFinished { .. }

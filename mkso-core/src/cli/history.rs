@@ -137,10 +137,7 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
             "{}  {:<8} {:<11} {} .. {}  {}{}\n",
             escape_control(&e.id),
             format!("{:?}", e.kind).to_lowercase(),
-            serde_json::to_value(e.result)
-                .ok()
-                .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
-                .unwrap_or_default(),
+            e.result.label(),
             escape_control(&e.started),
             escape_control(&e.ended),
             changes.join(", "),

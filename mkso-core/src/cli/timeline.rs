@@ -22,10 +22,7 @@ fn header(e: &HistoryEntry) -> Vec<String> {
         "update {}: {} {}, {} .. {}",
         escape_control(&e.id),
         lower(e.kind),
-        serde_json::to_value(e.result)
-            .ok()
-            .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
-            .unwrap_or_default(),
+        e.result.label(),
         escape_control(&e.started),
         escape_control(&e.ended)
     )];
@@ -128,7 +125,7 @@ fn html_escape(s: &str) -> String {
 /// The op column: `create`, or `revert: update back` for a rollback's.
 fn op_label(s: &crate::engine::StepTiming) -> String {
     match s.revert {
-        Some(a) => format!("revert: {}", a.as_str().replace('_', " ")),
+        Some(a) => format!("revert: {}", a.label()),
         None => s.op.as_str().to_string(),
     }
 }

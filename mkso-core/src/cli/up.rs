@@ -90,7 +90,7 @@ pub(crate) fn report(
         .collect();
     display.line(&format!(
         "\n{kind} {} in {:.2}s: {}{}{}{}",
-        outcome.result().as_str().replace('_', " "),
+        crate::state::UpdateResult::from(outcome.result()).label(),
         outcome.duration.as_secs_f64(),
         if counts.is_empty() {
             "nothing to do".to_string()
@@ -126,7 +126,7 @@ pub(crate) fn report(
         let done: Vec<String> = rb
             .reverted
             .iter()
-            .map(|r| format!("{} {}", r.action.as_str().replace('_', " "), r.urn.name()))
+            .map(|r| format!("{} {}", r.action.label(), r.urn.name()))
             .collect();
         display.line(&format!(
             "  rolled back: {} change(s) reverted{}",

@@ -24,7 +24,7 @@ use super::plan::{
 };
 use super::rollback::{RollbackOutcome, UpdateDone, roll_back};
 use super::step::DeleteStep;
-use super::timeline::{StepResult, StepTiming};
+use super::timeline::{StepResult, StepTiming, span_ms};
 use super::walk::{Handler, NodeEnd, Start, walk};
 use crate::error::Error;
 use crate::names::{StackName, Urn};
@@ -110,6 +110,15 @@ pub(crate) struct Ctx {
 impl Ctx {
     pub(super) fn emit(&self, e: EngineEvent) {
         self.opts.events.emit(&e);
+    }
+
+    /// The provider calls made for a resource so far (forgetting them).
+    pub(super) fn take_attempts(&self, urn: &Urn) -> u32 {
+        self.attempts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(urn)
+            .unwrap_or(0)
     }
 
     pub(super) fn next_op_id(&self) -> u64 {
@@ -315,10 +324,6 @@ struct Tally {
 }
 
 impl Tally {
-    fn ms_since_start(&self, at: tokio::time::Instant) -> u64 {
-        (at.saturating_duration_since(self.started)).as_millis() as u64
-    }
-
     /// Adds a step to the timeline.
     fn time(
         &mut self,
@@ -329,20 +334,13 @@ impl Tally {
         result: StepResult,
         dependencies: Vec<Urn>,
     ) {
-        let now = ctx.opts.clock.now();
-        let end_ms = self.ms_since_start(now);
-        let attempts = ctx
-            .attempts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(urn)
-            .unwrap_or(0);
+        let (start_ms, end_ms) = span_ms(self.started, started_at, ctx.opts.clock.now());
         self.timeline.push(StepTiming {
             urn: urn.clone(),
             op,
-            start_ms: started_at.map_or(end_ms, |s| self.ms_since_start(s)),
+            start_ms,
             end_ms,
-            attempts,
+            attempts: ctx.take_attempts(urn),
             result,
             dependencies,
             revert: None,

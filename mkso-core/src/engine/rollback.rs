@@ -31,7 +31,7 @@ use super::graph::topo_order;
 use super::plan::delete_deps;
 use super::refresh::changed_keys;
 use super::step::DeleteStep;
-use super::timeline::{StepResult, StepTiming};
+use super::timeline::{StepResult, StepTiming, span_ms};
 use super::walk::{Handler, NodeEnd, Start, walk};
 use crate::names::Urn;
 use crate::options::Tenacity;
@@ -58,6 +58,17 @@ pub enum RevertAction {
 }
 
 impl RevertAction {
+    /// For people: `update back`.
+    pub fn label(self) -> &'static str {
+        match self {
+            RevertAction::Delete => "delete",
+            RevertAction::Forget => "forget",
+            RevertAction::UpdateBack => "update back",
+            RevertAction::SwapBack => "swap back",
+            RevertAction::Recreate => "recreate",
+        }
+    }
+
     /// The lower-case name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -464,23 +475,35 @@ struct RevertPhase<'a> {
 }
 
 impl RevertPhase<'_> {
+    /// Walks `items` in the order `deps` gives.
+    async fn run(
+        &mut self,
+        items: Vec<Revert>,
+        deps: &[Vec<usize>],
+        parallel: usize,
+        never: &tokio_util::sync::CancellationToken,
+    ) {
+        if items.is_empty() {
+            return;
+        }
+        self.started_at = vec![None; items.len()];
+        self.items = items;
+        walk(deps, parallel, never, self).await;
+    }
+
     fn time(&mut self, i: usize, result: StepResult) {
-        let (t0, timeline) = (self.timeline.0, &mut *self.timeline.1);
-        let ms = |at: tokio::time::Instant| at.saturating_duration_since(t0).as_millis() as u64;
-        let end_ms = ms(self.ctx.opts.clock.now());
+        let (start_ms, end_ms) = span_ms(
+            self.timeline.0,
+            self.started_at[i],
+            self.ctx.opts.clock.now(),
+        );
         let r = &self.items[i];
         let urn = r.urn().clone();
-        let attempts = self
-            .ctx
-            .attempts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&urn)
-            .unwrap_or(0);
-        timeline.push(StepTiming {
+        let attempts = self.ctx.take_attempts(&urn);
+        self.timeline.1.push(StepTiming {
             urn,
             op: action_op(r.action),
-            start_ms: self.started_at[i].map_or(end_ms, ms),
+            start_ms,
             end_ms,
             attempts,
             result,
@@ -616,46 +639,36 @@ pub(crate) async fn roll_back(
     });
     // A cancel (Ctrl-C) does not stop a rollback half way: it finishes.
     let never = tokio_util::sync::CancellationToken::new();
-    if !restores.is_empty() {
-        let deps = restore_deps(&restores);
-        let deps = match topo_order(&deps) {
-            Ok(_) => deps,
-            Err(_) => vec![Vec::new(); restores.len()],
-        };
-        let mut phase = RevertPhase {
-            ctx: ctx.clone(),
-            started_at: vec![None; restores.len()],
-            items: restores,
-            providers,
-            view,
-            outcome: &mut outcome,
-            timeline: (t0, &mut *timeline),
-            after: failed,
-        };
-        walk(&deps, parallel, &never, &mut phase).await;
-    }
-    if !deletes.is_empty() && outcome.failures.is_empty() {
+    let mut phase = RevertPhase {
+        ctx: ctx.clone(),
+        items: Vec::new(),
+        providers,
+        view,
+        outcome: &mut outcome,
+        started_at: Vec::new(),
+        timeline: (t0, timeline),
+        after: failed,
+    };
+    let deps = restore_deps(&restores);
+    let deps = match topo_order(&deps) {
+        Ok(_) => deps,
+        Err(_) => vec![Vec::new(); restores.len()],
+    };
+    phase.run(restores, &deps, parallel, &never).await;
+    if phase.outcome.failures.is_empty() {
         let recs: Vec<&ResourceState> = deletes
             .iter()
             .map(|r| r.after.as_ref().expect("a delete has a record"))
             .collect();
         let deps = delete_deps(&recs);
-        let mut phase = RevertPhase {
-            ctx: ctx.clone(),
-            started_at: vec![None; deletes.len()],
-            items: deletes,
-            providers,
-            view,
-            outcome: &mut outcome,
-            timeline: (t0, &mut *timeline),
-            after: failed,
-        };
-        walk(&deps, parallel, &never, &mut phase).await;
+        phase.run(deletes, &deps, parallel, &never).await;
     } else {
-        outcome
+        phase
+            .outcome
             .not_run
             .extend(deletes.iter().map(|r| r.urn().clone()));
     }
+    let view = &*phase.view;
     // Calls of this update whose outcome is unknown are still pending.
     // ...and failed steps may have done half their work (a delete-first
     // replacement whose create failed); some changes cannot be reverted.

@@ -42,6 +42,17 @@ pub struct StepTiming {
     pub revert: Option<super::rollback::RevertAction>,
 }
 
+/// The start and end of a step in milliseconds since `t0` (an update's
+/// start): from `started` (or `now`, for a step that never started) to `now`.
+pub(crate) fn span_ms(
+    t0: tokio::time::Instant,
+    started: Option<tokio::time::Instant>,
+    now: tokio::time::Instant,
+) -> (u64, u64) {
+    let ms = |at: tokio::time::Instant| at.saturating_duration_since(t0).as_millis() as u64;
+    (ms(started.unwrap_or(now)), ms(now))
+}
+
 impl StepTiming {
     /// How long it took.
     pub fn duration_ms(&self) -> u64 {

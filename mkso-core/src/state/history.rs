@@ -32,6 +32,18 @@ pub enum UpdateResult {
     RolledBack,
 }
 
+impl UpdateResult {
+    /// For people: `succeeded`, `failed`, `cancelled`, `rolled back`.
+    pub fn label(self) -> &'static str {
+        match self {
+            UpdateResult::Succeeded => "succeeded",
+            UpdateResult::Failed => "failed",
+            UpdateResult::Cancelled => "cancelled",
+            UpdateResult::RolledBack => "rolled back",
+        }
+    }
+}
+
 /// One update in the history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEntry {
