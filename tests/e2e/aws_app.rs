@@ -167,6 +167,16 @@ impl World {
         self.keep(o);
     }
 
+    /// `destroy` of the app, then of the network; nothing tagged with either is left.
+    async fn destroy_both(&mut self) {
+        let o = self.app(&["destroy", "--yes"]);
+        assert!(o.status.success(), "{}", text(&o));
+        let o = self.net(&["destroy", "--yes"]);
+        assert!(o.status.success(), "{}", text(&o));
+        assert_eq!(live(&self.app_stack).await, (0, 0, 0, 0));
+        assert_eq!(live(&self.net_stack).await, (0, 0, 0, 0));
+    }
+
     /// Every byte the backend keeps for both stacks, and both stack files.
     async fn artifacts(&self) -> String {
         let mut all = String::new();
@@ -409,12 +419,7 @@ async fn full_cycle(kind: Kind, tag: &str) {
     assert_ne!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("set MKSO_PASSPHRASE"), "{}", text(&o));
 
-    let o = w.app(&["destroy", "--yes"]);
-    assert!(o.status.success(), "{}", text(&o));
-    let o = w.net(&["destroy", "--yes"]);
-    assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(live(&w.app_stack).await, (0, 0, 0, 0));
-    assert_eq!(live(&w.net_stack).await, (0, 0, 0, 0));
+    w.destroy_both().await;
 
     // The canary: nowhere in what was printed (debug logs included), the
     // state (snapshots, journals, history) or the stack files.
@@ -435,6 +440,124 @@ async fn full_cycle(kind: Kind, tag: &str) {
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "[secret]");
     let o = w.app(&["config", "get", "app:db_password", "--show-secrets"]);
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), canary);
+}
+
+/// kill -9 during a rollback, then `up`: converges, with no orphan and no
+/// duplicate. A fault proxy in front of moto makes each mutating call slow,
+/// so the kill lands while a revert's call is in flight: once before moto
+/// acted on it, once after (its answer not yet read).
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_during_a_rollback_then_up_converges() {
+    use mkso_fault_proxy::{Api, FaultProxy, Faults};
+    use std::io::BufRead;
+    use std::time::Duration;
+
+    let mut w = World::new(Kind::Local, "Kill");
+    w.set_secret("app:db_password", "not the canary");
+    let o = w.net(&["up", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = w.app(&["up", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let before = (live(&w.app_stack).await, ingress(&w.app_stack).await);
+    assert_eq!(before.0, (3, 2, 1, 0), "{before:?}");
+    let ids = |w: &mut World| {
+        let o = w.app(&["outputs", "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["app_instance_ids"].clone()
+    };
+    let instance_ids = ids(&mut w);
+
+    let file = w.app_dir.join(format!("Mkso.{}.yaml", w.app_stack));
+    let config = std::fs::read_to_string(&file).unwrap();
+    let bad = config
+        .replace(
+            "app:instance_type: t3.micro",
+            "app:instance_type: t3.nonexistent",
+        )
+        .replace("203.0.113.0/24", "198.51.100.0/24");
+    let slow = Duration::from_millis(1500);
+    for (when, resolved, faults) in [
+        (
+            "before moto acted",
+            "will be tried again",
+            Faults {
+                delay_before: slow,
+                ..Faults::default()
+            },
+        ),
+        (
+            "after moto acted",
+            "had completed",
+            Faults {
+                delay_after: slow,
+                ..Faults::default()
+            },
+        ),
+    ] {
+        let proxy = FaultProxy::start(&moto(), Api::Ec2, faults).await.unwrap();
+        std::fs::write(&file, &bad).unwrap();
+        let mut child = w
+            .cmd(
+                APP,
+                &w.app_dir,
+                &w.app_stack,
+                &["up", "--yes", "--rollback-on-failure", "--json"],
+            )
+            .env("AWS_ENDPOINT_URL", proxy.url())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        // Read the event stream until the first revert starts, then kill.
+        let seen = tokio::task::spawn_blocking(move || {
+            let mut seen = String::new();
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                seen.push_str(&line);
+                seen.push('\n');
+                if line.contains("\"revert_started\"") {
+                    // Its first call is in flight (each takes 1.5 s).
+                    std::thread::sleep(Duration::from_millis(500));
+                    let _ = child.kill(); // SIGKILL
+                    break;
+                }
+            }
+            (seen, child.wait().unwrap())
+        })
+        .await
+        .unwrap();
+        let (seen, status) = seen;
+        assert!(
+            seen.contains("\"revert_started\"") && !seen.contains("\"rollback_finished\""),
+            "{when}: killed during the rollback (events flushed as they happen): {seen}"
+        );
+        assert_eq!(status.code(), None, "{when}: killed, not exited: {seen}");
+        w.printed.push_str(&seen);
+        drop(proxy);
+
+        // Without the bad input, one `up` (taking over the dead process's
+        // lock) converges: the same instances, the same rules, nothing more.
+        std::fs::write(&file, &config).unwrap();
+        let o = w.app(&["up", "--yes"]);
+        let t = text(&o);
+        assert!(o.status.success(), "{when}: {t}");
+        assert!(t.contains("took over the lock of"), "{when}: {t}");
+        assert!(
+            t.contains(&format!("the interrupted delete of `app-ssh` {resolved}")),
+            "{when}: the revert in flight is resolved: {t}"
+        );
+        let o = w.app(&["preview", "--expect-no-changes"]);
+        assert_eq!(o.status.code(), Some(0), "{when}: {}", text(&o));
+        assert_eq!(
+            (live(&w.app_stack).await, ingress(&w.app_stack).await),
+            before,
+            "{when}: EC2 as before the update, no orphan, no duplicate"
+        );
+        assert_eq!(ids(&mut w), instance_ids, "{when}");
+    }
+
+    w.destroy_both().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

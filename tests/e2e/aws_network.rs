@@ -195,6 +195,116 @@ async fn sigkill_at_several_points_then_up_converges_without_duplicates() {
     assert!(tagged(&stack).await.iter().all(|(_, n)| *n == 0));
 }
 
+const PRODUCTION: &str = "config:\n  aws:region: us-east-1\n  network:cidr: 10.20.0.0/16\n  network:zones: 3\n  network:nat: per_zone\n";
+
+/// What `PRODUCTION` declares, by kind.
+const PRODUCTION_TAGGED: [(&str, usize); 6] = [
+    ("vpc", 1),
+    ("subnet", 6),
+    ("igw", 1),
+    ("route table", 4),
+    ("eip", 3),
+    ("nat", 3),
+];
+
+/// Calls that fail and answers that are lost: through the fault proxy,
+/// 15 % of the mutating calls fail before moto sees them and 15 % lose their
+/// answer after moto acted. One `up` converges to exactly the declared
+/// resources (no duplicate VPC, subnet, gateway, address or NAT), and one
+/// `destroy` through the same faults leaves nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn lost_answers_and_failed_calls_converge_in_one_up() {
+    use mkso_fault_proxy::{Api, FaultProxy, Faults};
+    let d = tempfile::tempdir().unwrap();
+    let stack = project(d.path(), "E2eLost", PRODUCTION);
+    let faults = Faults {
+        seed: 14,
+        fail_before: 0.15,
+        drop_after: 0.15,
+        ..Faults::default()
+    };
+    let proxy = FaultProxy::start(&moto(), Api::Ec2, faults).await.unwrap();
+    let through = |args: &[&str]| {
+        cmd(d.path(), &stack, args)
+            .env("AWS_ENDPOINT_URL", proxy.url())
+            .output()
+            .unwrap()
+    };
+    let o = through(&["up", "--yes"]);
+    let stats = proxy.stats();
+    assert!(o.status.success(), "{stats:?}\n{}", text(&o));
+    assert!(
+        stats.failed_before > 0 && stats.dropped_after > 0,
+        "faults were injected: {stats:?}"
+    );
+    assert_eq!(
+        tagged(&stack).await,
+        PRODUCTION_TAGGED,
+        "exactly the declared resources: {stats:?}"
+    );
+    let o = run(d.path(), &stack, &["preview", "--expect-no-changes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    let o = through(&["destroy", "--yes"]);
+    assert!(o.status.success(), "{:?}\n{}", proxy.stats(), text(&o));
+    assert!(
+        tagged(&stack).await.iter().all(|(_, n)| *n == 0),
+        "{:?}",
+        tagged(&stack).await
+    );
+}
+
+/// 20 SIGKILLs in a row at seeded random moments of `aws_network`
+/// Production `up`s (no `unlock` or any other manual step between them: each
+/// next `up` takes over the dead process's lock), then one `up` → exactly
+/// the declared resources.
+#[tokio::test(flavor = "multi_thread")]
+async fn twenty_sigkills_in_a_row_then_one_up_converges() {
+    use mkso_fault_proxy::{Api, FaultProxy, Faults};
+    let d = tempfile::tempdir().unwrap();
+    let stack = project(d.path(), "E2eKills", PRODUCTION);
+    let mut rng = fastrand::Rng::with_seed(20);
+    // Each answer to a mutating call comes 150 ms after moto acted, so most
+    // kills land in the middle of a run, many between a call and its answer.
+    let faults = Faults {
+        delay_after: Duration::from_millis(150),
+        ..Faults::default()
+    };
+    let proxy = FaultProxy::start(&moto(), Api::Ec2, faults).await.unwrap();
+    let mut finished = 0;
+    let file = d.path().join(format!("Mkso.{stack}.yaml"));
+    for i in 0..20 {
+        // Every run has work to do: NAT per zone, then one, then per zone...
+        let nat = if i % 2 == 0 { "per_zone" } else { "one" };
+        std::fs::write(&file, PRODUCTION.replace("per_zone", nat)).unwrap();
+        let mut child = cmd(d.path(), &stack, &["up", "--yes"])
+            .env("AWS_ENDPOINT_URL", proxy.url())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rng.u64(30..1500)));
+        let _ = child.kill();
+        if child.wait().unwrap().code().is_some() {
+            finished += 1;
+        }
+    }
+    eprintln!("{finished} of the 20 runs finished before their kill");
+    std::fs::write(&file, PRODUCTION).unwrap();
+    let o = run(d.path(), &stack, &["up", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(d.path(), &stack, &["preview", "--expect-no-changes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        tagged(&stack).await,
+        PRODUCTION_TAGGED,
+        "exactly the declared resources ({finished} of the 20 runs finished before their kill)"
+    );
+    let o = run(d.path(), &stack, &["destroy", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(tagged(&stack).await.iter().all(|(_, n)| *n == 0));
+}
+
 #[tokio::test]
 async fn bad_input_is_a_clear_error_with_state_intact() {
     let d = tempfile::tempdir().unwrap();

@@ -15,11 +15,16 @@ fn gcp() -> String {
 }
 
 fn run(state: &std::path::Path, project: &str, args: &[&str]) -> Output {
+    run_on(&gcp(), state, project, args)
+}
+
+/// `run` with the Compute Engine API at `endpoint`.
+fn run_on(endpoint: &str, state: &std::path::Path, project: &str, args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
         .args(["--stack", "gcp.cluster.QA"])
         .env("MKSO_BACKEND_URL", format!("file://{}", state.display()))
-        .env("MKSO_CONFIG__GCP__ENDPOINT", gcp())
+        .env("MKSO_CONFIG__GCP__ENDPOINT", endpoint)
         .env("MKSO_CONFIG__GCP__CREDENTIALS", "anonymous")
         .env("MKSO_CONFIG__GCP__PROJECT", project)
         .env_remove("MKSO_STACK")
@@ -83,15 +88,79 @@ async fn up_drift_refresh_up_destroy() {
 
     let o = run(&state, &project, &["destroy", "--yes"]);
     assert!(o.status.success(), "{}", text(&o));
-    for path in [
-        "global/networks",
-        "regions/us-central1/subnetworks",
-        "global/firewalls",
-        "zones/us-central1-a/instances",
-    ] {
+    assert_nothing_left(&project).await;
+}
+
+const LISTS: [&str; 4] = [
+    "global/networks",
+    "regions/us-central1/subnetworks",
+    "global/firewalls",
+    "zones/us-central1-a/instances",
+];
+
+async fn assert_nothing_left(project: &str) {
+    for path in LISTS {
         assert!(
-            list(&project, path).await.is_empty(),
+            list(project, path).await.is_empty(),
             "{path} still lists the stack's resources"
         );
     }
+}
+
+/// Calls that fail and answers that are lost, on GCP: through the fault
+/// proxy, 30 % of the mutating calls (inserts, deletes) fail before
+/// gcplocal sees them and 30 % lose their answer after it acted (the stack
+/// makes few calls; the seed gives both kinds in `up`). One `up`
+/// converges (an insert whose answer was lost is adopted, not refused as a
+/// foreign name), one `destroy` leaves nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn lost_answers_and_failed_calls_converge_in_one_up() {
+    use mkso_fault_proxy::{Api, FaultProxy, Faults};
+    let (_d, state) = tmp();
+    let project = format!("mkso-e2e-lost-{}", std::process::id());
+    let faults = Faults {
+        seed: 14,
+        fail_before: 0.3,
+        drop_after: 0.3,
+        ..Faults::default()
+    };
+    let proxy = FaultProxy::start(&gcp(), Api::Gcp, faults).await.unwrap();
+    let o = run_on(&proxy.url(), &state, &project, &["up", "--yes"]);
+    let stats = proxy.stats();
+    assert!(o.status.success(), "{stats:?}\n{}", text(&o));
+    assert!(
+        stats.failed_before > 0 && stats.dropped_after > 0,
+        "faults were injected: {stats:?}"
+    );
+    let o = run(&state, &project, &["outputs", "--json"]);
+    let out: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut counts = Vec::new();
+    for path in LISTS {
+        counts.push(list(&project, path).await.len());
+    }
+    let instances = out["instance_names"].as_array().unwrap().len();
+    assert_eq!(
+        counts,
+        [1, 1, 1, instances],
+        "exactly the declared resources"
+    );
+    let o = run(&state, &project, &["preview", "--expect-no-changes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // Deletes too (a delete whose answer was lost is found gone on retry).
+    proxy.set_faults(Faults {
+        seed: 33,
+        fail_before: 0.2,
+        drop_after: 0.2,
+        ..Faults::default()
+    });
+    let before = proxy.stats();
+    let o = run_on(&proxy.url(), &state, &project, &["destroy", "--yes"]);
+    let stats = proxy.stats();
+    assert!(o.status.success(), "{stats:?}\n{}", text(&o));
+    assert!(
+        stats.failed_before > before.failed_before && stats.dropped_after > before.dropped_after,
+        "faults were injected: {stats:?}"
+    );
+    assert_nothing_left(&project).await;
 }

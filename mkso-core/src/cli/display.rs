@@ -110,6 +110,9 @@ impl EventSink for Display {
             let text = serde_json::to_string(event).unwrap_or_default();
             let mut o = self.out.lock().unwrap_or_else(|e| e.into_inner());
             let _ = writeln!(o, "{}", redact(&text));
+            // A stream: whoever reads it (a CI step, a dashboard) sees each
+            // event as it happens, not in one block at the end.
+            let _ = o.flush();
             return;
         }
         match event {

@@ -9,7 +9,8 @@
 //!   again, the new copy becomes a pending delete) and the new copy is
 //!   deleted;
 //! - a delete-before-replace replacement deletes the new copy and creates the
-//!   old resource again from its recorded inputs (a new id).
+//!   old resource again from its recorded inputs (a new id: what depends on
+//!   it and is updated back gets the new id where its old inputs had the old).
 //!
 //! Restores (updates back, swaps, recreations) run first, dependencies
 //! before dependents, while every copy still exists; then the deletes,
@@ -261,6 +262,21 @@ fn restore_deps(items: &[Revert]) -> Vec<Vec<usize>> {
     deps
 }
 
+/// Replaces every string in `v` that is a key of `ids` (an old id) by its
+/// value (the new id).
+fn replace_ids(v: &mut Value, ids: &HashMap<String, String>) {
+    match v {
+        Value::String(s) => {
+            if let Some(new) = ids.get(s.as_str()) {
+                s.clone_from(new);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| replace_ids(x, ids)),
+        Value::Object(o) => o.values_mut().for_each(|x| replace_ids(x, ids)),
+        _ => {}
+    }
+}
+
 async fn update_back(
     ctx: &Arc<Ctx>,
     provider: &Arc<dyn Provider>,
@@ -472,6 +488,9 @@ struct RevertPhase<'a> {
     timeline: (tokio::time::Instant, &'a mut Vec<StepTiming>),
     /// The failed steps the reverts follow (for the critical path).
     after: &'a [Urn],
+    /// Old id → new id of the resources recreated so far: what depends on
+    /// them is updated back to the new copy, not to the deleted old one.
+    recreated: HashMap<String, String>,
 }
 
 impl RevertPhase<'_> {
@@ -517,7 +536,12 @@ impl Handler for RevertPhase<'_> {
     type Output = StepDone;
 
     fn start(&mut self, i: usize, _: bool) -> Start<StepDone> {
-        let r = self.items[i].clone();
+        let mut r = self.items[i].clone();
+        if let Some(before) = r.before.as_mut()
+            && !self.recreated.is_empty()
+        {
+            replace_ids(&mut before.inputs, &self.recreated);
+        }
         let rec = r.after.as_ref().or(r.before.as_ref()).expect("a record");
         let provider = rec.provider.as_ref().and_then(|p| self.providers.get(p));
         let ctx = self.ctx.clone();
@@ -541,6 +565,18 @@ impl Handler for RevertPhase<'_> {
     fn finish(&mut self, i: usize, out: StepDone) -> NodeEnd {
         let urn = self.items[i].urn().clone();
         let action = self.items[i].action;
+        if action == RevertAction::Recreate && out.error.is_none() {
+            let old_id = self.items[i].before.as_ref().map(|b| b.id.clone());
+            let new_id = out.entries.iter().find_map(|e| match e {
+                JournalEntry::Upsert { resource, .. } if resource.urn == urn => {
+                    Some(resource.id.clone())
+                }
+                _ => None,
+            });
+            if let (Some(old), Some(new)) = (old_id, new_id) {
+                self.recreated.insert(old, new);
+            }
+        }
         for e in out.entries {
             self.view.apply(e);
         }
@@ -648,6 +684,7 @@ pub(crate) async fn roll_back(
         started_at: Vec::new(),
         timeline: (t0, timeline),
         after: failed,
+        recreated: HashMap::new(),
     };
     let deps = restore_deps(&restores);
     let deps = match topo_order(&deps) {

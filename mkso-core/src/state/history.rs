@@ -109,15 +109,21 @@ fn user_of_uid() -> Option<String> {
     })
 }
 
+/// Who runs this process: `$USER` (or `$LOGNAME`, `$USERNAME`), else the
+/// name of its uid in `/etc/passwd`, else `unknown`.
+pub(crate) fn current_user() -> String {
+    ["USER", "LOGNAME", "USERNAME"]
+        .into_iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+        .or_else(user_of_uid)
+        .unwrap_or_else(|| "unknown".into())
+}
+
 impl RunBy {
     /// This process, running `command`.
     pub fn current(command: Vec<String>) -> Self {
         RunBy {
-            user: ["USER", "LOGNAME", "USERNAME"]
-                .into_iter()
-                .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
-                .or_else(user_of_uid)
-                .unwrap_or_else(|| "unknown".into()),
+            user: current_user(),
             host: gethostname::gethostname().to_string_lossy().into_owned(),
             command,
             mkso_version: env!("CARGO_PKG_VERSION").to_string(),

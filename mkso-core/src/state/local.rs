@@ -142,20 +142,37 @@ impl Backend for LocalBackend {
     ) -> Result<Option<Vec<u8>>, StateError> {
         let dir = self.ensure_dir(stack)?;
         let path = dir.join("lock.json");
-        match OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(mut f) => {
-                f.write_all(info).map_err(io("write", &path))?;
-                f.sync_all().map_err(io("sync", &path))?;
-                self.locks
-                    .lock()
-                    .unwrap()
-                    .insert(stack.clone(), info.to_vec());
-                Ok(None)
-            }
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                Ok(Some(Self::read_opt(&path)?.unwrap_or_default()))
-            }
+        // Written whole to a file of our own first, then linked into place:
+        // the link fails if a lock exists, and a reader never sees a lock
+        // file half written.
+        let tmp = dir.join(format!(
+            "lock.json.{}.{:x}.tmp",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        let written = (|| {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .map_err(io("create", &tmp))?;
+            f.write_all(info).map_err(io("write", &tmp))?;
+            f.sync_all().map_err(io("sync", &tmp))
+        })();
+        let linked = written.and_then(|()| match std::fs::hard_link(&tmp, &path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
             Err(e) => Err(io("create", &path)(e)),
+        });
+        let _ = std::fs::remove_file(&tmp);
+        if linked? {
+            self.locks
+                .lock()
+                .unwrap()
+                .insert(stack.clone(), info.to_vec());
+            Ok(None)
+        } else {
+            Ok(Some(Self::read_opt(&path)?.unwrap_or_default()))
         }
     }
 

@@ -95,9 +95,7 @@ impl LockInfo {
     /// A lock for the current process.
     pub fn current(command: &str) -> Self {
         LockInfo {
-            user: std::env::var("USER")
-                .or_else(|_| std::env::var("USERNAME"))
-                .unwrap_or_else(|_| "unknown".into()),
+            user: super::history::current_user(),
             host: gethostname::gethostname().to_string_lossy().into_owned(),
             pid: std::process::id(),
             command: command.to_string(),
@@ -137,9 +135,7 @@ impl LockInfo {
         }
         match proc_start(self.pid) {
             None => {
-                let me = std::env::var("USER")
-                    .or_else(|_| std::env::var("USERNAME"))
-                    .unwrap_or_else(|_| "unknown".into());
+                let me = super::history::current_user();
                 if !std::path::Path::new("/proc/self/stat").exists() {
                     Liveness::Unknown
                 } else if self.user != me && !std::path::Path::new("/proc/1/stat").exists() {

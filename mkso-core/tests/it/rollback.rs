@@ -283,6 +283,80 @@ async fn a_failed_update_is_reverted_to_what_it_was() {
     assert!(!plan.has_changes(), "{:?}", crate::ops(&plan));
 }
 
+/// A rule replaced delete-first is read by a thing, which the update moved
+/// to the new rule. The rollback recreates the rule (a third id) and updates
+/// the thing back to that, not to the first rule, which no longer exists.
+#[tokio::test]
+async fn a_dependent_of_a_recreated_resource_is_updated_back_to_the_new_copy() {
+    let h = harness();
+    let program = |v2: bool| {
+        move |stack: &Stack| {
+            let cidr = if v2 { "10.1.0.0/16" } else { "10.0.0.0/16" };
+            let rule = Rule::new(
+                stack,
+                "rule",
+                RuleArgs::default().cidr(cidr.to_string()),
+                ResourceOptions::new(),
+            )?;
+            let user = Thing::new(
+                stack,
+                "user",
+                ThingArgs::default().value(rule.id().map(|id| json!({ "rule": id }))),
+                ResourceOptions::new(),
+            )?;
+            if v2 {
+                Bomb::new(
+                    stack,
+                    "bomb",
+                    BombArgs::default().after(Output::all_vec(vec![user.id()])),
+                    ResourceOptions::new(),
+                )?;
+            }
+            Ok(())
+        }
+    };
+    let (_, out) = h.up(&program(false)).await;
+    assert!(out.succeeded(), "{:?}", out.failures);
+    let ids_of = |name: &str| -> Vec<String> {
+        h.provider
+            .cloud()
+            .into_iter()
+            .filter(|(_, (u, _, _))| u.name() == name)
+            .map(|(id, _)| id)
+            .collect()
+    };
+    let first_rule = ids_of("rule");
+    assert_eq!(first_rule.len(), 1);
+    let opts = EngineOptions {
+        rollback: true,
+        ..h.options()
+    };
+    let (_, out) = h.up_with(&program(true), opts).await.unwrap();
+    assert_eq!(
+        out.result(),
+        OperationResult::RolledBack,
+        "{:?}",
+        out.rollback
+    );
+
+    let state = h.state().await;
+    let find = |name: &str| state.live.values().find(|r| r.urn.name() == name).unwrap();
+    let (rule, user) = (find("rule"), find("user"));
+    assert_eq!(rule.inputs["cidr"], "10.0.0.0/16");
+    assert!(!first_rule.contains(&rule.id), "recreated: a new id");
+    assert_eq!(user.inputs["value"], json!({ "rule": rule.id }));
+    // The cloud agrees: the thing points at the live rule.
+    let cloud_user = h
+        .provider
+        .cloud()
+        .into_values()
+        .find(|(u, _, _)| u.name() == "user")
+        .unwrap();
+    assert_eq!(cloud_user.1["value"], json!({ "rule": rule.id }));
+    let plan = h.preview(&program(false)).await;
+    assert!(!plan.has_changes(), "{:?}", crate::ops(&plan));
+}
+
 #[tokio::test]
 async fn a_revert_that_fails_is_named_and_the_state_stays_accurate() {
     // The updated resources cannot be updated back (the cloud refuses the
