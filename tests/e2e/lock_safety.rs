@@ -292,3 +292,97 @@ fn a_stack_of_another_project_is_refused() {
     let o = run(BENCH, &state, &env, &["stack", "ls"]);
     assert!(text(&o).contains("data-bench"), "{}", text(&o));
 }
+
+/// On S3 a lock is a lease. A holder on another machine that stopped (its
+/// record written here by hand, as a killed CI runner leaves it) blocks `up`
+/// (exit 4, naming it) until its lease runs out unrenewed; then `up` takes
+/// it over, saying so. A live holder renews its lease and is never taken
+/// over, however long it runs.
+#[test]
+fn an_s3_lock_is_a_lease_that_frees_itself_and_a_live_holder_keeps_it() {
+    use mkso::state::{Backend, S3Backend};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(crate::aws_app::ensure_bucket());
+    let prefix = format!("lease-{}", std::process::id());
+    let url = format!("s3://{}/{prefix}", crate::aws_app::BUCKET);
+    let env = [
+        ("MKSO_LOCK_LEASE", "3s"),
+        ("MKSO_CONFIG__BENCH__COUNT", "3"),
+        ("MKSO_CONFIG__BENCH__LATENCY_MS", "10"),
+    ];
+    let out = |args: &[&str]| bench_on(&url, &env, &bench(args)).output().unwrap();
+
+    let backend =
+        S3Backend::new(crate::aws_app::BUCKET, prefix.clone()).with_endpoint(crate::moto());
+    let stack = mkso::StackName::new("bench.data.Dev").unwrap();
+    let record = serde_json::json!({
+        "user": "ci", "host": "runner-elsewhere", "pid": 4242, "command": "up",
+        "since": "2026-12-01T00:00:00Z", "token": "0123456789abcdef", "lease_secs": 3,
+    });
+    let taken = rt
+        .block_on(backend.create_lock(&stack, &serde_json::to_vec(&record).unwrap()))
+        .unwrap();
+    assert!(taken.is_none(), "the stack was free");
+    let o = out(&["up", "--yes"]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(
+        text(&o).contains("ci@runner-elsewhere (pid 4242)"),
+        "{}",
+        text(&o)
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    let o = out(&["up", "--yes"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("took over the lock of ci@runner-elsewhere (pid 4242)")
+            && t.contains("its lease expired"),
+        "{t}"
+    );
+
+    // (data_bench's resources live in its process: start from nothing.)
+    let o = out(&["destroy", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    // A live holder: 4 creates of 2 s in a chain, with a lease of 3 s.
+    let slow = [
+        ("MKSO_LOCK_LEASE", "3s"),
+        ("MKSO_CONFIG__BENCH__COUNT", "4"),
+        ("MKSO_CONFIG__BENCH__SHAPE", "chain"),
+        ("MKSO_CONFIG__BENCH__LATENCY_MS", "2000"),
+    ];
+    let child = bench_on(&url, &slow, &bench(&["up", "--yes"]))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    let o = out(&["up", "--yes"]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("pid {}", child.id())),
+        "{}",
+        text(&o)
+    );
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        o.status.success(),
+        "the live holder kept its lock: {}",
+        text(&o)
+    );
+
+    // A lease that is not a duration is refused, naming the variable.
+    let o = bench_on(
+        &url,
+        &[("MKSO_LOCK_LEASE", "soon")],
+        &bench(&["up", "--yes"]),
+    )
+    .output()
+    .unwrap();
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("MKSO_LOCK_LEASE is `soon`"),
+        "{}",
+        text(&o)
+    );
+    assert!(!text(&o).contains("taken by another"), "{}", text(&o));
+}

@@ -125,7 +125,8 @@ impl Session {
         let mut notes = Vec::new();
         if let Some(dead) = lock.took_over() {
             notes.push(format!(
-                "took over the lock of {dead}: that process is gone"
+                "took over the lock of {dead}: {}",
+                lock.took_over_because()
             ));
         }
         if loaded.replayed > 0 || loaded.torn_tail {

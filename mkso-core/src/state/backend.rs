@@ -51,6 +51,29 @@ pub trait Backend: Send + Sync + 'static {
         }
     }
 
+    /// Whether this backend's locks are leases: renewed while held
+    /// ([`Backend::renew_lock`]), free to take once not renewed for longer
+    /// than the holder's lease ([`Backend::lock_age`]). Backends whose
+    /// holders can be checked otherwise (local: by pid) say no.
+    fn leases(&self) -> bool {
+        false
+    }
+
+    /// Rewrites this process's lock record with `info` (the same holding,
+    /// renewed), only if it is still this process's. Returns whether it was.
+    async fn renew_lock(&self, _stack: &StackName, _info: &[u8]) -> Result<bool, StateError> {
+        Ok(true)
+    }
+
+    /// How long ago the lock record was last written, by the backend's clock
+    /// where it keeps one; `None` without a lock or a way to tell.
+    async fn lock_age(
+        &self,
+        _stack: &StackName,
+    ) -> Result<Option<std::time::Duration>, StateError> {
+        Ok(None)
+    }
+
     /// Reads the snapshot, if any.
     async fn read_snapshot(&self, stack: &StackName) -> Result<Option<Vec<u8>>, StateError>;
 

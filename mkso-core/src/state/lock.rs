@@ -43,6 +43,14 @@ pub struct LockInfo {
     /// container of the same machine has pids this one cannot see.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid_ns: Option<String>,
+    /// On a backend whose locks are leases (S3): the holder renews its
+    /// record well within this many seconds, and a record not rewritten for
+    /// longer is free to take (its holder is gone, e.g. a killed CI runner).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_secs: Option<u64>,
+    /// When the holder last renewed its lease (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewed: Option<String>,
 }
 
 /// Whether a lock's holder is still running, as far as this machine can tell.
@@ -109,6 +117,8 @@ impl LockInfo {
             boot_id: boot_id(),
             machine_id: machine_id(),
             pid_ns: pid_ns(),
+            lease_secs: None,
+            renewed: None,
         }
     }
 
@@ -173,6 +183,11 @@ pub struct LockGuard {
     released: Arc<AtomicBool>,
     /// The dead holder whose lock was taken over, if any.
     pub(crate) took_over: Option<LockInfo>,
+    /// Whether it was taken over because its lease expired (rather than
+    /// because its process is gone from this machine).
+    pub(crate) lease_expired: bool,
+    /// Renews the lease while the lock is held (leased backends).
+    pub(crate) renewal: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl fmt::Debug for LockGuard {
@@ -188,6 +203,17 @@ impl LockGuard {
             stack,
             released: Arc::new(AtomicBool::new(false)),
             took_over: None,
+            lease_expired: false,
+            renewal: None,
+        }
+    }
+
+    /// Why the lock of [`LockGuard::took_over`] was free to take.
+    pub fn took_over_because(&self) -> &'static str {
+        if self.lease_expired {
+            "its lease expired without renewal"
+        } else {
+            "that process is gone"
         }
     }
 
@@ -203,6 +229,9 @@ impl LockGuard {
     }
 
     fn release_inner(&mut self) {
+        if let Some(r) = self.renewal.take() {
+            r.abort();
+        }
         if !self.released.swap(true, Ordering::SeqCst)
             && let Err(e) = self.backend.release_lock_blocking(&self.stack)
         {

@@ -412,6 +412,53 @@ impl Backend for S3Backend {
         ))
     }
 
+    fn leases(&self) -> bool {
+        true
+    }
+
+    async fn renew_lock(&self, stack: &StackName, info: &[u8]) -> Result<bool, StateError> {
+        let key = self.key(stack, "lock.json");
+        let Some(ours) = self.lock_etags.lock().unwrap().get(stack).cloned() else {
+            return Ok(false);
+        };
+        match self.put(&key, info, Cond::Etag(&ours)).await? {
+            Some(etag) => {
+                if let Some(etag) = etag {
+                    self.lock_etags.lock().unwrap().insert(stack.clone(), etag);
+                }
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn lock_age(&self, stack: &StackName) -> Result<Option<Duration>, StateError> {
+        let key = self.key(stack, "lock.json");
+        self.count(0);
+        match self
+            .client()
+            .await
+            .head_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .send()
+            .await
+        {
+            Ok(h) => Ok(h
+                .last_modified()
+                .and_then(|t| std::time::SystemTime::try_from(*t).ok())
+                .map(|t| {
+                    std::time::SystemTime::now()
+                        .duration_since(t)
+                        .unwrap_or_default()
+                })),
+            Err(e) => match classify(&e) {
+                Failure::NotFound => Ok(None),
+                _ => Err(self.err("read", &key, describe_error(&e))),
+            },
+        }
+    }
+
     async fn read_lock(&self, stack: &StackName) -> Result<Option<Vec<u8>>, StateError> {
         Ok(self
             .get(&self.key(stack, "lock.json"))

@@ -79,6 +79,8 @@ fn parse_lock(bytes: &[u8]) -> LockInfo {
         boot_id: None,
         machine_id: None,
         pid_ns: None,
+        lease_secs: None,
+        renewed: None,
     })
 }
 
@@ -191,26 +193,47 @@ impl StateStore {
 
     /// Takes the stack's lock, or fails naming its holder.
     pub async fn lock(&self, command: &str) -> Result<LockGuard, StateError> {
-        let info = LockInfo::current(command);
+        let mut info = LockInfo::current(command);
+        let lease = if self.backend.leases() {
+            Some(lock_lease().map_err(|message| StateError::Backend {
+                backend: self.backend.describe(),
+                message,
+            })?)
+        } else {
+            None
+        };
+        info.lease_secs = lease.map(|l| l.as_secs().max(1));
         let bytes = serde_json::to_vec(&info).expect("lock info serializes");
         let mut took_over = None;
+        let mut lease_expired = false;
         for _ in 0..3 {
             match self.backend.create_lock(&self.stack, &bytes).await? {
                 None => {
                     *self.fence.token.lock().unwrap() = Some(info.token.clone());
                     let mut guard = LockGuard::new(self.backend.clone(), self.stack.clone());
                     guard.took_over = took_over;
+                    guard.lease_expired = lease_expired;
+                    if let Some(lease) = lease {
+                        guard.renewal = Some(renew_while_held(
+                            self.backend.clone(),
+                            self.stack.clone(),
+                            info,
+                            lease,
+                        ));
+                    }
                     return Ok(guard);
                 }
                 Some(raw) => {
                     let holder = parse_lock(&raw);
                     // A holder on this machine whose process is gone (killed,
-                    // crashed): its lock is taken over, never a live one's.
-                    if holder.liveness() == Liveness::Dead
-                        && self.backend.break_lock_if(&self.stack, &raw).await?
-                    {
-                        tracing::warn!(stack = %self.stack, holder = %holder, "took over the lock of a process that is gone");
+                    // crashed), or a leased lock not renewed in time: it is
+                    // taken over, never a live one's.
+                    let dead = holder.liveness() == Liveness::Dead;
+                    let expired = !dead && self.lease_expired(&holder).await?;
+                    if (dead || expired) && self.backend.break_lock_if(&self.stack, &raw).await? {
+                        tracing::warn!(stack = %self.stack, holder = %holder, expired, "took over the lock of a holder that is gone");
                         took_over = Some(holder);
+                        lease_expired = expired;
                         continue;
                     }
                     return Err(StateError::Locked {
@@ -227,6 +250,19 @@ impl StateStore {
                 self.stack
             ),
         })
+    }
+
+    /// Whether `holder`'s lease (on a leased backend) ran out: its record was
+    /// not rewritten for longer than the lease it declared.
+    async fn lease_expired(&self, holder: &LockInfo) -> Result<bool, StateError> {
+        let (true, Some(lease)) = (self.backend.leases(), holder.lease_secs) else {
+            return Ok(false);
+        };
+        Ok(self
+            .backend
+            .lock_age(&self.stack)
+            .await?
+            .is_some_and(|age| age > std::time::Duration::from_secs(lease)))
     }
 
     /// The lock record as stored, with who it names, if the stack is locked.
@@ -682,4 +718,47 @@ impl JournalWriter {
         drop(self.tx);
         let _ = self.task.await;
     }
+}
+
+/// The lease of a lock on a leased backend: `MKSO_LOCK_LEASE` (e.g. `60s`,
+/// at least 3 s), 60 s by default.
+fn lock_lease() -> Result<std::time::Duration, String> {
+    match std::env::var("MKSO_LOCK_LEASE") {
+        Err(_) => Ok(std::time::Duration::from_secs(60)),
+        Ok(v) => match humantime::parse_duration(v.trim()) {
+            Ok(d) if d >= std::time::Duration::from_secs(3) => Ok(d),
+            _ => Err(format!(
+                "MKSO_LOCK_LEASE is `{v}`: give a duration of at least 3s, e.g. `60s` (how long a lock not renewed stays taken)"
+            )),
+        },
+    }
+}
+
+/// Renews the lease every third of it while the lock is held; stops when
+/// the lock is no longer this process's (the fence then stops its next state
+/// write).
+fn renew_while_held(
+    backend: Arc<dyn Backend>,
+    stack: StackName,
+    mut info: LockInfo,
+    lease: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(lease / 3).await;
+            info.renewed =
+                Some(humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string());
+            let bytes = serde_json::to_vec(&info).expect("lock info serializes");
+            match backend.renew_lock(&stack, &bytes).await {
+                Ok(true) => tracing::debug!(stack = %stack, "renewed the lock's lease"),
+                Ok(false) => {
+                    tracing::warn!(stack = %stack, "the lock was taken by another process: this update stops at its next state write");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(stack = %stack, error = %e, "could not renew the lock's lease; trying again");
+                }
+            }
+        }
+    })
 }
