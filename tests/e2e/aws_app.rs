@@ -194,6 +194,24 @@ impl World {
     }
 }
 
+/// The QA app config changed so that an update fails after changing
+/// something: a new SSH range (its rules are replaced, deleting first) and an
+/// instance type EC2 does not have (the app instances' replacements are
+/// refused).
+fn failing_update(config: &str) -> String {
+    config
+        .replace(
+            "app:instance_type: t3.micro",
+            "app:instance_type: t3.nonexistent",
+        )
+        .replace("203.0.113.0/24", "198.51.100.0/24")
+}
+
+/// What EC2 has for `stack`: the counts of [`live`] and the [`ingress`] CIDRs.
+async fn ec2_view(stack: &str) -> ((usize, usize, usize, usize), Vec<String>) {
+    (live(stack).await, ingress(stack).await)
+}
+
 /// Live instances, security groups, addresses and VPCs tagged with `stack`.
 async fn live(stack: &str) -> (usize, usize, usize, usize) {
     let c = ec2().await;
@@ -369,19 +387,10 @@ async fn full_cycle(kind: Kind, tag: &str) {
     // deleting first) and an instance type EC2 does not have (the app
     // instances' replacements are refused) → exit 6, and EC2 has what it
     // had: the same instances, the same rules.
-    let before = (live(&w.app_stack).await, ingress(&w.app_stack).await);
+    let before = ec2_view(&w.app_stack).await;
     let file = w.app_dir.join(format!("Mkso.{}.yaml", w.app_stack));
     let config = std::fs::read_to_string(&file).unwrap();
-    std::fs::write(
-        &file,
-        config
-            .replace(
-                "app:instance_type: t3.micro",
-                "app:instance_type: t3.nonexistent",
-            )
-            .replace("203.0.113.0/24", "198.51.100.0/24"),
-    )
-    .unwrap();
+    std::fs::write(&file, failing_update(&config)).unwrap();
     let o = w.app(&["up", "--yes", "--rollback-on-failure"]);
     let t = text(&o);
     assert_eq!(o.status.code(), Some(6), "{t}");
@@ -393,7 +402,7 @@ async fn full_cycle(kind: Kind, tag: &str) {
     assert!(t.contains("recreate app-ssh"), "{t}");
     assert!(t.contains("rolled back: "), "{t}");
     assert_eq!(
-        (live(&w.app_stack).await, ingress(&w.app_stack).await),
+        ec2_view(&w.app_stack).await,
         before,
         "EC2 as before the update"
     );
@@ -442,6 +451,30 @@ async fn full_cycle(kind: Kind, tag: &str) {
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), canary);
 }
 
+/// Reads a child's `--json` event stream until a line contains `marker`,
+/// waits `then`, and kills it (SIGKILL). Returns the events it read and how
+/// the child ended.
+fn kill_after(
+    marker: &str,
+    then: std::time::Duration,
+    mut child: std::process::Child,
+) -> (String, std::process::ExitStatus) {
+    use std::io::BufRead;
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut seen = String::new();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains(marker) {
+            std::thread::sleep(then);
+            let _ = child.kill();
+            break;
+        }
+    }
+    (seen, child.wait().unwrap())
+}
+
 /// kill -9 during a rollback, then `up`: converges, with no orphan and no
 /// duplicate. A fault proxy in front of moto makes each mutating call slow,
 /// so the kill lands while a revert's call is in flight: once before moto
@@ -449,7 +482,6 @@ async fn full_cycle(kind: Kind, tag: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_9_during_a_rollback_then_up_converges() {
     use mkso_fault_proxy::{Api, FaultProxy, Faults};
-    use std::io::BufRead;
     use std::time::Duration;
 
     let mut w = World::new(Kind::Local, "Kill");
@@ -458,7 +490,7 @@ async fn kill_9_during_a_rollback_then_up_converges() {
     assert!(o.status.success(), "{}", text(&o));
     let o = w.app(&["up", "--yes"]);
     assert!(o.status.success(), "{}", text(&o));
-    let before = (live(&w.app_stack).await, ingress(&w.app_stack).await);
+    let before = ec2_view(&w.app_stack).await;
     assert_eq!(before.0, (3, 2, 1, 0), "{before:?}");
     let ids = |w: &mut World| {
         let o = w.app(&["outputs", "--json"]);
@@ -469,12 +501,7 @@ async fn kill_9_during_a_rollback_then_up_converges() {
 
     let file = w.app_dir.join(format!("Mkso.{}.yaml", w.app_stack));
     let config = std::fs::read_to_string(&file).unwrap();
-    let bad = config
-        .replace(
-            "app:instance_type: t3.micro",
-            "app:instance_type: t3.nonexistent",
-        )
-        .replace("203.0.113.0/24", "198.51.100.0/24");
+    let bad = failing_update(&config);
     let slow = Duration::from_millis(1500);
     for (when, resolved, faults) in [
         (
@@ -496,7 +523,7 @@ async fn kill_9_during_a_rollback_then_up_converges() {
     ] {
         let proxy = FaultProxy::start(&moto(), Api::Ec2, faults).await.unwrap();
         std::fs::write(&file, &bad).unwrap();
-        let mut child = w
+        let child = w
             .cmd(
                 APP,
                 &w.app_dir,
@@ -508,32 +535,17 @@ async fn kill_9_during_a_rollback_then_up_converges() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        // Read the event stream until the first revert starts, then kill.
-        let seen = tokio::task::spawn_blocking(move || {
-            let mut seen = String::new();
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                seen.push_str(&line);
-                seen.push('\n');
-                if line.contains("\"revert_started\"") {
-                    // Its first call is in flight (each takes 1.5 s).
-                    std::thread::sleep(Duration::from_millis(500));
-                    let _ = child.kill(); // SIGKILL
-                    break;
-                }
-            }
-            (seen, child.wait().unwrap())
+        let (seen, status) = tokio::task::spawn_blocking(move || {
+            // Its first call is then in flight (each takes 1.5 s).
+            kill_after("\"revert_started\"", Duration::from_millis(500), child)
         })
         .await
         .unwrap();
-        let (seen, status) = seen;
         assert!(
             seen.contains("\"revert_started\"") && !seen.contains("\"rollback_finished\""),
             "{when}: killed during the rollback (events flushed as they happen): {seen}"
         );
         assert_eq!(status.code(), None, "{when}: killed, not exited: {seen}");
-        w.printed.push_str(&seen);
         drop(proxy);
 
         // Without the bad input, one `up` (taking over the dead process's
@@ -550,7 +562,7 @@ async fn kill_9_during_a_rollback_then_up_converges() {
         let o = w.app(&["preview", "--expect-no-changes"]);
         assert_eq!(o.status.code(), Some(0), "{when}: {}", text(&o));
         assert_eq!(
-            (live(&w.app_stack).await, ingress(&w.app_stack).await),
+            ec2_view(&w.app_stack).await,
             before,
             "{when}: EC2 as before the update, no orphan, no duplicate"
         );

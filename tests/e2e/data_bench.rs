@@ -6,13 +6,11 @@ use std::time::Duration;
 
 use crate::{normalise, run, text, tmp};
 
-const BIN: &str = env!("CARGO_BIN_EXE_data_bench");
-const STACK: &[&str] = &["--stack", "bench.data.Dev"];
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_data_bench");
 
-fn args<'a>(cmd: &[&'a str]) -> Vec<&'a str> {
-    let mut v = cmd.to_vec();
-    v.extend_from_slice(STACK);
-    v
+/// `cmd` on data_bench's stack, `bench.data.Dev`.
+pub(crate) fn args<'a>(cmd: &[&'a str]) -> Vec<&'a str> {
+    crate::on_stack(cmd, "bench.data.Dev")
 }
 
 #[test]

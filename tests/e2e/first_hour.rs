@@ -17,19 +17,23 @@ const BENCH: &str = env!("CARGO_BIN_EXE_data_bench");
 const NETWORK: &str = env!("CARGO_BIN_EXE_aws_network");
 const ENV: &[(&str, &str)] = &[("MKSO_CONFIG__BENCH__COUNT", "2")];
 
-fn with_stack<'a>(stack: &'a str, cmd: &[&'a str]) -> Vec<&'a str> {
-    let mut v = cmd.to_vec();
-    v.extend_from_slice(&["--stack", stack]);
-    v
-}
-
 #[test]
 fn outputs_prints_long_values_whole() {
     let (d, state) = tmp();
     let stack = "bench.data.Dev";
-    let o = run(BENCH, &state, ENV, &with_stack(stack, &["up", "--yes"]));
+    let o = run(
+        BENCH,
+        &state,
+        ENV,
+        &crate::on_stack(&["up", "--yes"], stack),
+    );
     assert!(o.status.success(), "{}", text(&o));
-    let o = run(BENCH, &state, ENV, &with_stack(stack, &["state", "export"]));
+    let o = run(
+        BENCH,
+        &state,
+        ENV,
+        &crate::on_stack(&["state", "export"], stack),
+    );
     let mut snap: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let id = format!("i-8902eae{}", "0123456789abcdef".repeat(8));
     let ids: Vec<String> = (0..6)
@@ -44,14 +48,14 @@ fn outputs_prints_long_values_whole() {
         BENCH,
         &state,
         ENV,
-        &with_stack(
-            stack,
+        &crate::on_stack(
             &["state", "import", "--file", file.to_str().unwrap()],
+            stack,
         ),
     );
     assert!(o.status.success(), "{}", text(&o));
 
-    let o = run(BENCH, &state, ENV, &with_stack(stack, &["outputs"]));
+    let o = run(BENCH, &state, ENV, &crate::on_stack(&["outputs"], stack));
     assert!(o.status.success(), "{}", text(&o));
     let t = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(t.contains(&format!("instance_id: \"{id}\"")), "{t}");

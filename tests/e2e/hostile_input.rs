@@ -6,15 +6,10 @@ use serde_json::json;
 
 use crate::{run, text, tmp};
 
-const BIN: &str = env!("CARGO_BIN_EXE_data_bench");
+use crate::data_bench::{BIN, args};
+
 const STACK: &str = "bench.data.Dev";
 const ENV: &[(&str, &str)] = &[("MKSO_CONFIG__BENCH__COUNT", "3")];
-
-fn args<'a>(cmd: &[&'a str]) -> Vec<&'a str> {
-    let mut v = cmd.to_vec();
-    v.extend_from_slice(&["--stack", STACK]);
-    v
-}
 
 /// Escape sequences (and other control characters but line breaks) printed raw.
 fn raw_controls(s: &str) -> bool {

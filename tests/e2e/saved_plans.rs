@@ -4,11 +4,7 @@
 
 use crate::{run, text, tmp};
 
-const BIN: &str = env!("CARGO_BIN_EXE_data_bench");
-
-fn args<'a>(cmd: &[&'a str]) -> Vec<&'a str> {
-    crate::on_stack(cmd, "bench.data.Dev")
-}
+use crate::data_bench::{BIN, args};
 
 #[test]
 fn a_saved_plan_applies_exactly_or_not_at_all() {
@@ -90,13 +86,19 @@ fn a_saved_plan_applies_exactly_or_not_at_all() {
     assert_eq!(o.status.code(), Some(0), "nothing changed: {}", text(&o));
 
     // --target does not go with --plan; a plan of another stack is refused.
+    // (The program and state the plan was made with: only --target is wrong.)
     let o = run(
         BIN,
         &state,
-        &nine,
+        &rev("1"),
         &args(&["up", "--plan", plan, "--target", "item-1"]),
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("--target cannot be given with --plan"),
+        "{}",
+        text(&o)
+    );
     let o = run(
         BIN,
         &state,

@@ -10,17 +10,15 @@ use mkso::state::HistoryEntry;
 
 use crate::{run, text, tmp};
 
-const BIN: &str = env!("CARGO_BIN_EXE_data_bench");
+use crate::data_bench::{BIN, args};
 
-fn args<'a>(cmd: &[&'a str]) -> Vec<&'a str> {
-    crate::on_stack(cmd, "bench.data.Dev")
-}
-
-/// Debian's Chromium, which `scripts/test.sh` installs when it is missing.
-fn chromium() -> Option<&'static str> {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
+/// Chromium on `PATH` (Debian's, which `scripts/test.sh` installs when it
+/// is missing).
+fn chromium() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|d| ["chromium", "chromium-browser"].map(|n| d.join(n)))
+        .find(|p| p.is_file())
 }
 
 /// Whether a PNG has more than one colour.
@@ -103,6 +101,11 @@ fn an_update_is_recorded_with_who_ran_it_and_a_timeline_of_its_steps() {
 
     // Looked at in a real browser.
     let Some(chromium) = chromium() else {
+        // scripts/test.sh sets MKSO_REQUIRE_BROWSER once Chromium is there.
+        assert!(
+            std::env::var_os("MKSO_REQUIRE_BROWSER").is_none(),
+            "MKSO_REQUIRE_BROWSER is set but no `chromium` is on PATH"
+        );
         println!(
             "skipped the browser check: Chromium is not installed (scripts/test.sh installs Debian's `chromium` package; it could not here)"
         );
@@ -110,7 +113,7 @@ fn an_update_is_recorded_with_who_ran_it_and_a_timeline_of_its_steps() {
     };
     let url = format!("file://{}", html.display());
     let browse = |extra: &[&str]| {
-        Command::new(chromium)
+        Command::new(&chromium)
             .args([
                 "--headless",
                 "--no-sandbox",

@@ -39,10 +39,8 @@ fn out(text: &str) {
 }
 
 fn find<'a>(entries: &'a [HistoryEntry], id: &str) -> Option<&'a HistoryEntry> {
-    let n: Option<u64> = id.trim_start_matches('0').parse().ok().or_else(|| {
-        // "0", "000": serial 0.
-        (!id.is_empty() && id.chars().all(|c| c == '0')).then_some(0)
-    });
+    // A serial, leading zeros allowed ("007"), or an entry id.
+    let n: Option<u64> = id.parse().ok();
     entries
         .iter()
         .find(|e| e.id == id || n.is_some_and(|n| e.serial == n))

@@ -129,6 +129,35 @@ pub(crate) async fn begin(
     Ok(Some(op_id))
 }
 
+/// The secret output keys to record for `outputs`, answered by `provider`
+/// for a resource whose secretness (`secret`, `secret_inputs`) is recorded:
+/// those the type declares secret, and those named like a secret input.
+pub(crate) fn recorded_secret_outputs(
+    provider: &dyn Provider,
+    type_token: &str,
+    secret: bool,
+    secret_inputs: &[String],
+    outputs: &Value,
+) -> Vec<String> {
+    SecretProps::new(secret, secret_inputs.iter().cloned())
+        .with_declared_outputs(provider.secret_outputs(type_token))
+        .output_keys_of(outputs)
+}
+
+/// The failure of a step whose resource's provider is not registered.
+pub(crate) fn no_provider(r: &ResourceState, verb: &str) -> StepError {
+    StepError::new(
+        FailureKind::NoProvider,
+        format!(
+            "no provider `{}` is registered to {verb} it; register it in the program",
+            r.provider
+                .as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_default()
+        ),
+    )
+}
+
 /// Records that a pending call ended without effect (it failed). When its
 /// outcome is unknown the pending record stays, and the next run resolves it
 /// through the provider (`find` / `read`).
@@ -335,13 +364,8 @@ impl SameStep {
         done: &mut StepDone,
     ) -> Result<ResourceState, StepError> {
         let inputs = self.new_inputs.unwrap_or(Value::Null);
-        let rec = build_record(
-            cx.d,
-            old.id.clone(),
-            inputs,
-            old.outputs.clone(),
-            cx.secrets,
-        );
+        let outputs = self.outputs.unwrap_or_else(|| old.outputs.clone());
+        let rec = build_record(cx.d, old.id.clone(), inputs, outputs, cx.secrets);
         record_if_changed(cx.ctx, Some(old), &rec, done).await?;
         Ok(rec)
     }
@@ -494,16 +518,7 @@ impl DeleteStep {
                 .await;
         }
         let Some(provider) = provider else {
-            return Err(StepError::new(
-                FailureKind::NoProvider,
-                format!(
-                    "no provider `{}` is registered to delete it; register it in the program",
-                    r.provider
-                        .clone()
-                        .map(|p| p.to_string())
-                        .unwrap_or_default()
-                ),
-            ));
+            return Err(no_provider(r, "delete"));
         };
         let op_id = begin(ctx, &provider, PendingOp::Delete, r, done).await?;
         let identity = ctx.identity(&r.urn, &r.type_token);

@@ -22,10 +22,10 @@ use super::plan::{
     MapResolver, Plan, PlanKind, PlannedStep, delete_deps, delete_step, provider_for, provider_ref,
     resolved_from_state,
 };
-use super::rollback::{RollbackOutcome, UpdateDone, roll_back};
+use super::rollback::{Before, RollbackOutcome, UpdateDone, roll_back};
 use super::step::DeleteStep;
 use super::timeline::{StepResult, StepTiming, span_ms};
-use super::walk::{Handler, NodeEnd, Start, walk};
+use super::walk::{Handler, NodeEnd, Skip, Start, walk};
 use crate::error::Error;
 use crate::names::{StackName, Urn};
 use crate::options::Tenacity;
@@ -163,12 +163,15 @@ impl Ctx {
         let mut called = false;
         loop {
             let try_no = attempt + throttles + 1;
-            *self
-                .attempts
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .entry(urn.clone())
-                .or_insert(0) += 1;
+            {
+                let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+                match attempts.get_mut(urn) {
+                    Some(n) => *n += 1,
+                    None => {
+                        attempts.insert(urn.clone(), 1);
+                    }
+                }
+            }
             let span = tracing::info_span!("provider", verb, urn = %urn, attempt = try_no);
             let mut permit = None;
             let call = async {
@@ -437,6 +440,9 @@ struct DeclaredPhase<'a> {
     /// Cancelled at the first failure when the update rolls back: nothing
     /// new starts, running steps finish.
     stop_on_failure: Option<CancellationToken>,
+    /// When the update rolls back: the record of each step's resource as it
+    /// was when the step started (what a rollback restores).
+    before: Option<Before>,
 }
 
 impl Handler for DeclaredPhase<'_> {
@@ -498,6 +504,9 @@ impl Handler for DeclaredPhase<'_> {
                 }
             }
         }
+        if let Some(before) = &mut self.before {
+            before.insert(d.urn.clone(), self.tally.view.live.get(&d.urn).cloned());
+        }
         let provider = match d.kind {
             ResourceKind::Component => None,
             ResourceKind::Custom => {
@@ -541,7 +550,7 @@ impl Handler for DeclaredPhase<'_> {
         end
     }
 
-    fn skip(&mut self, i: usize, reason: &str) {
+    fn skip(&mut self, i: usize, why: Skip) {
         let step = &self.plan.steps[i];
         // Stopped by a failure, not by Ctrl-C: say so.
         let rolling_back = self
@@ -549,10 +558,10 @@ impl Handler for DeclaredPhase<'_> {
             .as_ref()
             .is_some_and(|s| s.is_cancelled())
             && !self.ctx.opts.cancel.is_cancelled();
-        let reason = if rolling_back && !reason.starts_with("a dependency") {
+        let reason = if rolling_back && why != Skip::Blocked {
             "a step failed and the update rolls back: nothing new starts"
         } else {
-            reason
+            why.reason()
         };
         self.tally.skipped(
             &self.ctx,
@@ -625,11 +634,11 @@ impl Handler for DeletePhase<'_> {
             .finish(&self.ctx, &urn, out, self.started_at[i], || deps)
     }
 
-    fn skip(&mut self, i: usize, reason: &str) {
+    fn skip(&mut self, i: usize, why: Skip) {
         let urn = self.steps[i].0.urn.clone();
         let deps = self.waits_for(i);
         self.tally
-            .skipped(&self.ctx, &urn, Op::Delete, reason, deps);
+            .skipped(&self.ctx, &urn, Op::Delete, why.reason(), deps);
     }
 
     fn panicked(&mut self, i: usize, message: String) {
@@ -688,8 +697,6 @@ pub(crate) async fn execute(
     let mut cancelled = false;
     let mut rollback = None;
     if plan.kind == PlanKind::Update {
-        // What a rollback restores.
-        let before = opts.rollback.then(|| tally.view.clone());
         let first_op_id = tally.view.next_op_id();
         let stop = opts.cancel.child_token();
         let mut phase = DeclaredPhase {
@@ -699,11 +706,12 @@ pub(crate) async fn execute(
             started_at: vec![None; plan.steps.len()],
             tally,
             stop_on_failure: opts.rollback.then(|| stop.clone()),
+            before: opts.rollback.then(Before::new),
         };
         cancelled =
             walk(&plan.deps, opts.parallel, &stop, &mut phase).await && opts.cancel.is_cancelled();
         tally = phase.tally;
-        if let Some(before) = &before
+        if let Some(before) = &phase.before
             && !tally.failures.is_empty()
             && !opts.cancel.is_cancelled()
         {
@@ -949,10 +957,13 @@ pub(crate) async fn resolve_pending(
                             op.urn.name(),
                             resp.id
                         ));
-                        let out_secrets =
-                            SecretProps::new(op.secret, op.secret_inputs.iter().cloned())
-                                .with_declared_outputs(provider.secret_outputs(&op.type_token))
-                                .output_keys_of(&resp.outputs);
+                        let out_secrets = super::apply::recorded_secret_outputs(
+                            provider.as_ref(),
+                            &op.type_token,
+                            op.secret,
+                            &op.secret_inputs,
+                            &resp.outputs,
+                        );
                         let rec = ResourceState {
                             urn: op.urn.clone(),
                             type_token: op.type_token.clone(),

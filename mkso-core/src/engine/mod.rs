@@ -200,12 +200,6 @@ impl Session {
         execute::resolve_pending(providers, &mut self.view, &journal, opts).await
     }
 
-    /// The timeline of the last `apply`: its steps that ran, failed or were
-    /// skipped, timed (recorded in the history entry by `finish`).
-    pub fn timeline(&self) -> &[StepTiming] {
-        &self.audit.1
-    }
-
     /// Records who runs this update (in its history entry).
     pub fn set_run_by(&mut self, run_by: RunBy) {
         self.audit.0 = Some(run_by);

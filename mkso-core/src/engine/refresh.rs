@@ -215,7 +215,7 @@ impl Handler for RefreshPhase {
         }
     }
 
-    fn skip(&mut self, _: usize, _: &str) {}
+    fn skip(&mut self, _: usize, _: super::walk::Skip) {}
 
     fn panicked(&mut self, i: usize, message: String) {
         let urn = self.records[i].urn.clone();

@@ -24,7 +24,7 @@ use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::apply::{StepDone, begin, end_failed};
+use super::apply::{StepDone, begin, end_failed, no_provider, recorded_secret_outputs};
 use super::events::{EngineEvent, Op};
 use super::execute::{Ctx, limiter_key};
 use super::failure::{StepError, StepFailure};
@@ -33,12 +33,12 @@ use super::plan::delete_deps;
 use super::refresh::changed_keys;
 use super::step::DeleteStep;
 use super::timeline::{StepResult, StepTiming, span_ms};
-use super::walk::{Handler, NodeEnd, Start, walk};
+use super::walk::{Handler, NodeEnd, Skip, Start, walk};
 use crate::names::Urn;
 use crate::options::Tenacity;
 use crate::provider::{CreateRequest, Provider, ProviderRegistry, UpdateRequest};
 use crate::stack::ResourceKind;
-use crate::state::{JournalEntry, PendingOp, ResourceState, SecretProps, StateView};
+use crate::state::{JournalEntry, PendingOp, ResourceState, StateView};
 
 /// What reverting one resource does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -66,17 +66,6 @@ impl RevertAction {
             RevertAction::Forget => "forget",
             RevertAction::UpdateBack => "update back",
             RevertAction::SwapBack => "swap back",
-            RevertAction::Recreate => "recreate",
-        }
-    }
-
-    /// The lower-case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RevertAction::Delete => "delete",
-            RevertAction::Forget => "forget",
-            RevertAction::UpdateBack => "update_back",
-            RevertAction::SwapBack => "swap_back",
             RevertAction::Recreate => "recreate",
         }
     }
@@ -140,11 +129,11 @@ impl Revert {
 }
 
 /// The reverts of the changes `done` (the succeeded steps: URN → op), from
-/// `before` (the state the update started from) to `after` (now): the
+/// `before` (the records its steps started from) to `after` (now): the
 /// restores, the deletes, and the resources it cannot revert (renamed
 /// through an alias, kept by `retain_on_delete`, imported and changed).
 fn reverts(
-    before: &StateView,
+    before: &Before,
     after: &StateView,
     done: &[(Urn, Op)],
 ) -> (Vec<Revert>, Vec<Revert>, Vec<Urn>) {
@@ -153,7 +142,7 @@ fn reverts(
     let mut cannot = Vec::new();
     for (urn, op) in done {
         let now = after.live.get(urn).cloned();
-        let was = before.live.get(urn).cloned();
+        let was = before.get(urn).cloned().flatten();
         if matches!(op, Op::Update | Op::Replace) && was.is_none() {
             // Renamed through an alias: recorded before under another URN.
             cannot.push(urn.clone());
@@ -374,9 +363,13 @@ async fn record(
             let mut rec = was.clone();
             rec.id = id;
             // The secret outputs of what the provider answered now.
-            rec.secret_outputs = SecretProps::new(was.secret, was.secret_inputs.iter().cloned())
-                .with_declared_outputs(provider.secret_outputs(&was.type_token))
-                .output_keys_of(&outputs);
+            rec.secret_outputs = recorded_secret_outputs(
+                provider.as_ref(),
+                &was.type_token,
+                was.secret,
+                &was.secret_inputs,
+                &outputs,
+            );
             rec.outputs = outputs;
             done.journal(
                 ctx,
@@ -400,18 +393,6 @@ async fn revert(
     provider: Option<Arc<dyn Provider>>,
     done: &mut StepDone,
 ) -> Result<(), StepError> {
-    let no_provider = |rec: &ResourceState| {
-        StepError::new(
-            super::failure::FailureKind::NoProvider,
-            format!(
-                "no provider `{}` is registered to revert it; register it in the program",
-                rec.provider
-                    .clone()
-                    .map(|p| p.to_string())
-                    .unwrap_or_default()
-            ),
-        )
-    };
     match r.action {
         RevertAction::Delete => {
             let rec = r.after.as_ref().expect("a delete has a record");
@@ -461,7 +442,7 @@ async fn revert(
             }
             match &provider {
                 Some(p) => update_back(&ctx, p, was, now, done).await,
-                None => Err(no_provider(now)),
+                None => Err(no_provider(now, "revert")),
             }
         }
         RevertAction::Recreate => {
@@ -471,7 +452,7 @@ async fn revert(
             );
             match &provider {
                 Some(p) => recreate(&ctx, p, was, now, done).await,
-                None => Err(no_provider(now)),
+                None => Err(no_provider(now, "revert")),
             }
         }
     }
@@ -609,7 +590,7 @@ impl Handler for RevertPhase<'_> {
         NodeEnd::Changed
     }
 
-    fn skip(&mut self, i: usize, _reason: &str) {
+    fn skip(&mut self, i: usize, _: Skip) {
         self.outcome.not_run.push(self.items[i].urn().clone());
         self.time(i, StepResult::Skipped);
     }
@@ -637,10 +618,14 @@ fn action_op(a: RevertAction) -> Op {
     }
 }
 
+/// The record of each resource an update's steps started on, as it was
+/// then (`None`: it had none).
+pub(crate) type Before = HashMap<Urn, Option<ResourceState>>;
+
 /// What an update did, for its rollback.
 pub(crate) struct UpdateDone<'a> {
-    /// The state it started from.
-    pub before: &'a StateView,
+    /// The records its steps started from.
+    pub before: &'a Before,
     /// Its succeeded steps: URN → op.
     pub done: &'a [(Urn, Op)],
     /// Its failed steps.
@@ -717,7 +702,11 @@ pub(crate) async fn roll_back(
         .chain(
             failed
                 .iter()
-                .filter(|u| before.live.get(*u) != view.live.get(*u))
+                .filter(|u| {
+                    before
+                        .get(*u)
+                        .is_some_and(|was| was.as_ref() != view.live.get(*u))
+                })
                 .cloned(),
         )
         .chain(cannot)

@@ -27,6 +27,28 @@ pub(crate) enum Start<T> {
 }
 
 /// What the walk asks of its user.
+/// Why a node will not run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Skip {
+    /// A dependency failed or did not run.
+    Blocked,
+    /// The walk was cancelled before it started.
+    Cancelled,
+    /// It sits on a dependency cycle.
+    Cycle,
+}
+
+impl Skip {
+    /// For people.
+    pub(crate) fn reason(self) -> &'static str {
+        match self {
+            Skip::Blocked => "a dependency failed or did not run",
+            Skip::Cancelled => "the update was cancelled",
+            Skip::Cycle => "it is on a dependency cycle with other deletes",
+        }
+    }
+}
+
 pub(crate) trait Handler {
     type Output: Send + 'static;
     /// Starts node `i`; `deps_changed` tells whether any dependency changed.
@@ -34,7 +56,7 @@ pub(crate) trait Handler {
     /// Takes a node's result.
     fn finish(&mut self, i: usize, out: Self::Output) -> NodeEnd;
     /// Node `i` will not run.
-    fn skip(&mut self, i: usize, reason: &str);
+    fn skip(&mut self, i: usize, why: Skip);
     /// A node's task panicked.
     fn panicked(&mut self, i: usize, message: String);
 }
@@ -86,9 +108,9 @@ pub(crate) async fn walk<H: Handler>(
                 h.skip(
                     i,
                     if blocked[i] {
-                        "a dependency failed or did not run"
+                        Skip::Blocked
                     } else {
-                        "the update was cancelled"
+                        Skip::Cancelled
                     },
                 );
                 complete(
@@ -148,7 +170,7 @@ pub(crate) async fn walk<H: Handler>(
     // deletes of old copies): report them instead of leaving them silently.
     for (i, done) in handled.iter().enumerate() {
         if !done {
-            h.skip(i, "it is on a dependency cycle with other deletes");
+            h.skip(i, Skip::Cycle);
         }
     }
     cancelled

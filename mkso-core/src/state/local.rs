@@ -162,6 +162,24 @@ impl Backend for LocalBackend {
         let linked = written.and_then(|()| match std::fs::hard_link(&tmp, &path) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
+            // A file system without hard links (FAT, some network mounts):
+            // an exclusive create, then the write.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::Unsupported | ErrorKind::PermissionDenied
+                ) =>
+            {
+                match OpenOptions::new().write(true).create_new(true).open(&path) {
+                    Ok(mut f) => {
+                        f.write_all(info).map_err(io("write", &path))?;
+                        f.sync_all().map_err(io("sync", &path))?;
+                        Ok(true)
+                    }
+                    Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
+                    Err(e) => Err(io("create", &path)(e)),
+                }
+            }
             Err(e) => Err(io("create", &path)(e)),
         });
         let _ = std::fs::remove_file(&tmp);

@@ -43,14 +43,12 @@ pub struct LockInfo {
     /// container of the same machine has pids this one cannot see.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid_ns: Option<String>,
-    /// On a backend whose locks are leases (S3): the holder renews its
-    /// record well within this many seconds, and a record not rewritten for
-    /// longer is free to take (its holder is gone, e.g. a killed CI runner).
+    /// On a backend whose locks are leases (S3): the holder rewrites its
+    /// record (the same bytes) well within this many seconds, and a record
+    /// not rewritten for longer is free to take (its holder is gone, e.g. a
+    /// killed CI runner).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_secs: Option<u64>,
-    /// When the holder last renewed its lease (RFC 3339).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub renewed: Option<String>,
 }
 
 /// Whether a lock's holder is still running, as far as this machine can tell.
@@ -118,7 +116,6 @@ impl LockInfo {
             machine_id: machine_id(),
             pid_ns: pid_ns(),
             lease_secs: None,
-            renewed: None,
         }
     }
 
@@ -160,6 +157,20 @@ impl LockInfo {
                 Some(t) if t != start => Liveness::Dead,
                 _ => Liveness::Alive,
             },
+        }
+    }
+}
+
+impl LockInfo {
+    /// What to do about a lock this holder has on `stack`.
+    pub fn what_to_do(&self, stack: &StackName) -> String {
+        match self.lease_secs {
+            Some(lease) => format!(
+                "Wait for it to finish; if that process is gone, its lock frees itself {lease} s after its last renewal: run the command again then (or `unlock --stack {stack}` now)"
+            ),
+            None => format!(
+                "Wait for it to finish; if that process is gone, run `unlock --stack {stack}`"
+            ),
         }
     }
 }

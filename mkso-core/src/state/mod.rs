@@ -78,9 +78,7 @@ pub enum StateError {
         reason: String,
     },
     /// The stack is locked by another operation.
-    #[error(
-        "stack {stack} is locked by {holder}. Wait for it to finish; if that process is gone, run `unlock --stack {stack}`"
-    )]
+    #[error("stack {stack} is locked by {holder}. {}", .holder.what_to_do(stack))]
     Locked {
         /// The stack.
         stack: StackName,

@@ -345,6 +345,39 @@ enum Cond<'a> {
     Etag(&'a str),
 }
 
+/// Keeps the `Date` of an answer: S3's clock.
+#[derive(Debug, Default, Clone)]
+struct ServerDate(std::sync::Arc<Mutex<Option<aws_sdk_s3::primitives::DateTime>>>);
+
+impl ServerDate {
+    fn get(&self) -> Option<aws_sdk_s3::primitives::DateTime> {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl aws_sdk_s3::config::Intercept for ServerDate {
+    fn name(&self) -> &'static str {
+        "ServerDate"
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &aws_sdk_s3::config::interceptors::BeforeDeserializationInterceptorContextRef<'_>,
+        _: &aws_sdk_s3::config::RuntimeComponents,
+        _: &mut aws_sdk_s3::config::ConfigBag,
+    ) -> Result<(), aws_sdk_s3::error::BoxError> {
+        let date = context.response().headers().get("date").and_then(|d| {
+            aws_sdk_s3::primitives::DateTime::from_str(
+                d,
+                aws_sdk_s3::primitives::DateTimeFormat::HttpDate,
+            )
+            .ok()
+        });
+        *self.0.lock().unwrap() = date;
+        Ok(())
+    }
+}
+
 async fn build_client(endpoint: Option<&str>) -> Client {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(e) = endpoint {
@@ -396,6 +429,12 @@ impl Backend for S3Backend {
         // A holder may release between our failed create and our read: try again.
         for _ in 0..5 {
             if let Some(etag) = self.put(&key, info, Cond::Absent).await? {
+                // Renewals and the release are conditional on it: read it
+                // back if the answer did not carry it.
+                let etag = match etag {
+                    Some(e) => Some(e),
+                    None => self.get(&key).await?.and_then(|(_, e)| e),
+                };
                 if let Some(etag) = etag {
                     self.lock_etags.lock().unwrap().insert(stack.clone(), etag);
                 }
@@ -435,23 +474,24 @@ impl Backend for S3Backend {
     async fn lock_age(&self, stack: &StackName) -> Result<Option<Duration>, StateError> {
         let key = self.key(stack, "lock.json");
         self.count(0);
+        // Both ends by S3's clock (its `Date` answer against the record's
+        // `Last-Modified`), so a client with a fast clock never sees a live
+        // holder's lease as run out.
+        let date = ServerDate::default();
         match self
             .client()
             .await
             .head_object()
             .bucket(&self.bucket)
             .key(&key)
+            .customize()
+            .interceptor(date.clone())
             .send()
             .await
         {
-            Ok(h) => Ok(h
-                .last_modified()
-                .and_then(|t| std::time::SystemTime::try_from(*t).ok())
-                .map(|t| {
-                    std::time::SystemTime::now()
-                        .duration_since(t)
-                        .unwrap_or_default()
-                })),
+            Ok(h) => Ok(h.last_modified().zip(date.get()).map(|(modified, now)| {
+                Duration::from_secs_f64((now.as_secs_f64() - modified.as_secs_f64()).max(0.0))
+            })),
             Err(e) => match classify(&e) {
                 Failure::NotFound => Ok(None),
                 _ => Err(self.err("read", &key, describe_error(&e))),

@@ -80,7 +80,6 @@ fn parse_lock(bytes: &[u8]) -> LockInfo {
         machine_id: None,
         pid_ns: None,
         lease_secs: None,
-        renewed: None,
     })
 }
 
@@ -202,7 +201,7 @@ impl StateStore {
         } else {
             None
         };
-        info.lease_secs = lease.map(|l| l.as_secs().max(1));
+        info.lease_secs = lease.map(|l| l.as_secs());
         let bytes = serde_json::to_vec(&info).expect("lock info serializes");
         let mut took_over = None;
         let mut lease_expired = false;
@@ -255,7 +254,7 @@ impl StateStore {
     /// Whether `holder`'s lease (on a leased backend) ran out: its record was
     /// not rewritten for longer than the lease it declared.
     async fn lease_expired(&self, holder: &LockInfo) -> Result<bool, StateError> {
-        let (true, Some(lease)) = (self.backend.leases(), holder.lease_secs) else {
+        let Some(lease) = holder.lease_secs else {
             return Ok(false);
         };
         Ok(self
@@ -740,15 +739,15 @@ fn lock_lease() -> Result<std::time::Duration, String> {
 fn renew_while_held(
     backend: Arc<dyn Backend>,
     stack: StackName,
-    mut info: LockInfo,
+    info: LockInfo,
     lease: std::time::Duration,
 ) -> tokio::task::JoinHandle<()> {
+    // The same bytes each time: the ETag stays, so a release racing a
+    // renewal still matches; S3's `Last-Modified` is what moves.
+    let bytes = serde_json::to_vec(&info).expect("lock info serializes");
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(lease / 3).await;
-            info.renewed =
-                Some(humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string());
-            let bytes = serde_json::to_vec(&info).expect("lock info serializes");
             match backend.renew_lock(&stack, &bytes).await {
                 Ok(true) => tracing::debug!(stack = %stack, "renewed the lock's lease"),
                 Ok(false) => {

@@ -7,19 +7,8 @@ use mkso::prelude::*;
 use mkso::provider::CreateResponse;
 use serde_json::{Value, json};
 
+use crate::plan_follow::{Rule, RuleArgs};
 use crate::{Harness, Thing, ThingArgs};
-
-mkso::resource! {
-    /// A firewall rule identified by its content: replaced delete-first.
-    pub struct Rule("test:net:Rule") {
-        args RuleArgs => RuleInputs {
-            cidr: String,
-        }
-        outputs RuleOutputs {
-            id: String,
-        }
-    }
-}
 
 mkso::resource! {
     /// A resource whose create always fails (an input the cloud refuses).
@@ -442,8 +431,8 @@ fn up_rolls_back_with_the_flag_or_the_project_setting() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
-    let provider = harness().provider;
-    let cloud = provider.clone();
+    let h = harness();
+    let provider = h.provider.clone();
     let project = |rollback: &str, size: u32| {
         std::fs::write(
             dir.join("Mkso.yaml"),
@@ -472,15 +461,7 @@ fn up_rolls_back_with_the_flag_or_the_project_setting() {
         let runner = Runner::new(app).provider(None, move |_| Ok(Arc::new(p.clone())));
         std::thread::spawn(move || runner.run(v)).join().unwrap()
     };
-    let names = || {
-        let mut v: Vec<String> = cloud
-            .cloud()
-            .values()
-            .map(|(u, _, _)| u.name().to_string())
-            .collect();
-        v.sort();
-        v
-    };
+    let names = || h.cloud_names();
 
     project("", 2);
     assert_eq!(run(&["up", "--yes"]), mkso::cli::EXIT_OK);

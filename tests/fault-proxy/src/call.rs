@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 /// The service behind the proxy: how calls are classified and how errors look.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Api {
     /// The EC2 query API (moto): `Action=...` in the form body or query.

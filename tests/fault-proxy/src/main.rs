@@ -9,20 +9,8 @@
 use std::io::Write;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use mkso_fault_proxy::{Api, Calls, DropMode, FaultProxy, Faults, Throttle};
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum ApiArg {
-    Ec2,
-    Gcp,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum DropArg {
-    Reset,
-    Hang,
-}
 
 /// A seeded fault-injecting HTTP proxy in front of moto or gcplocal.
 #[derive(Debug, Parser)]
@@ -36,7 +24,7 @@ struct Args {
     listen: std::net::SocketAddr,
     /// The service behind it: how calls are classified and errors answered.
     #[arg(long, value_enum, default_value = "ec2")]
-    api: ApiArg,
+    api: Api,
     /// Seeds the draws.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -48,7 +36,7 @@ struct Args {
     drop_after: f64,
     /// How a lost answer looks.
     #[arg(long, value_enum, default_value = "reset")]
-    drop_mode: DropArg,
+    drop_mode: DropMode,
     /// Delay before the emulator sees a call, in milliseconds.
     #[arg(long, default_value_t = 0)]
     delay_before_ms: u64,
@@ -66,18 +54,12 @@ struct Args {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> std::io::Result<()> {
     let a = Args::parse();
-    let api = match a.api {
-        ApiArg::Ec2 => Api::Ec2,
-        ApiArg::Gcp => Api::Gcp,
-    };
+    let api = a.api;
     let faults = Faults {
         seed: a.seed,
         fail_before: a.fail_before,
         drop_after: a.drop_after,
-        drop_mode: match a.drop_mode {
-            DropArg::Reset => DropMode::Reset,
-            DropArg::Hang => DropMode::Hang,
-        },
+        drop_mode: a.drop_mode,
         delay_before: Duration::from_millis(a.delay_before_ms),
         delay_after: Duration::from_millis(a.delay_after_ms),
         only: if a.all_calls {

@@ -29,7 +29,7 @@ pub enum Calls {
 }
 
 /// How a lost answer looks to the client.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum DropMode {
     /// The connection closes without an answer.
     #[default]
@@ -42,12 +42,14 @@ pub enum DropMode {
 #[derive(Debug, Clone)]
 pub struct Faults {
     /// Seeds the draws. A call's fate comes from the seed, its action (the
-    /// project id left out) and how many times that action was seen, so the
-    /// same seed gives the same faults whatever the order of parallel calls.
+    /// project id left out) and how many calls of that action came before
+    /// it, so the same seed gives the same faults however calls of different
+    /// actions interleave (parallel calls of one action take the fates in
+    /// the order they arrive).
     pub seed: u64,
-    /// Fraction (0–1) of calls failed before the emulator sees them: every
-    /// other one with the service's 5xx error answer, the others by closing
-    /// the connection.
+    /// Fraction (0–1) of calls failed before the emulator sees them: about
+    /// half (drawn) with the service's 5xx error answer, the others by
+    /// closing the connection.
     pub fail_before: f64,
     /// Fraction (0–1) of calls whose answer is lost after the emulator acted.
     pub drop_after: f64,
@@ -104,6 +106,8 @@ struct Shared {
     api: Api,
     faults: Mutex<Faults>,
     buckets: Mutex<HashMap<Class, TokenBucket>>,
+    /// Calls per action that were given a fate (not throttled).
+    fated: Mutex<HashMap<String, u64>>,
     stats: Mutex<Stats>,
     client: reqwest::Client,
 }
@@ -154,6 +158,7 @@ impl FaultProxy {
             upstream: upstream.trim_end_matches('/').to_string(),
             api,
             buckets: Mutex::new(buckets(&faults.throttle)),
+            fated: Mutex::new(HashMap::new()),
             faults: Mutex::new(faults),
             stats: Mutex::new(Stats::default()),
             client,
@@ -163,6 +168,8 @@ impl FaultProxy {
             let mut conns = JoinSet::new();
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
+                    // E.g. out of file handles: wait for some to close.
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                     continue;
                 };
                 let s = s.clone();
@@ -223,6 +230,21 @@ fn fate_seed(seed: u64, action: &str, occurrence: u64) -> u64 {
     h ^ seed.rotate_left(32) ^ occurrence.wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
+/// Whether a header passes through: hop-by-hop headers belong to each
+/// connection (RFC 9110 §7.6.1).
+fn end_to_end(name: &hyper::header::HeaderName) -> bool {
+    !matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+    )
+}
+
 type Answer = Result<Response<Full<Bytes>>, Box<dyn std::error::Error + Send + Sync>>;
 
 /// Ends the connection without an answer (hyper closes it on a service error).
@@ -252,19 +274,11 @@ async fn handle(s: Arc<Shared>, req: Request<Incoming>) -> Answer {
     let Call { action, class } = s.api.classify(parts.method.as_str(), &pq, &body);
     let faults = lock(&s.faults).clone();
     let applies = faults.only == Calls::All || class != Class::NonMutating;
-    let (n, fail, drop, close_it) = {
+    let n = {
         let mut st = lock(&s.stats);
         st.calls += 1;
-        let seen = st.by_action.entry(action.clone()).or_default();
-        *seen += 1;
-        let mut rng = fastrand::Rng::with_seed(fate_seed(faults.seed, &action, *seen));
-        let (a, b, c) = (rng.f64(), rng.f64(), rng.bool());
-        (
-            st.calls,
-            applies && a < faults.fail_before,
-            applies && b < faults.drop_after,
-            c,
-        )
+        *st.by_action.entry(action.clone()).or_default() += 1;
+        st.calls
     };
     let throttled = lock(&s.buckets)
         .get_mut(&class)
@@ -274,6 +288,20 @@ async fn handle(s: Arc<Shared>, req: Request<Incoming>) -> Answer {
         let (status, ct, body) = s.api.throttled(n);
         return answer(status, ct, body);
     }
+    // The fate is drawn after throttling (which depends on timing), so that
+    // a throttled call does not shift the fates of the later ones.
+    let (fail, drop, close_it) = {
+        let mut seen = lock(&s.fated);
+        let seen = seen.entry(action.clone()).or_default();
+        *seen += 1;
+        let mut rng = fastrand::Rng::with_seed(fate_seed(faults.seed, &action, *seen));
+        let (a, b, c) = (rng.f64(), rng.f64(), rng.bool());
+        (
+            applies && a < faults.fail_before,
+            applies && b < faults.drop_after,
+            c,
+        )
+    };
     if fail {
         lock(&s.stats).failed_before += 1;
         if close_it {
@@ -289,13 +317,13 @@ async fn handle(s: Arc<Shared>, req: Request<Incoming>) -> Answer {
         .client
         .request(parts.method.clone(), format!("{}{pq}", s.upstream))
         .body(body);
-    for (k, v) in &parts.headers {
-        if !matches!(
-            k.as_str(),
-            "content-length" | "connection" | "transfer-encoding"
-        ) {
-            fwd = fwd.header(k, v);
-        }
+    // The client sets the length of the body it sends.
+    for (k, v) in parts
+        .headers
+        .iter()
+        .filter(|(k, _)| end_to_end(k) && *k != "content-length")
+    {
+        fwd = fwd.header(k, v);
     }
     let up = match fwd.send().await {
         Ok(r) => r,
@@ -317,13 +345,8 @@ async fn handle(s: Arc<Shared>, req: Request<Incoming>) -> Answer {
         return close("answer lost after the emulator acted");
     }
     let mut resp = Response::builder().status(status.as_u16());
-    for (k, v) in &headers {
-        if !matches!(
-            k.as_str(),
-            "content-length" | "connection" | "transfer-encoding"
-        ) {
-            resp = resp.header(k, v);
-        }
+    for (k, v) in headers.iter().filter(|(k, _)| end_to_end(k)) {
+        resp = resp.header(k, v);
     }
     Ok(resp.body(Full::new(bytes))?)
 }
