@@ -87,9 +87,10 @@ start() {
   local moto_port gcp_port
   moto_port=$(free_port)
   # EC2 refuses instance types it does not have, as the real one does (the
-  # rollback test updates to one).
+  # rollback test updates to one); the launcher mends where moto differs
+  # from EC2 (see scripts/moto_launcher.py).
   MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION=true \
-    setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$DIR/moto.log" 2>&1 < /dev/null &
+    setsid "$VENV/bin/python" "$ROOT/scripts/moto_launcher.py" -H 127.0.0.1 -p "$moto_port" >"$DIR/moto.log" 2>&1 < /dev/null &
   local moto_pid=$!
   gcp_port=$(free_port)
   setsid "$VENV/bin/python" "$ROOT/scripts/gcplocal_launcher.py" start --host 127.0.0.1 --port "$gcp_port" >"$DIR/gcplocal.log" 2>&1 < /dev/null &

@@ -278,9 +278,10 @@ async fn twenty_sigkills_in_a_row_then_one_up_converges() {
         // Every run has work to do: NAT per zone, then one, then per zone...
         let nat = if i % 2 == 0 { "per_zone" } else { "one" };
         std::fs::write(&file, PRODUCTION.replace("per_zone", nat)).unwrap();
+        let log = d.path().join("run.log");
         let mut child = cmd(d.path(), &stack, &["up", "--yes"])
             .env("AWS_ENDPOINT_URL", proxy.url())
-            .stdout(Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
@@ -289,7 +290,8 @@ async fn twenty_sigkills_in_a_row_then_one_up_converges() {
         if let Some(code) = child.wait().unwrap().code() {
             // Ended before its kill: it must have succeeded (never refused
             // by the dead process's lock, exit 4).
-            assert_eq!(code, 0, "a run that ended by itself failed");
+            let printed = std::fs::read_to_string(&log).unwrap_or_default();
+            assert_eq!(code, 0, "a run that ended by itself failed:\n{printed}");
             finished += 1;
         }
     }

@@ -1,0 +1,38 @@
+"""Starts moto's server behaving like the real EC2 API where mkso's tests
+depend on it, then runs moto's own command line.
+
+moto 5.2.5 differs from EC2 in one way this launcher mends: deleting a NAT
+gateway leaves its Elastic IP associated (with the gateway's network
+interface) for good, so a new NAT gateway on that address is refused with
+`Resource.AlreadyAssociated`. EC2 disassociates the address and deletes the
+interface once the gateway is deleted. (An update interrupted between the
+delete of NAT gateways and the release of their addresses, then run again,
+meets exactly that.)
+"""
+import re
+import sys
+
+from moto.ec2.models.nat_gateways import NatGatewayBackend
+
+_delete_nat_gateway = NatGatewayBackend.delete_nat_gateway
+
+
+def _delete_nat_gateway_like_ec2(self, nat_gateway_id):
+    nat_gw = _delete_nat_gateway(self, nat_gateway_id)
+    for address in nat_gw.address_set:
+        association = address.get("associationId")
+        if association and any(a.association_id == association for a in self.addresses):
+            self.disassociate_address(association_id=association)
+    eni = getattr(nat_gw, "_eni", None)
+    if eni is not None and eni.id in self.enis:
+        self.delete_network_interface(eni.id)
+    return nat_gw
+
+
+NatGatewayBackend.delete_nat_gateway = _delete_nat_gateway_like_ec2
+
+from moto.server import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.argv[0] = re.sub(r"(-script\.pyw|\.exe)?$", "", "moto_server")
+    sys.exit(main())
