@@ -88,19 +88,70 @@ def s3_cases():
             out.append((n, wall, st["peak_rss_mb"], st["backend_bytes_written"], st["backend_requests"], size))
     return out
 
+def throttled_cases():
+    """1 000 subnet creates (`ec2_bench`) on moto behind the fault proxy's
+    EC2-shaped token buckets: wall time vs the buckets' floor, with the default
+    (adaptive, unbounded) parallelism and with --parallel 10 and 64."""
+    import re, urllib.request
+    endpoint = os.environ.get("MKSO_MOTO_ENDPOINT")
+    ec2_bin, proxy_bin = os.environ.get("MKSO_EC2_BENCH"), os.environ.get("MKSO_FAULT_PROXY")
+    if not (endpoint and ec2_bin and proxy_bin):
+        print("(throttled cases skipped: scripts/bench.sh sets MKSO_MOTO_ENDPOINT, MKSO_EC2_BENCH, MKSO_FAULT_PROXY)")
+        return []
+    # EC2's published shape (mutating: 200 calls, 5 a second); --quick refills 4 times as fast.
+    scale = "4" if QUICK else "1"
+    out = []
+    for flags, label in [((), "default (adaptive)"), (("--parallel", "10"), "--parallel 10"),
+                         (("--parallel", "64"), "--parallel 64")]:
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
+        proxy = subprocess.Popen([proxy_bin, "--upstream", endpoint, "--api", "ec2", "--throttle",
+                                  "--throttle-scale", scale], stdout=subprocess.PIPE, text=True)
+        try:
+            url = re.search(r"(http://\S+)", proxy.stdout.readline()).group(1)
+            with tempfile.TemporaryDirectory() as d:
+                e = dict(os.environ, MKSO_BACKEND_URL="file://" + os.path.join(d, "state"),
+                         AWS_ENDPOINT_URL=url, MKSO_CONFIG__BENCH__COUNT="1000")
+                t0 = time.monotonic()
+                p = subprocess.run([ec2_bin, "up", "--yes", "--json", "--stack", "bench.ec2.Dev", *flags],
+                                   env=e, capture_output=True, stdin=subprocess.DEVNULL)
+                wall = time.monotonic() - t0
+            if p.returncode != 0:
+                sys.exit(f"ec2_bench up {flags} failed ({p.returncode}): {p.stderr.decode()[-2000:]}")
+            events = [json.loads(l) for l in p.stdout.decode().splitlines() if l.startswith("{")]
+            summary = [ev for ev in events if ev.get("event") == "summary"][-1]
+            stats = json.load(urllib.request.urlopen(f"{url}/__fault-proxy/stats"))
+        finally:
+            proxy.terminate()
+            proxy.wait()
+        out.append((label, wall, stats["min_seconds"], summary.get("failed", 0),
+                    summary.get("throttled", 0), stats["throttled"], stats["admitted"]))
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
+    return out
+
+ONLY_THROTTLED = "--throttled-only" in sys.argv
 sizes = [1000, 10000] if QUICK else [1000, 10000, 100000]
-for n in sizes:
-    case(n, "independent")
-case(1000, "chain")
-if not QUICK:
-    case(10000, "chain")
-latency()
+if not ONLY_THROTTLED:
+    for n in sizes:
+        case(n, "independent")
+    case(1000, "chain")
+    if not QUICK:
+        case(10000, "chain")
+    latency()
 
-print(f"{'N':>7}  {'shape':<22} {'operation':<26} {'wall s':>7} {'peak RSS MB':>11} {'bytes written':>14} {'state bytes':>12}  note")
+if rows:
+  print(f"{'N':>7}  {'shape':<22} {'operation':<26} {'wall s':>7} {'peak RSS MB':>11} {'bytes written':>14} {'state bytes':>12}  note")
 for n, shape, op, wall, rss, written, size, extra in rows:
-    print(f"{n:>7}  {shape:<22} {op:<26} {wall:>7.3f} {rss:>11.1f} {written:>14} {size:>12}  {extra}")
+  print(f"{n:>7}  {shape:<22} {op:<26} {wall:>7.3f} {rss:>11.1f} {written:>14} {size:>12}  {extra}")
 
-s3 = s3_cases()
+throttled = throttled_cases()
+if throttled:
+    print()
+    print(f"{'1000 subnet creates through EC2-shaped buckets':<48} {'wall s':>7} {'floor s':>7} {'wall/floor':>10} {'failed':>6} {'throttled (mkso)':>16} {'throttled (proxy)':>17}  calls admitted")
+    for label, wall, floor, failed, thr, thr_proxy, admitted in throttled:
+        ratio = f"{wall / floor:.2f}" if floor > 0 else "-"
+        print(f"{label:<48} {wall:>7.1f} {floor:>7.1f} {ratio:>10} {failed:>6} {thr:>16} {thr_proxy:>17}  {admitted}")
+
+s3 = [] if ONLY_THROTTLED else s3_cases()
 if s3:
     print()
     print(f"{'N':>7}  {'S3 backend (moto): up from empty':<34} {'wall s':>7} {'peak RSS MB':>11} {'bytes sent':>11} {'requests':>9} {'state bytes':>12}  sent/state")

@@ -13,3 +13,6 @@ pub mod aws_app;
 
 #[path = "gcp_cluster/program.rs"]
 pub mod gcp_cluster;
+
+#[path = "ec2_bench/program.rs"]
+pub mod ec2_bench;

@@ -698,3 +698,186 @@ fn twenty_processes_race_for_the_lock_locally() {
     let d = tempfile::tempdir().unwrap();
     lock_race(&format!("file://{}", d.path().display()), "l");
 }
+
+/// The `watch_round` events of a `watch --json` run: (drifted, repaired, failing).
+fn watch_rounds(o: &Output) -> Vec<(u64, u64, u64)> {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["event"] == "watch_round")
+        .map(|e| {
+            let n = |k: &str| e[k].as_u64().unwrap_or(u64::MAX);
+            (n("drifted"), n("repaired"), n("failing"))
+        })
+        .collect()
+}
+
+/// The network's route to the internet: (route table id, whether it is there).
+async fn internet_route(stack: &str) -> Vec<(String, bool)> {
+    let c = ec2().await;
+    c.describe_route_tables()
+        .filters(
+            Filter::builder()
+                .name("tag:mkso:stack")
+                .values(stack)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .route_tables()
+        .iter()
+        .filter(|t| {
+            t.tags()
+                .iter()
+                .any(|tag| tag.value().is_some_and(|v| v.contains("public")))
+        })
+        .map(|t| {
+            let has = t.routes().iter().any(|r| {
+                r.destination_cidr_block() == Some("0.0.0.0/0")
+                    && r.gateway_id().is_some_and(|g| g.starts_with("igw-"))
+            });
+            (t.route_table_id().unwrap_or_default().to_string(), has)
+        })
+        .collect()
+}
+
+/// Deletes the route to the internet and one ingress rule of the app behind
+/// mkso's back (with the SDK); returns the ingress ranges before.
+async fn delete_route_and_rule(w: &World) -> Vec<String> {
+    let c = ec2().await;
+    let routes = internet_route(&w.net_stack).await;
+    assert_eq!(routes.len(), 1, "one public route table: {routes:?}");
+    assert!(routes[0].1, "{routes:?}");
+    c.delete_route()
+        .route_table_id(&routes[0].0)
+        .destination_cidr_block("0.0.0.0/0")
+        .send()
+        .await
+        .unwrap();
+    assert!(!internet_route(&w.net_stack).await[0].1, "deleted");
+    let before = ingress(&w.app_stack).await;
+    let groups = c
+        .describe_security_groups()
+        .filters(
+            Filter::builder()
+                .name("tag:mkso:stack")
+                .values(&w.app_stack)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (group, permission) = groups
+        .security_groups()
+        .iter()
+        .find_map(|g| {
+            Some((
+                g.group_id()?.to_string(),
+                g.ip_permissions().first()?.clone(),
+            ))
+        })
+        .expect("an app group with an ingress rule");
+    c.revoke_security_group_ingress()
+        .group_id(group)
+        .ip_permissions(permission)
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(ingress(&w.app_stack).await, before, "revoked");
+    before
+}
+
+/// `watch` puts back a route and a security-group rule deleted behind
+/// mkso's back within two rounds; the second round finds nothing to do; a
+/// watch killed (SIGKILL) in the middle of a repair leaves a state the next
+/// `up` converges from.
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_puts_back_what_was_deleted_behind_its_back() {
+    use std::time::Duration;
+
+    let mut w = World::new(Kind::Local, "Watch");
+    w.set_secret("app:db_password", "not the canary");
+    let o = w.net(&["up", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = w.app(&["up", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let before = ec2_view(&w.app_stack).await;
+
+    let ranges = delete_route_and_rule(&w).await;
+    let watch = ["watch", "--interval", "2s", "--rounds", "2", "--json"];
+    let o = w.net(&watch);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        watch_rounds(&o),
+        vec![(1, 1, 0), (0, 0, 0)],
+        "the route: found deleted and recreated in round 1, nothing to do in round 2: {}",
+        text(&o)
+    );
+    let o = w.app(&watch);
+    assert!(o.status.success(), "{}", text(&o));
+    let rounds = watch_rounds(&o);
+    assert_eq!(rounds.len(), 2, "{}", text(&o));
+    assert!(
+        rounds[0].0 >= 1 && rounds[0].1 >= 1 && rounds[0].2 == 0,
+        "the rule: drift found and repaired in round 1: {rounds:?} {}",
+        text(&o)
+    );
+    assert_eq!(rounds[1], (0, 0, 0), "{}", text(&o));
+    assert!(internet_route(&w.net_stack).await[0].1, "the route is back");
+    assert_eq!(ingress(&w.app_stack).await, ranges, "the rule is back");
+    for o in [
+        w.net(&["preview", "--expect-no-changes"]),
+        w.app(&["preview", "--expect-no-changes"]),
+    ] {
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    }
+    // Rounds that changed something are in the history; quiet ones are not.
+    let o = w.net(&["history", "--json"]);
+    let h = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(h.matches("\"kind\": \"watch\"").count(), 1, "{h}");
+
+    // Human output: one line per round.
+    delete_route_and_rule(&w).await;
+    let o = w.net(&["watch", "--once"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("watch round 1: drifted 1, repaired 1, failing 0"),
+        "{t}"
+    );
+
+    // kill -9 of a watch while it repairs, then `up` converges.
+    let child = w
+        .cmd(
+            APP,
+            &w.app_dir,
+            &w.app_stack,
+            &["watch", "--interval", "1s", "--rounds", "3", "--json"],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (seen, status) = tokio::task::spawn_blocking(move || {
+        // After the round's refresh recorded the drift and planned the repair.
+        kill_after("\"plan_ready\"", Duration::from_millis(5), child)
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.code(), None, "killed: {seen}");
+    let o = w.app(&["up", "--yes"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("took over the lock of"), "{t}");
+    let o = w.app(&["preview", "--expect-no-changes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(ingress(&w.app_stack).await, ranges);
+    assert_eq!(
+        ec2_view(&w.app_stack).await.0,
+        before.0,
+        "no orphan, no duplicate"
+    );
+
+    w.destroy_both().await;
+}

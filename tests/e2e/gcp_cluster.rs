@@ -164,3 +164,108 @@ async fn lost_answers_and_failed_calls_converge_in_one_up() {
     );
     assert_nothing_left(&project).await;
 }
+
+/// `watch` on GCP, with the API out of reach for a while: the firewall is
+/// deleted behind mkso's back (plain HTTP) and `watch` starts while nothing
+/// listens at the endpoint (connection refused). Its rounds fail and it keeps
+/// going, sooner than the interval (backoff); once the endpoint answers
+/// again, a round recreates the firewall. Then `preview` finds nothing to do.
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_keeps_trying_while_the_api_is_away_then_repairs() {
+    use std::io::BufRead;
+
+    use mkso_fault_proxy::{Api, FaultProxy, Faults};
+
+    let (_d, state) = tmp();
+    let project = format!("mkso-e2e-watch-{}", std::process::id());
+    let o = run(&state, &project, &["up", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let fw = list(&project, "global/firewalls").await.pop().unwrap();
+    let url = format!(
+        "{}/compute/v1/projects/{project}/global/firewalls/{fw}",
+        gcp()
+    );
+    reqwest::Client::new().delete(url).send().await.unwrap();
+    assert!(list(&project, "global/firewalls").await.is_empty());
+
+    // An address where nothing listens (a proxy started, then stopped).
+    let proxy = FaultProxy::start(&gcp(), Api::Gcp, Faults::default())
+        .await
+        .unwrap();
+    let addr = proxy.addr();
+    drop(proxy);
+    let mut child = Command::new(BIN)
+        .args([
+            "watch",
+            "--interval",
+            "30s",
+            "--json",
+            "--stack",
+            "gcp.cluster.QA",
+        ])
+        .env("MKSO_BACKEND_URL", format!("file://{}", state.display()))
+        .env("MKSO_CONFIG__GCP__ENDPOINT", format!("http://{addr}"))
+        .env("MKSO_CONFIG__GCP__CREDENTIALS", "anonymous")
+        .env("MKSO_CONFIG__GCP__PROJECT", &project)
+        .env_remove("MKSO_STACK")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<serde_json::Value>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+                && v["event"] == "watch_round"
+            {
+                let _ = tx.send(v);
+            }
+        }
+    });
+    let mut failed_rounds = Vec::new();
+    let mut proxy = None;
+    let repaired = loop {
+        let round = tokio::time::timeout(std::time::Duration::from_secs(240), rx.recv())
+            .await
+            .expect("a round ends within 4 minutes")
+            .expect("watch is running");
+        let failing = round["failing"].as_u64().unwrap_or(0) > 0 || round["error"].is_string();
+        if failing && proxy.is_none() {
+            // A failing round is retried sooner than the 30 s interval.
+            let next = round["next_in_ms"].as_u64().unwrap();
+            assert!(next < 30_000, "backoff, not the interval: {round}");
+            failed_rounds.push(round);
+            if failed_rounds.len() == 2 {
+                // The API is back, at the same address.
+                proxy = Some(
+                    FaultProxy::start_on(addr, &gcp(), Api::Gcp, Faults::default())
+                        .await
+                        .unwrap(),
+                );
+            }
+            continue;
+        }
+        if !failing && proxy.is_some() {
+            break round;
+        }
+        assert!(
+            proxy.is_some(),
+            "no round succeeds while the API is away: {round}"
+        );
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        repaired["drifted"].as_u64() >= Some(1) && repaired["repaired"].as_u64() >= Some(1),
+        "the round after the API came back recreated the firewall: {repaired} (failed before: {failed_rounds:?})"
+    );
+    assert_eq!(list(&project, "global/firewalls").await, vec![fw]);
+    let o = run(&state, &project, &["preview", "--expect-no-changes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(&state, &project, &["destroy", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_nothing_left(&project).await;
+}

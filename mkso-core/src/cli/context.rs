@@ -544,6 +544,11 @@ impl StopSignals {
         self.cancel.is_cancelled()
     }
 
+    /// Resolves when a stop signal comes.
+    pub(crate) async fn stopped(&self) {
+        self.cancel.cancelled().await
+    }
+
     /// Ends `command` with exit code 130 when a stop signal came before any
     /// step ran (the caller's session is then dropped, which releases the
     /// lock): nothing was changed, and it says so.
@@ -576,18 +581,30 @@ impl CliContext {
         command: &str,
         display: &Arc<Display>,
     ) -> Result<Locked, CommandError> {
-        let cancel = CancellationToken::new();
-        let signals = StopSignals::install(cancel.clone());
-        let opts = self.engine_options(display, cancel);
-        let session = crate::engine::Session::open(self.store(stack), command).await?;
-        if let Some(lock) = session.lock() {
-            signals.set_lock(lock);
-        }
+        let signals = StopSignals::install(CancellationToken::new());
+        let (session, opts) = self.open_session(stack, command, display, &signals).await?;
         signals.check(display, command)?;
         Ok(Locked {
             session,
             signals,
             opts,
         })
+    }
+
+    /// Opens a locked session of `command` under signals installed once for
+    /// several sessions (`watch` takes the lock per round).
+    pub(crate) async fn open_session(
+        &self,
+        stack: &StackName,
+        command: &str,
+        display: &Arc<Display>,
+        signals: &StopSignals,
+    ) -> Result<(crate::engine::Session, EngineOptions), CommandError> {
+        let opts = self.engine_options(display, signals.cancel.clone());
+        let session = crate::engine::Session::open(self.store(stack), command).await?;
+        if let Some(lock) = session.lock() {
+            signals.set_lock(lock);
+        }
+        Ok((session, opts))
     }
 }

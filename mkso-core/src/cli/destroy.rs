@@ -17,13 +17,18 @@ pub struct Args {
 pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
     let stack = ctx.stack_name()?;
     let display = ctx.display();
+    // The program runs for its providers (and their configuration); what it
+    // declares is not needed to delete what is recorded, so it is dropped
+    // before the state is loaded (a large stack is never in memory twice).
+    let mut graph = ctx.run_program(&stack)?;
+    let run_by = ctx.run_by(&stack, &graph);
+    graph.resources = Vec::new();
+    graph.exports = Vec::new();
     let Locked {
         mut session,
         signals,
         opts,
     } = ctx.open_locked(&stack, "destroy", &display).await?;
-    // The program runs for its providers (and their configuration).
-    let graph = ctx.run_program(&stack)?;
     signals.check(&display, "destroy")?;
     session.resolve_pending(&graph.providers, &opts).await?;
     let plan = plan_destroy(session.view(), &opts)?;
@@ -38,7 +43,7 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
         )?;
     }
     display.set_total(plan.deletes.len());
-    session.set_run_by(ctx.run_by(&stack, &graph));
+    session.set_run_by(run_by);
     let outcome = session.apply(&graph, &plan, &opts).await?;
     display.finish();
     let (code, result) = report(&display, OperationKind::Destroy, &outcome);

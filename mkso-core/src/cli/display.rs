@@ -231,9 +231,11 @@ impl EventSink for Display {
                     action.label()
                 ));
             }
+            // `watch` prints its own line per round.
             EngineEvent::RollbackFinished { .. }
             | EngineEvent::PlanReady { .. }
-            | EngineEvent::Summary { .. } => {}
+            | EngineEvent::Summary { .. }
+            | EngineEvent::WatchRound { .. } => {}
         }
     }
 }

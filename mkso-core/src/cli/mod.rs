@@ -33,6 +33,7 @@ mod state_cmd;
 mod timeline;
 mod unlock;
 mod up;
+mod watch;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -92,6 +93,9 @@ enum Command {
     Graph(graph::Args),
     /// Export or import the stack's state.
     State(state_cmd::Args),
+    /// Keep the stack as declared: refresh, plan and apply every interval
+    /// (drift undone, deleted resources recreated), retrying failures.
+    Watch(watch::Args),
 }
 
 impl Command {
@@ -107,7 +111,8 @@ impl Command {
             | Command::Refresh(_)
             | Command::Outputs(_)
             | Command::History(_)
-            | Command::Graph(_) => true,
+            | Command::Graph(_)
+            | Command::Watch(_) => true,
             Command::Config(a) => !matches!(a.command, config_cmd::Sub::Set { .. }),
             Command::State(a) => matches!(a.command, state_cmd::Sub::Export { .. }),
             Command::Stack(_) | Command::Unlock(_) => false,
@@ -226,6 +231,7 @@ impl Runner {
                 Command::Unlock(a) => unlock::run(&ctx, a).await,
                 Command::Graph(a) => graph::run(&ctx, a).await,
                 Command::State(a) => state_cmd::run(&ctx, a).await,
+                Command::Watch(a) => watch::run(&ctx, a).await,
             }
         });
         rt.shutdown_timeout(std::time::Duration::from_secs(1));

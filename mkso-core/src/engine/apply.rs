@@ -67,10 +67,11 @@ impl StepDone {
 pub(crate) fn build_record(
     d: &Declared,
     id: String,
-    inputs: Value,
-    outputs: Value,
+    inputs: impl Into<Arc<Value>>,
+    outputs: impl Into<Arc<Value>>,
     secrets: &SecretProps,
 ) -> ResourceState {
+    let (inputs, outputs) = (inputs.into(), outputs.into());
     ResourceState {
         secret: secrets.all,
         secret_inputs: secrets.keys_of(&inputs),
@@ -97,7 +98,7 @@ fn pending(op_id: u64, op: PendingOp, r: &ResourceState) -> PendingOperation {
         urn: r.urn.clone(),
         type_token: r.type_token.clone(),
         id: r.id.clone(),
-        inputs: r.inputs.clone(),
+        inputs: Value::clone(&r.inputs),
         dependencies: r.dependencies.clone(),
         parent: r.parent.clone(),
         provider: r.provider.clone(),
@@ -318,8 +319,8 @@ impl StepCx<'_> {
                     provider.update(UpdateRequest {
                         identity: identity.clone(),
                         id: old.id.clone(),
-                        old_inputs: old.inputs.clone(),
-                        old_outputs: old.outputs.clone(),
+                        old_inputs: Value::clone(&old.inputs),
+                        old_outputs: Value::clone(&old.outputs),
                         new_inputs: inputs.clone(),
                         changed: changed.to_vec(),
                         labels: ctx.labels.clone(),
@@ -363,7 +364,7 @@ impl SameStep {
         old: &ResourceState,
         done: &mut StepDone,
     ) -> Result<ResourceState, StepError> {
-        let inputs = self.new_inputs.unwrap_or(Value::Null);
+        let inputs = self.new_inputs.unwrap_or_default();
         let outputs = self.outputs.unwrap_or_else(|| old.outputs.clone());
         let rec = build_record(cx.d, old.id.clone(), inputs, outputs, cx.secrets);
         record_if_changed(cx.ctx, Some(old), &rec, done).await?;
@@ -536,8 +537,8 @@ impl DeleteStep {
                     let req = DeleteRequest {
                         identity: identity.clone(),
                         id: r.id.clone(),
-                        inputs: r.inputs.clone(),
-                        outputs: r.outputs.clone(),
+                        inputs: Value::clone(&r.inputs),
+                        outputs: Value::clone(&r.outputs),
                     };
                     async move {
                         match p.delete(req).await {

@@ -373,6 +373,25 @@ pub enum EngineEvent {
         #[serde(default, skip_serializing_if = "is_zero")]
         throttled: u64,
     },
+    /// A round of `watch` ended: what it found and put back.
+    WatchRound {
+        /// The round (from 1).
+        round: u64,
+        /// Resources found changed or deleted outside mkso.
+        drifted: usize,
+        /// Resources created, updated or replaced to match the program.
+        repaired: usize,
+        /// Resources whose read or change failed this round (retried next).
+        failing: usize,
+        /// Why the round did not run through (the stack locked by someone
+        /// else, a program error, a provider unreachable), if it did not.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+        /// When the next round starts, in milliseconds from now (`None`:
+        /// this was the last).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next_in_ms: Option<u64>,
+    },
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -491,6 +510,16 @@ impl EventSink for TracingSink {
                 ..
             } => {
                 tracing::debug!(%kind, %result, failed, skipped, duration_ms, throttled, "summary")
+            }
+            EngineEvent::WatchRound {
+                round,
+                drifted,
+                repaired,
+                failing,
+                error,
+                ..
+            } => {
+                tracing::debug!(round, drifted, repaired, failing, error = ?error, "watch round")
             }
             _ => tracing::trace!(?event, "engine event"),
         }

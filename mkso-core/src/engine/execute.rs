@@ -482,14 +482,14 @@ impl Handler for DeclaredPhase<'_> {
                         d,
                         String::new(),
                         Value::Object(Default::default()),
-                        o.outputs.clone(),
+                        Value::clone(&o.outputs),
                         &SecretProps::new(step.secret, step.secret_outputs.iter().cloned()),
                     ),
                     ResourceKind::Custom => build_record(
                         d,
                         o.id.clone(),
                         step.action.new_inputs().cloned().unwrap_or(Value::Null),
-                        o.outputs.clone(),
+                        Value::clone(&o.outputs),
                         &SecretProps::new(
                             step.secret,
                             step.secret_inputs
@@ -969,8 +969,8 @@ pub(crate) async fn resolve_pending(
                             type_token: op.type_token.clone(),
                             kind: ResourceKind::Custom,
                             id: resp.id,
-                            inputs: op.inputs.clone(),
-                            outputs: resp.outputs,
+                            inputs: op.inputs.clone().into(),
+                            outputs: resp.outputs.into(),
                             dependencies: op.dependencies.clone(),
                             parent: op.parent.clone(),
                             provider: op.provider.clone(),

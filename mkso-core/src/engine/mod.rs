@@ -261,6 +261,23 @@ impl Session {
         refresh::refresh(providers, &mut self.view, journal, opts).await
     }
 
+    /// Ends an operation that changed nothing worth a history entry (a
+    /// `watch` round that found everything as declared): waits for the
+    /// journal, compacts the snapshot, releases the lock.
+    pub async fn finish_quietly(mut self) -> Result<(), Error> {
+        if let Some(j) = self.journal.take() {
+            match Arc::try_unwrap(j) {
+                Ok(j) => j.close().await,
+                Err(_) => tracing::warn!("journal writer still shared at the end of a session"),
+            }
+        }
+        self.store.compact(&mut self.view).await?;
+        if let Some(l) = self.lock.take() {
+            l.release();
+        }
+        Ok(())
+    }
+
     /// Ends the operation: waits for the journal, compacts the snapshot,
     /// records history (trimmed to `keep`), releases the lock.
     pub async fn finish(

@@ -50,7 +50,7 @@ impl MapResolver {
 pub(crate) fn resolved_from_state(r: &ResourceState) -> ResolvedResource {
     ResolvedResource {
         id: (!r.id.is_empty()).then(|| r.id.clone()),
-        outputs: Arc::new(r.outputs.clone()),
+        outputs: r.outputs.clone(),
         secret: r.secret,
         secret_outputs: r.secret_outputs.clone(),
     }
@@ -370,8 +370,8 @@ pub(crate) async fn decide(
         .diff(DiffRequest {
             identity: identity.clone(),
             id: old.id.clone(),
-            old_inputs: old.inputs.clone(),
-            old_outputs: old.outputs.clone(),
+            old_inputs: Value::clone(&old.inputs),
+            old_outputs: Value::clone(&old.outputs),
             new_inputs: new_inputs.clone(),
         })
         .await
@@ -421,6 +421,12 @@ pub(crate) async fn decide(
             planned_outputs: resp.planned_outputs,
         }));
     }
+    // Unchanged inputs share the record's copy instead of keeping their own.
+    let new_inputs = if *old.inputs == new_inputs {
+        old.inputs.clone()
+    } else {
+        Arc::new(new_inputs)
+    };
     Ok(StepAction::Same(SameStep {
         new_inputs: Some(new_inputs),
         outputs: Some(old.outputs.clone()),
@@ -852,10 +858,10 @@ pub(crate) fn component_action(old: Option<&ResourceState>, outputs: Value) -> S
             inputs: empty(),
             planned_outputs: Some(outputs),
         }),
-        Some(o) if o.outputs == outputs && !contains_unknown(&outputs) => {
+        Some(o) if *o.outputs == outputs && !contains_unknown(&outputs) => {
             StepAction::Same(SameStep {
-                new_inputs: Some(empty()),
-                outputs: Some(outputs),
+                new_inputs: Some(Arc::new(empty())),
+                outputs: Some(o.outputs.clone()),
             })
         }
         Some(o) => StepAction::Update(UpdateStep {

@@ -110,8 +110,8 @@ impl Handler for RefreshPhase {
                         stack,
                     },
                     id: r.id.clone(),
-                    inputs: r.inputs.clone(),
-                    outputs: r.outputs.clone(),
+                    inputs: Value::clone(&r.inputs),
+                    outputs: Value::clone(&r.outputs),
                 };
                 let span = tracing::info_span!("provider", verb = "read", urn = %r.urn);
                 let result = tracing::Instrument::instrument(provider.read(req), span).await;
@@ -138,15 +138,15 @@ impl Handler for RefreshPhase {
                     Ok(resp) => {
                         // Drift is a change of what the program declares (inputs);
                         // computed outputs that moved are recorded silently.
-                        let new_inputs = resp.inputs.unwrap_or_else(|| r.inputs.clone());
+                        let new_inputs = resp.inputs.unwrap_or_else(|| Value::clone(&r.inputs));
                         let keys = changed_keys(&r.inputs, &new_inputs);
-                        if keys.is_empty() && resp.id == r.id && resp.outputs == r.outputs {
+                        if keys.is_empty() && resp.id == r.id && resp.outputs == *r.outputs {
                             (Vec::new(), None)
                         } else {
                             let mut rec = r.clone();
                             rec.id = resp.id;
-                            rec.inputs = new_inputs;
-                            rec.outputs = resp.outputs;
+                            rec.inputs = new_inputs.into();
+                            rec.outputs = resp.outputs.into();
                             (
                                 vec![JournalEntry::Upsert {
                                     op_id: None,

@@ -275,7 +275,7 @@ async fn update_back(
 ) -> Result<(), StepError> {
     let mut draft = was.clone();
     draft.id.clone_from(&now.id);
-    draft.outputs = Value::Null;
+    draft.outputs = Value::Null.into();
     let op_id = begin(ctx, provider, PendingOp::Update, &draft, done).await?;
     let changed = changed_keys(&now.inputs, &was.inputs);
     let identity = ctx.identity(&now.urn, &now.type_token);
@@ -291,9 +291,9 @@ async fn update_back(
                 provider.update(UpdateRequest {
                     identity: identity.clone(),
                     id: now.id.clone(),
-                    old_inputs: now.inputs.clone(),
-                    old_outputs: now.outputs.clone(),
-                    new_inputs: was.inputs.clone(),
+                    old_inputs: Value::clone(&now.inputs),
+                    old_outputs: Value::clone(&now.outputs),
+                    new_inputs: Value::clone(&was.inputs),
                     changed: changed.clone(),
                     labels: ctx.labels.clone(),
                 })
@@ -322,7 +322,7 @@ async fn recreate(
     .await?;
     let mut draft = was.clone();
     draft.id = String::new();
-    draft.outputs = Value::Null;
+    draft.outputs = Value::Null.into();
     let op_id = begin(ctx, provider, PendingOp::Create, &draft, done).await?;
     let identity = ctx.identity(&was.urn, &was.type_token);
     let exclude = vec![now.id.clone(), was.id.clone()];
@@ -337,7 +337,7 @@ async fn recreate(
             || {
                 provider.create(CreateRequest {
                     identity: identity.clone(),
-                    inputs: was.inputs.clone(),
+                    inputs: Value::clone(&was.inputs),
                     labels: ctx.labels.clone(),
                     exclude_ids: exclude.clone(),
                 })
@@ -370,7 +370,7 @@ async fn record(
                 &was.secret_inputs,
                 &outputs,
             );
-            rec.outputs = outputs;
+            rec.outputs = outputs.into();
             done.journal(
                 ctx,
                 vec![JournalEntry::Upsert {
@@ -521,7 +521,7 @@ impl Handler for RevertPhase<'_> {
         if let Some(before) = r.before.as_mut()
             && !self.recreated.is_empty()
         {
-            replace_ids(&mut before.inputs, &self.recreated);
+            replace_ids(Arc::make_mut(&mut before.inputs), &self.recreated);
         }
         let rec = r.after.as_ref().or(r.before.as_ref()).expect("a record");
         let provider = rec.provider.as_ref().and_then(|p| self.providers.get(p));

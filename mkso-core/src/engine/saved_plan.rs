@@ -182,21 +182,34 @@ impl StateMark {
 /// options and dependencies, and the names of its stack outputs (the values
 /// it gives them are compared step by step).
 pub fn program_digest(graph: &ProgramGraph) -> String {
-    let resources: Vec<Value> = graph
-        .resources
-        .iter()
-        .map(|d| {
-            json!([
-                d.urn,
-                d.type_token,
-                d.kind,
-                serde_json::to_value(&d.options).unwrap_or(Value::Null),
-                d.dependencies(),
-            ])
-        })
-        .collect();
+    // The hash of `[[[urn, type, kind, options, dependencies], ...], [export, ...]]`
+    // as compact JSON, fed to the hash one resource at a time (a large
+    // program is never held as one JSON text).
+    struct Hashing(Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut h = Hashing(Sha256::new());
+    h.0.update(b"[[");
+    for (i, d) in graph.resources.iter().enumerate() {
+        if i > 0 {
+            h.0.update(b",");
+        }
+        let options = serde_json::to_value(&d.options).unwrap_or(Value::Null);
+        let row = (&d.urn, &d.type_token, d.kind, options, d.dependencies());
+        serde_json::to_writer(&mut h, &row).expect("a program row serializes");
+    }
+    h.0.update(b"],");
     let exports: Vec<&String> = graph.exports.iter().map(|(n, _)| n).collect();
-    sha256_hex(json!([resources, exports]).to_string().as_bytes())
+    serde_json::to_writer(&mut h, &exports).expect("export names serialize");
+    h.0.update(b"]");
+    h.0.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A saved plan (the file `preview --out` writes).
@@ -449,5 +462,68 @@ impl SavedPlan {
             diffs.truncate(10);
             Err(PlanMoved::Steps(diffs))
         }
+    }
+}
+
+#[cfg(test)]
+mod digest_tests {
+    use super::*;
+    use crate::builtin::{Data, DataArgs};
+    use crate::config::StackConfig;
+    use crate::options::ResourceOptions;
+    use crate::output::Output;
+    use crate::stack::Stack;
+
+    /// The digest as first defined: the whole program as one JSON text.
+    fn digest_of_whole_text(graph: &ProgramGraph) -> String {
+        let resources: Vec<Value> = graph
+            .resources
+            .iter()
+            .map(|d| {
+                json!([
+                    d.urn,
+                    d.type_token,
+                    d.kind,
+                    serde_json::to_value(&d.options).unwrap_or(Value::Null),
+                    d.dependencies(),
+                ])
+            })
+            .collect();
+        let exports: Vec<&String> = graph.exports.iter().map(|(n, _)| n).collect();
+        sha256_hex(json!([resources, exports]).to_string().as_bytes())
+    }
+
+    #[test]
+    fn the_streamed_digest_is_the_digest_of_the_whole_text() {
+        let s = Stack::new(
+            StackName::new("digest.test.Dev").unwrap(),
+            "digest",
+            StackConfig::default(),
+        );
+        let a = Data::new(
+            &s,
+            "a",
+            DataArgs::default().value(json!({"x": 1})),
+            ResourceOptions::new(),
+        )
+        .unwrap();
+        Data::new(
+            &s,
+            "b",
+            DataArgs::default().value(a.value()),
+            ResourceOptions::new().protect(true).depends_on(&a),
+        )
+        .unwrap();
+        s.export("one", Output::new(1));
+        s.export("two", a.value());
+        let graph = s.take_graph();
+        assert_eq!(program_digest(&graph), digest_of_whole_text(&graph));
+        let empty = Stack::new(
+            StackName::new("digest.test.Dev").unwrap(),
+            "digest",
+            StackConfig::default(),
+        )
+        .take_graph();
+        assert_eq!(program_digest(&empty), digest_of_whole_text(&empty));
     }
 }

@@ -10,6 +10,7 @@
 //! ([`StepAction::permits`], Terraform's inconsistent-plan rule).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -24,10 +25,10 @@ use crate::typed::PropertyChange;
 pub struct SameStep {
     /// Its inputs now, as far as known (`None`: not evaluated, a resource
     /// outside `--target`).
-    pub new_inputs: Option<Value>,
+    pub new_inputs: Option<Arc<Value>>,
     /// Its recorded outputs, which stay (`None`: a resource outside
     /// `--target` that does not exist yet).
-    pub outputs: Option<Value>,
+    pub outputs: Option<Arc<Value>>,
 }
 
 /// A new resource.
@@ -48,11 +49,11 @@ pub struct UpdateStep {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub property_changes: Vec<PropertyChange>,
     /// Recorded inputs.
-    pub old_inputs: Value,
+    pub old_inputs: Arc<Value>,
     /// New inputs as far as known.
     pub new_inputs: Value,
     /// Recorded outputs.
-    pub old_outputs: Value,
+    pub old_outputs: Arc<Value>,
     /// Outputs after the update (`None`: known after apply).
     pub planned_outputs: Option<Value>,
 }
@@ -78,11 +79,11 @@ pub struct ReplaceStep {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub property_changes: Vec<PropertyChange>,
     /// Recorded inputs.
-    pub old_inputs: Value,
+    pub old_inputs: Arc<Value>,
     /// New inputs as far as known.
     pub new_inputs: Value,
     /// Recorded outputs.
-    pub old_outputs: Value,
+    pub old_outputs: Arc<Value>,
     /// Outputs of the new copy (`None`: known after apply).
     pub planned_outputs: Option<Value>,
 }
@@ -92,9 +93,9 @@ pub struct ReplaceStep {
 #[derive(Debug, Clone, Serialize)]
 pub struct DeleteStep {
     /// Its recorded inputs.
-    pub inputs: Value,
+    pub inputs: Arc<Value>,
     /// Its recorded outputs.
-    pub outputs: Value,
+    pub outputs: Arc<Value>,
     /// It is the old copy of a replaced resource.
     pub replaced_copy: bool,
 }
@@ -173,7 +174,7 @@ impl StepAction {
     /// New inputs as far as known (fields may hold the unknown marker).
     pub fn new_inputs(&self) -> Option<&Value> {
         match self {
-            StepAction::Same(s) => s.new_inputs.as_ref(),
+            StepAction::Same(s) => s.new_inputs.as_deref(),
             StepAction::Create(c) => Some(&c.inputs),
             StepAction::Update(u) => Some(&u.new_inputs),
             StepAction::Replace(r) => Some(&r.new_inputs),
@@ -185,7 +186,7 @@ impl StepAction {
     /// Recorded outputs.
     pub fn old_outputs(&self) -> Option<&Value> {
         match self {
-            StepAction::Same(s) => s.outputs.as_ref(),
+            StepAction::Same(s) => s.outputs.as_deref(),
             StepAction::Update(u) => Some(&u.old_outputs),
             StepAction::Replace(r) => Some(&r.old_outputs),
             StepAction::Delete(d) => Some(&d.outputs),
@@ -196,7 +197,7 @@ impl StepAction {
     /// Outputs after the step, as far as known (`None`: known after apply).
     pub fn planned_outputs(&self) -> Option<&Value> {
         match self {
-            StepAction::Same(s) => s.outputs.as_ref(),
+            StepAction::Same(s) => s.outputs.as_deref(),
             StepAction::Create(c) => c.planned_outputs.as_ref(),
             StepAction::Update(u) => u.planned_outputs.as_ref(),
             StepAction::Replace(r) => r.planned_outputs.as_ref(),

@@ -20,20 +20,45 @@ struct Header {
     length: usize,
 }
 
+/// Counts and checksums what is written to it, keeping nothing.
+#[derive(Default)]
+struct Measure {
+    crc: crc32fast::Hasher,
+    len: usize,
+}
+
+impl std::io::Write for Measure {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.crc.update(buf);
+        self.len += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Encodes a snapshot: a header line with the body's length and CRC-32, then
-/// the body.
+/// the body. The body is serialized twice, once to measure it and once into
+/// a buffer of exactly its size: a large state never sits in memory as a
+/// growing buffer plus a copy.
 pub fn encode_snapshot<S: Serialize>(s: &S) -> Vec<u8> {
-    let body = serde_json::to_vec(s).expect("a snapshot always serializes");
+    let mut measure = Measure::default();
+    serde_json::to_writer(&mut measure, s).expect("a snapshot always serializes");
     let header = Header {
         format: FORMAT.into(),
         version: VERSION,
-        crc32: format!("{:08x}", crc32fast::hash(&body)),
-        length: body.len(),
+        crc32: format!("{:08x}", measure.crc.finalize()),
+        length: measure.len,
     };
-    let mut out = serde_json::to_vec(&header).expect("header serializes");
+    let header = serde_json::to_vec(&header).expect("header serializes");
+    let mut out = Vec::with_capacity(header.len() + measure.len + 2);
+    out.extend_from_slice(&header);
     out.push(b'\n');
-    out.extend_from_slice(&body);
+    serde_json::to_writer(&mut out, s).expect("a snapshot always serializes");
     out.push(b'\n');
+    debug_assert_eq!(out.len(), header.len() + measure.len + 2);
     out
 }
 

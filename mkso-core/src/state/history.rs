@@ -16,6 +16,8 @@ pub enum UpdateKind {
     Refresh,
     /// `state import`.
     Import,
+    /// A round of `watch` that changed something.
+    Watch,
 }
 
 /// How it ended.

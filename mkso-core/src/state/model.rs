@@ -1,6 +1,7 @@
 //! The state's data model and how journal entries change it.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -22,12 +23,13 @@ pub struct ResourceState {
     /// The provider id (empty for components).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub id: String,
-    /// The inputs it was created or updated with.
+    /// The inputs it was created or updated with (shared, not copied, by
+    /// the plan and the outputs the program reads).
     #[serde(default)]
-    pub inputs: Value,
-    /// Its outputs.
+    pub inputs: Arc<Value>,
+    /// Its outputs (shared like `inputs`).
     #[serde(default)]
-    pub outputs: Value,
+    pub outputs: Arc<Value>,
     /// Direct dependencies only (state stays O(N)); stored relative to the
     /// stack's URN prefix (`type::name`), resolved on load.
     #[serde(default, skip_serializing_if = "Vec::is_empty", with = "relative_urns")]

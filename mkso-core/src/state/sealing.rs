@@ -123,8 +123,16 @@ impl Sealer {
     }
 
     fn seal_resource(&self, r: &mut ResourceState, location: &str) -> Result<(), StateError> {
-        self.seal_props(&mut r.inputs, r.secret, &r.secret_inputs, location)?;
-        self.seal_props(&mut r.outputs, r.secret, &r.secret_outputs, location)
+        // Values are shared (`Arc`): copied only when there is something to seal.
+        if r.secret || !r.secret_inputs.is_empty() {
+            let inputs = Arc::make_mut(&mut r.inputs);
+            self.seal_props(inputs, r.secret, &r.secret_inputs, location)?;
+        }
+        if r.secret || !r.secret_outputs.is_empty() {
+            let outputs = Arc::make_mut(&mut r.outputs);
+            self.seal_props(outputs, r.secret, &r.secret_outputs, location)?;
+        }
+        Ok(())
     }
 
     /// A copy of a resource with its secret values sealed.
@@ -137,8 +145,10 @@ impl Sealer {
     fn open_resource(&self, r: &mut ResourceState, location: &str) -> Result<(), StateError> {
         if r.has_secrets() {
             let what = format!("the secret values of {} in {location}", r.urn);
-            self.open_props(&mut r.inputs, r.secret, &r.secret_inputs, &what, location)?;
-            self.open_props(&mut r.outputs, r.secret, &r.secret_outputs, &what, location)?;
+            let inputs = Arc::make_mut(&mut r.inputs);
+            self.open_props(inputs, r.secret, &r.secret_inputs, &what, location)?;
+            let outputs = Arc::make_mut(&mut r.outputs);
+            self.open_props(outputs, r.secret, &r.secret_outputs, &what, location)?;
         }
         Ok(())
     }

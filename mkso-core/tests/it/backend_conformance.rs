@@ -68,8 +68,8 @@ fn resource(name: &str, value: i64) -> ResourceState {
         type_token: "test:index:Thing".into(),
         kind: ResourceKind::Custom,
         id: format!("{name}-id"),
-        inputs: json!({ "value": value }),
-        outputs: json!({ "id": format!("{name}-id"), "value": value }),
+        inputs: json!({ "value": value }).into(),
+        outputs: json!({ "id": format!("{name}-id"), "value": value }).into(),
         dependencies: vec![],
         parent: None,
         provider: None,
@@ -169,7 +169,7 @@ async fn the_journal_is_replayed_after_a_crash(open: Open) {
     let v = &loaded.view;
     assert_eq!(v.len(), 2);
     let one = Urn::new(&stack(), "conf", "test:index:Thing", "one");
-    assert_eq!(v.live[&one].inputs, json!({ "value": 10 }));
+    assert_eq!(*v.live[&one].inputs, json!({ "value": 10 }));
     // The next compaction folds the journal in and empties it.
     let serial = commit(&b, &[("three", 3)]).await.unwrap();
     let c = StateStore::new(open(), stack());

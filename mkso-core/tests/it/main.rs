@@ -15,6 +15,7 @@ mod secrets_refs;
 mod snapshots;
 mod testing_kit;
 mod typed_records;
+mod watch;
 
 use std::sync::Arc;
 

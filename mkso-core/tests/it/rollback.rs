@@ -116,8 +116,8 @@ fn recorded(v: &mkso::state::StateView) -> Vec<(String, String, Value, Value, bo
             (
                 r.urn.name().to_string(),
                 r.id.clone(),
-                r.inputs.clone(),
-                r.outputs.clone(),
+                Value::clone(&r.inputs),
+                Value::clone(&r.outputs),
                 r.pending_delete,
             )
         })
@@ -391,7 +391,7 @@ async fn a_revert_that_fails_is_named_and_the_state_stays_accurate() {
             .filter(|r| r.id == id)
             .or_else(|| state.pending_deletes.get(&(urn.clone(), id.clone())))
             .unwrap_or_else(|| panic!("{id} ({urn}) is in the cloud but not recorded"));
-        assert_eq!(rec.inputs, inputs, "{urn}");
+        assert_eq!(*rec.inputs, inputs, "{urn}");
     }
 }
 

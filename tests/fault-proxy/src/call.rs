@@ -14,7 +14,7 @@ pub enum Api {
 }
 
 /// The throttling class of a call, after EC2's published action classes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Class {
     /// Reads: `Describe*`, `Get*`, `List*`; GCP `GET` and operation waits.

@@ -49,6 +49,9 @@ struct Args {
     /// Throttle with token buckets shaped like the service's published limits.
     #[arg(long)]
     throttle: bool,
+    /// With --throttle: refill the buckets this many times as fast.
+    #[arg(long, default_value_t = 1.0)]
+    throttle_scale: f64,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -69,8 +72,8 @@ async fn main() -> std::io::Result<()> {
         },
         throttle: match (a.throttle, api) {
             (false, _) => Throttle::new(),
-            (true, Api::Ec2) => Throttle::ec2(),
-            (true, Api::Gcp) => Throttle::gcp(),
+            (true, Api::Ec2) => Throttle::ec2().scaled(a.throttle_scale),
+            (true, Api::Gcp) => Throttle::gcp().scaled(a.throttle_scale),
         },
         ..Faults::default()
     };

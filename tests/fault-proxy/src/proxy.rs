@@ -84,7 +84,7 @@ impl Default for Faults {
 }
 
 /// What the proxy did so far.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Stats {
     /// Calls received (the stats endpoint aside).
     pub calls: u64,
@@ -99,6 +99,21 @@ pub struct Stats {
     /// Calls received per action (EC2 action, or `METHOD path` with the
     /// project id as `_`).
     pub by_action: std::collections::BTreeMap<String, u64>,
+    /// Calls let through the token buckets, per class (`non_mutating`,
+    /// `mutating`, `resource_intensive`): with the buckets' shapes, the
+    /// shortest time those calls could have taken.
+    pub admitted: std::collections::BTreeMap<Class, u64>,
+    /// The shortest time the admitted calls could have taken through the
+    /// buckets ([`Throttle::min_seconds`]): a throttled client's floor.
+    pub min_seconds: f64,
+}
+
+impl Shared {
+    fn stats(&self) -> Stats {
+        let mut st = lock(&self.stats).clone();
+        st.min_seconds = lock(&self.faults).throttle.min_seconds(&st.admitted);
+        st
+    }
 }
 
 struct Shared {
@@ -197,7 +212,7 @@ impl FaultProxy {
 
     /// The counters so far.
     pub fn stats(&self) -> Stats {
-        lock(&self.shared.stats).clone()
+        self.shared.stats()
     }
 
     /// Replaces the faults (buckets refilled).
@@ -267,7 +282,7 @@ async fn handle(s: Arc<Shared>, req: Request<Incoming>) -> Answer {
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into());
     if pq.starts_with("/__fault-proxy/stats") {
-        let stats = lock(&s.stats).clone();
+        let stats = s.stats();
         return answer(200, "application/json", serde_json::to_string(&stats)?);
     }
     let body = body.collect().await?.to_bytes();
@@ -288,6 +303,7 @@ async fn handle(s: Arc<Shared>, req: Request<Incoming>) -> Answer {
         let (status, ct, body) = s.api.throttled(n);
         return answer(status, ct, body);
     }
+    *lock(&s.stats).admitted.entry(class).or_default() += 1;
     // The fate is drawn after throttling (which depends on timing), so that
     // a throttled call does not shift the fates of the later ones.
     let (fail, drop, close_it) = {

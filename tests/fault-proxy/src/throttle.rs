@@ -50,6 +50,28 @@ impl Throttle {
             .bucket(Class::ResourceIntensive, 50.0, 5.0)
     }
 
+    /// The same buckets refilled `factor` times as fast (sizes unchanged):
+    /// EC2's shape at a pace a benchmark can wait for.
+    pub fn scaled(mut self, factor: f64) -> Throttle {
+        for b in self.buckets.values_mut() {
+            b.refill_per_sec *= factor;
+        }
+        self
+    }
+
+    /// The shortest time in which `admitted` calls per class can pass these
+    /// buckets, all starting full: for each class, the calls beyond the
+    /// bucket's size at its refill rate; the slowest class decides.
+    pub fn min_seconds(&self, admitted: &std::collections::BTreeMap<Class, u64>) -> f64 {
+        admitted
+            .iter()
+            .filter_map(|(class, n)| {
+                let b = self.buckets.get(class)?;
+                Some(((*n as f64 - b.capacity).max(0.0)) / b.refill_per_sec)
+            })
+            .fold(0.0, f64::max)
+    }
+
     /// Shaped like Compute Engine's per-project rate quotas (per minute,
     /// here as buckets of a minute's calls): reads 1 500 a minute, writes
     /// (`POST`, `PATCH`, `DELETE`) 1 500 a minute, refilled evenly.
@@ -115,5 +137,19 @@ mod tests {
         // A long pause refills to capacity, not beyond.
         let later = t0 + Duration::from_secs(60);
         assert_eq!((0..10).filter(|_| b.try_take(later)).count(), 3);
+    }
+
+    #[test]
+    fn the_floor_is_set_by_the_slowest_bucket() {
+        let ec2 = Throttle::ec2();
+        let admitted = |m: u64, n: u64| {
+            std::collections::BTreeMap::from([(Class::Mutating, m), (Class::NonMutating, n)])
+        };
+        // 1 000 mutating calls: 200 at once, 800 at 5 a second.
+        assert_eq!(ec2.min_seconds(&admitted(1000, 100)), 160.0);
+        // Reads beyond their bucket are the slower ones here: 1 900 / 20.
+        assert_eq!(ec2.min_seconds(&admitted(100, 2000)), 95.0);
+        assert_eq!(ec2.min_seconds(&admitted(150, 50)), 0.0);
+        assert_eq!(ec2.scaled(4.0).min_seconds(&admitted(1000, 0)), 40.0);
     }
 }
