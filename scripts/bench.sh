@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mkso-target}"
-cargo build --release -q -p stacks --bin data_bench
+# No cloud SDK but the S3 backend's (the S3 cases below use it).
+cargo build --release -q -p stacks --no-default-features --bin data_bench
 # The throttled case is bound by the token buckets, not by the build: debug
 # binaries (the ones the tests build) serve it.
 cargo build -q -p stacks --bin ec2_bench

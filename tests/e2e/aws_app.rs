@@ -102,6 +102,17 @@ impl World {
         }
     }
 
+    /// A local-backend world with the network and the app up.
+    fn both_up(tag: &str) -> World {
+        let mut w = World::new(Kind::Local, tag);
+        w.set_secret("app:db_password", "not the canary");
+        let o = w.net(&["up", "--yes"]);
+        assert!(o.status.success(), "{}", text(&o));
+        let o = w.app(&["up", "--yes"]);
+        assert!(o.status.success(), "{}", text(&o));
+        w
+    }
+
     fn cmd(&self, bin: &str, dir: &Path, stack: &str, args: &[&str]) -> Command {
         let mut c = Command::new(bin);
         c.args(args)
@@ -484,12 +495,7 @@ async fn kill_9_during_a_rollback_then_up_converges() {
     use mkso_fault_proxy::{Api, FaultProxy, Faults};
     use std::time::Duration;
 
-    let mut w = World::new(Kind::Local, "Kill");
-    w.set_secret("app:db_password", "not the canary");
-    let o = w.net(&["up", "--yes"]);
-    assert!(o.status.success(), "{}", text(&o));
-    let o = w.app(&["up", "--yes"]);
-    assert!(o.status.success(), "{}", text(&o));
+    let mut w = World::both_up("Kill");
     let before = ec2_view(&w.app_stack).await;
     assert_eq!(before.0, (3, 2, 1, 0), "{before:?}");
     let ids = |w: &mut World| {
@@ -796,12 +802,7 @@ async fn delete_route_and_rule(w: &World) -> Vec<String> {
 async fn watch_puts_back_what_was_deleted_behind_its_back() {
     use std::time::Duration;
 
-    let mut w = World::new(Kind::Local, "Watch");
-    w.set_secret("app:db_password", "not the canary");
-    let o = w.net(&["up", "--yes"]);
-    assert!(o.status.success(), "{}", text(&o));
-    let o = w.app(&["up", "--yes"]);
-    assert!(o.status.success(), "{}", text(&o));
+    let mut w = World::both_up("Watch");
     let before = ec2_view(&w.app_stack).await;
 
     let ranges = delete_route_and_rule(&w).await;

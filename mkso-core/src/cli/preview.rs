@@ -15,7 +15,9 @@ pub struct Args {
     /// Show property-level detail.
     #[arg(long)]
     pub diff: bool,
-    /// Exit with code 3 when anything would change (drift checks in CI).
+    /// Exit with code 3 when the program would change anything (the program
+    /// against the recorded state; `refresh --expect-no-changes` checks the
+    /// cloud for drift).
     #[arg(long)]
     pub expect_no_changes: bool,
     /// Also list unchanged resources.

@@ -65,8 +65,17 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
         let (round, error) = match result {
             Ok(r) => (r, None),
             Err(e) => {
-                // `--once` reports as `up` would.
+                // `--once` exits as `up` would, after its round's event.
                 if args.once {
+                    let display = ctx.display();
+                    display.emit(&EngineEvent::WatchRound {
+                        round: round_no,
+                        drifted: 0,
+                        repaired: 0,
+                        failing: 0,
+                        error: Some(e.message.clone()),
+                        next_in_ms: None,
+                    });
                     return Err(e);
                 }
                 let message = if e.message.is_empty() {
@@ -151,10 +160,8 @@ async fn round(
     }
     let graph = ctx.run_program(stack)?;
     session.resolve_pending(&graph.providers, &opts).await?;
+    // Failed reads are shown by the display as they happen.
     let refreshed = session.refresh(&graph.providers, &opts).await?;
-    for f in &refreshed.failures {
-        display.line(&format!("  failed: read {}: {}", f.urn.name(), f.error));
-    }
     let plan = plan_update(&graph, session.view(), &opts).await?;
     let mut r = Round {
         drifted: refreshed.drift.len(),
@@ -168,11 +175,13 @@ async fn round(
     };
     if !plan.has_changes() {
         display.finish();
-        if refreshed.drift.is_empty() && refreshed.failures.is_empty() {
+        if refreshed.drift.is_empty() {
+            // Nothing found, nothing changed (reads that failed are in the
+            // round's line): no history entry, so that an outage does not
+            // push the real updates out of the history.
             session.finish_quietly().await?;
         } else {
-            // Drift recorded (a resource deleted with nothing to recreate,
-            // outputs that moved) or reads that failed: worth an entry.
+            // Drift recorded (a resource deleted with nothing to recreate).
             let result = if refreshed.failures.is_empty() {
                 UpdateResult::Succeeded
             } else {
