@@ -122,7 +122,7 @@ impl ProviderState for AwsState {
             c: self.client().await,
             identity,
         };
-        call.sync_tags(id, &call.tags(old), &call.tags(new)).await
+        call.sync_tags(id, &call.had(old), &call.tags(new)).await
     }
 }
 

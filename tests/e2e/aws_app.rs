@@ -748,10 +748,66 @@ async fn internet_route(stack: &str) -> Vec<(String, bool)> {
         .collect()
 }
 
-/// Deletes the route to the internet and one ingress rule of the app behind
+/// The `Name` tags of the network's subnets, sorted.
+async fn subnet_names(stack: &str) -> Vec<String> {
+    let c = ec2().await;
+    let mut names: Vec<String> = c
+        .describe_subnets()
+        .filters(
+            Filter::builder()
+                .name("tag:mkso:stack")
+                .values(stack)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .subnets()
+        .iter()
+        .flat_map(|s| s.tags())
+        .filter(|t| t.key() == Some("Name"))
+        .filter_map(|t| t.value().map(String::from))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Deletes the route to the internet, renames a subnet (its `Name` tag,
+/// which mkso manages) and deletes one ingress rule of the app behind
 /// mkso's back (with the SDK); returns the ingress ranges before.
 async fn delete_route_and_rule(w: &World) -> Vec<String> {
     let c = ec2().await;
+    let subnet = c
+        .describe_subnets()
+        .filters(
+            Filter::builder()
+                .name("tag:mkso:stack")
+                .values(&w.net_stack)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .subnets()[0]
+        .subnet_id()
+        .unwrap()
+        .to_string();
+    c.create_tags()
+        .resources(subnet)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("Name")
+                .value("hacked")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        subnet_names(&w.net_stack)
+            .await
+            .contains(&"hacked".to_string())
+    );
     let routes = internet_route(&w.net_stack).await;
     assert_eq!(routes.len(), 1, "one public route table: {routes:?}");
     assert!(routes[0].1, "{routes:?}");
@@ -804,6 +860,7 @@ async fn watch_puts_back_what_was_deleted_behind_its_back() {
 
     let mut w = World::both_up("Watch");
     let before = ec2_view(&w.app_stack).await;
+    let names = subnet_names(&w.net_stack).await;
 
     let ranges = delete_route_and_rule(&w).await;
     let watch = ["watch", "--interval", "2s", "--rounds", "2", "--json"];
@@ -811,8 +868,8 @@ async fn watch_puts_back_what_was_deleted_behind_its_back() {
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(
         watch_rounds(&o),
-        vec![(1, 1, 0), (0, 0, 0)],
-        "the route: found deleted and recreated in round 1, nothing to do in round 2: {}",
+        vec![(2, 2, 0), (0, 0, 0)],
+        "the route found deleted and recreated, the subnet's name set back in round 1, nothing to do in round 2: {}",
         text(&o)
     );
     let o = w.app(&watch);
@@ -826,6 +883,11 @@ async fn watch_puts_back_what_was_deleted_behind_its_back() {
     );
     assert_eq!(rounds[1], (0, 0, 0), "{}", text(&o));
     assert!(internet_route(&w.net_stack).await[0].1, "the route is back");
+    assert_eq!(
+        subnet_names(&w.net_stack).await,
+        names,
+        "the subnet's name is back"
+    );
     assert_eq!(ingress(&w.app_stack).await, ranges, "the rule is back");
     for o in [
         w.net(&["preview", "--expect-no-changes"]),
@@ -844,7 +906,7 @@ async fn watch_puts_back_what_was_deleted_behind_its_back() {
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(
-        t.contains("watch round 1: drifted 1, repaired 1, failing 0"),
+        t.contains("watch round 1: drifted 2, repaired 2, failing 0"),
         "{t}"
     );
 

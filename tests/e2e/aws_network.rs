@@ -279,10 +279,11 @@ async fn twenty_sigkills_in_a_row_then_one_up_converges() {
         let nat = if i % 2 == 0 { "per_zone" } else { "one" };
         std::fs::write(&file, PRODUCTION.replace("per_zone", nat)).unwrap();
         let log = d.path().join("run.log");
+        let out = std::fs::File::create(&log).unwrap();
         let mut child = cmd(d.path(), &stack, &["up", "--yes"])
             .env("AWS_ENDPOINT_URL", proxy.url())
-            .stdout(std::fs::File::create(&log).unwrap())
-            .stderr(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
             .spawn()
             .unwrap();
         std::thread::sleep(Duration::from_millis(rng.u64(30..1500)));

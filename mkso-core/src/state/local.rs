@@ -108,6 +108,54 @@ impl LocalBackend {
         too_old || dead
     }
 
+    /// Creates `path` with `content` unless it exists (returns whether it
+    /// created it). Written whole to a file of our own first, then linked
+    /// into place: the link fails if the file exists, and a reader never sees
+    /// it half written, even after a crash between the two (a lock or a
+    /// write guard left empty would look held by someone alive).
+    fn create_whole(dir: &Path, path: &Path, content: &[u8]) -> Result<bool, StateError> {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+        let tmp = dir.join(format!(
+            "{name}.{}.{:x}.tmp",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        let written = (|| {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .map_err(io("create", &tmp))?;
+            f.write_all(content).map_err(io("write", &tmp))?;
+            f.sync_all().map_err(io("sync", &tmp))
+        })();
+        let linked = written.and_then(|()| match std::fs::hard_link(&tmp, path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
+            // A file system without hard links (FAT, some network mounts):
+            // an exclusive create, then the write.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::Unsupported | ErrorKind::PermissionDenied
+                ) =>
+            {
+                match OpenOptions::new().write(true).create_new(true).open(path) {
+                    Ok(mut f) => {
+                        f.write_all(content).map_err(io("write", path))?;
+                        f.sync_all().map_err(io("sync", path))?;
+                        Ok(true)
+                    }
+                    Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
+                    Err(e) => Err(io("create", path)(e)),
+                }
+            }
+            Err(e) => Err(io("create", path)(e)),
+        });
+        let _ = std::fs::remove_file(&tmp);
+        linked
+    }
+
     fn sync_dir(dir: &Path) {
         if let Ok(d) = File::open(dir) {
             let _ = d.sync_all();
@@ -142,48 +190,7 @@ impl Backend for LocalBackend {
     ) -> Result<Option<Vec<u8>>, StateError> {
         let dir = self.ensure_dir(stack)?;
         let path = dir.join("lock.json");
-        // Written whole to a file of our own first, then linked into place:
-        // the link fails if a lock exists, and a reader never sees a lock
-        // file half written.
-        let tmp = dir.join(format!(
-            "lock.json.{}.{:x}.tmp",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
-        let written = (|| {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp)
-                .map_err(io("create", &tmp))?;
-            f.write_all(info).map_err(io("write", &tmp))?;
-            f.sync_all().map_err(io("sync", &tmp))
-        })();
-        let linked = written.and_then(|()| match std::fs::hard_link(&tmp, &path) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
-            // A file system without hard links (FAT, some network mounts):
-            // an exclusive create, then the write.
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::Unsupported | ErrorKind::PermissionDenied
-                ) =>
-            {
-                match OpenOptions::new().write(true).create_new(true).open(&path) {
-                    Ok(mut f) => {
-                        f.write_all(info).map_err(io("write", &path))?;
-                        f.sync_all().map_err(io("sync", &path))?;
-                        Ok(true)
-                    }
-                    Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
-                    Err(e) => Err(io("create", &path)(e)),
-                }
-            }
-            Err(e) => Err(io("create", &path)(e)),
-        });
-        let _ = std::fs::remove_file(&tmp);
-        if linked? {
+        if Self::create_whole(&dir, &path, info)? {
             self.locks
                 .lock()
                 .unwrap()
@@ -261,26 +268,17 @@ impl Backend for LocalBackend {
         let conflict = || StateError::Conflict {
             location: path.display().to_string(),
         };
+        // Who writes, so that a guard left by a crash is known as such.
+        let me =
+            serde_json::to_vec(&LockInfo::current("snapshot write")).expect("lock info serializes");
         let mut tries = 0;
-        loop {
-            match OpenOptions::new().write(true).create_new(true).open(&guard) {
-                Ok(mut f) => {
-                    // Who writes, so that a guard left by a crash is known as such.
-                    let me = serde_json::to_vec(&LockInfo::current("snapshot write"))
-                        .expect("lock info serializes");
-                    let _ = f.write_all(&me);
-                    break;
-                }
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                    tries += 1;
-                    if tries < 3 && Self::guard_is_stale(&guard) {
-                        let _ = fs::remove_file(&guard);
-                        continue;
-                    }
-                    return Err(conflict());
-                }
-                Err(e) => return Err(io("create", &guard)(e)),
+        while !Self::create_whole(&dir, &guard, &me)? {
+            tries += 1;
+            if tries < 3 && Self::guard_is_stale(&guard) {
+                let _ = fs::remove_file(&guard);
+                continue;
             }
+            return Err(conflict());
         }
         let tmp = dir.join(format!(
             "snapshot.json.tmp-{}-{:08x}",

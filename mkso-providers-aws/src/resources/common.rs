@@ -68,6 +68,19 @@ impl<'a> Call<'a> {
         tags::full_tags(self.identity, &self.p.config.default_tags, own)
     }
 
+    /// The full tag set the cloud has, from the recorded own tags: managed
+    /// tags recorded among them (changed behind mkso's back, see
+    /// [`own_tags`]) are what the cloud has for those keys.
+    pub(crate) fn had(&self, old: &Tags) -> Tags {
+        let mut t = self.tags(old);
+        for (k, v) in old {
+            if tags::MANAGED.contains(&k.as_str()) {
+                t.insert(k.clone(), v.clone());
+            }
+        }
+        t
+    }
+
     /// Keeps the cloud's tags equal to `want`, given what it has.
     pub(crate) async fn sync_tags(&self, id: &str, have: &Tags, want: &Tags) -> Result<()> {
         let set: Tags = want
@@ -250,15 +263,29 @@ pub(crate) fn tag_spec(cx: &Cx<'_>, rt: ResourceType, own: &Tags) -> TagSpecific
     tags::spec(rt, &full)
 }
 
-/// The resource's own tags from the cloud's full set.
+/// The resource's own tags from the cloud's full set, plus any tag mkso
+/// manages (`Name`, `Environment`, `mkso:stack`, `mkso:urn`) whose value was
+/// changed behind its back: kept among the recorded tags, a refresh reports
+/// it as drift and the next update sets it back (see [`Call::had`]).
 pub(crate) fn own_tags(cx: &Cx<'_>, cloud: &[Tag]) -> Tags {
-    tags::own_tags(&tags::from_sdk(cloud), &cx.provider.config.default_tags)
+    let defaults = &cx.provider.config.default_tags;
+    let cloud = tags::from_sdk(cloud);
+    let mut own = tags::own_tags(&cloud, defaults);
+    let expected = tags::full_tags(cx.identity, defaults, &Tags::new());
+    for key in tags::MANAGED {
+        if let (Some(have), Some(want)) = (cloud.get(*key), expected.get(*key))
+            && have != want
+        {
+            own.insert((*key).to_string(), have.clone());
+        }
+    }
+    own
 }
 
 /// Changes the resource's own tags from `old` to `new` in the cloud.
 pub(crate) async fn sync_tags(cx: &Cx<'_>, id: &str, old: &Tags, new: &Tags) -> Result<()> {
     let call = Call::of(cx).await;
-    call.sync_tags(id, &call.tags(old), &call.tags(new)).await
+    call.sync_tags(id, &call.had(old), &call.tags(new)).await
 }
 
 /// A default physical name: `<stack>-<resource name>`, sanitised.
