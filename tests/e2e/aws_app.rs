@@ -223,15 +223,18 @@ async fn ec2_view(stack: &str) -> ((usize, usize, usize, usize), Vec<String>) {
     (live(stack).await, ingress(stack).await)
 }
 
+/// A describe filter: resources tagged with `stack`.
+fn of_stack(stack: &str) -> Filter {
+    Filter::builder()
+        .name("tag:mkso:stack")
+        .values(stack)
+        .build()
+}
+
 /// Live instances, security groups, addresses and VPCs tagged with `stack`.
 async fn live(stack: &str) -> (usize, usize, usize, usize) {
     let c = ec2().await;
-    let f = || {
-        Filter::builder()
-            .name("tag:mkso:stack")
-            .values(stack)
-            .build()
-    };
+    let f = || of_stack(stack);
     let instances = c
         .describe_instances()
         .filters(f())
@@ -280,12 +283,7 @@ async fn ingress(stack: &str) -> Vec<String> {
     let c = ec2().await;
     let mut v: Vec<String> = c
         .describe_security_groups()
-        .filters(
-            Filter::builder()
-                .name("tag:mkso:stack")
-                .values(stack)
-                .build(),
-        )
+        .filters(of_stack(stack))
         .send()
         .await
         .unwrap()
@@ -722,12 +720,7 @@ fn watch_rounds(o: &Output) -> Vec<(u64, u64, u64)> {
 async fn internet_route(stack: &str) -> Vec<(String, bool)> {
     let c = ec2().await;
     c.describe_route_tables()
-        .filters(
-            Filter::builder()
-                .name("tag:mkso:stack")
-                .values(stack)
-                .build(),
-        )
+        .filters(of_stack(stack))
         .send()
         .await
         .unwrap()
@@ -753,12 +746,7 @@ async fn subnet_names(stack: &str) -> Vec<String> {
     let c = ec2().await;
     let mut names: Vec<String> = c
         .describe_subnets()
-        .filters(
-            Filter::builder()
-                .name("tag:mkso:stack")
-                .values(stack)
-                .build(),
-        )
+        .filters(of_stack(stack))
         .send()
         .await
         .unwrap()
@@ -779,12 +767,7 @@ async fn delete_route_and_rule(w: &World) -> Vec<String> {
     let c = ec2().await;
     let subnet = c
         .describe_subnets()
-        .filters(
-            Filter::builder()
-                .name("tag:mkso:stack")
-                .values(&w.net_stack)
-                .build(),
-        )
+        .filters(of_stack(&w.net_stack))
         .send()
         .await
         .unwrap()
@@ -821,12 +804,7 @@ async fn delete_route_and_rule(w: &World) -> Vec<String> {
     let before = ingress(&w.app_stack).await;
     let groups = c
         .describe_security_groups()
-        .filters(
-            Filter::builder()
-                .name("tag:mkso:stack")
-                .values(&w.app_stack)
-                .build(),
-        )
+        .filters(of_stack(&w.app_stack))
         .send()
         .await
         .unwrap();
