@@ -240,7 +240,9 @@ where
             ProviderError::retryable(format!("{what}: the request to {endpoint} timed out"))
         }
         SdkError::DispatchFailure(d) => {
-            let detail = DisplayErrorContext(&err).to_string();
+            // The causes as `a: b: c` (the SDK's context display appends
+            // its Debug form, a screenful for a refused connection).
+            let detail = describe(&err);
             if let Some(cred) = chain(&err).find(|e| is_credentials_error(*e)) {
                 return ProviderError::permanent(format!(
                     "{what}: no usable AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run where an instance role is available ({})",

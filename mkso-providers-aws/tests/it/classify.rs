@@ -399,6 +399,9 @@ async fn a_refused_connection_is_unsent() {
         "{}",
         e.message
     );
+    // The causes, once each, without the SDK's Debug dump.
+    assert!(e.message.contains("Connection refused"), "{}", e.message);
+    assert!(!e.message.contains("DispatchFailure("), "{}", e.message);
 }
 
 #[tokio::test]
