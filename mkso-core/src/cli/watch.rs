@@ -67,15 +67,9 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
             Err(e) => {
                 // `--once` exits as `up` would, after its round's event.
                 if args.once {
-                    let display = ctx.display();
-                    display.emit(&EngineEvent::WatchRound {
-                        round: round_no,
-                        drifted: 0,
-                        repaired: 0,
-                        failing: 0,
-                        error: Some(e.message.clone()),
-                        next_in_ms: None,
-                    });
+                    let event =
+                        round_event(round_no, &Round::default(), Some(e.message.clone()), None);
+                    ctx.display().emit(&event);
                     return Err(e);
                 }
                 let message = if e.message.is_empty() {
@@ -100,14 +94,12 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
             args.interval
         };
         let display = ctx.display();
-        display.emit(&EngineEvent::WatchRound {
-            round: round_no,
-            drifted: round.drifted,
-            repaired: round.repaired,
-            failing: round.failing,
-            error: error.clone(),
-            next_in_ms: (!last).then_some(wait.as_millis() as u64),
-        });
+        display.emit(&round_event(
+            round_no,
+            &round,
+            error.clone(),
+            (!last).then_some(wait),
+        ));
         let next = if last {
             String::new()
         } else {
@@ -140,6 +132,17 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
                 return Ok(EXIT_OK);
             }
         }
+    }
+}
+
+fn round_event(n: u64, r: &Round, error: Option<String>, next: Option<Duration>) -> EngineEvent {
+    EngineEvent::WatchRound {
+        round: n,
+        drifted: r.drifted,
+        repaired: r.repaired,
+        failing: r.failing,
+        error,
+        next_in_ms: next.map(|d| d.as_millis() as u64),
     }
 }
 

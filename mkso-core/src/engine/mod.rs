@@ -265,17 +265,25 @@ impl Session {
     /// `watch` round that found everything as declared): waits for the
     /// journal, compacts the snapshot, releases the lock.
     pub async fn finish_quietly(mut self) -> Result<(), Error> {
+        self.close_journal().await;
+        self.store.compact(&mut self.view).await?;
+        self.release_lock();
+        Ok(())
+    }
+
+    async fn close_journal(&mut self) {
         if let Some(j) = self.journal.take() {
             match Arc::try_unwrap(j) {
                 Ok(j) => j.close().await,
                 Err(_) => tracing::warn!("journal writer still shared at the end of a session"),
             }
         }
-        self.store.compact(&mut self.view).await?;
+    }
+
+    fn release_lock(&mut self) {
         if let Some(l) = self.lock.take() {
             l.release();
         }
-        Ok(())
     }
 
     /// Ends the operation: waits for the journal, compacts the snapshot,
@@ -288,12 +296,7 @@ impl Session {
         failed: usize,
         keep: usize,
     ) -> Result<HistoryEntry, Error> {
-        if let Some(j) = self.journal.take() {
-            match Arc::try_unwrap(j) {
-                Ok(j) => j.close().await,
-                Err(_) => tracing::warn!("journal writer still shared at the end of a session"),
-            }
-        }
+        self.close_journal().await;
         let serial = self.store.compact(&mut self.view).await?;
         let entry = HistoryEntry {
             id: format!("{serial:08}"),
@@ -311,9 +314,7 @@ impl Session {
             steps: std::mem::take(&mut self.audit.1),
         };
         self.store.record_history(&entry, keep).await?;
-        if let Some(l) = self.lock.take() {
-            l.release();
-        }
+        self.release_lock();
         Ok(entry)
     }
 }

@@ -27,10 +27,11 @@ pub const PLAN_FORMAT: u32 = 1;
 
 /// A hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Seals (or opens) the listed top-level properties of a value, or all of
@@ -185,31 +186,22 @@ pub fn program_digest(graph: &ProgramGraph) -> String {
     // The hash of `[[[urn, type, kind, options, dependencies], ...], [export, ...]]`
     // as compact JSON, fed to the hash one resource at a time (a large
     // program is never held as one JSON text).
-    struct Hashing(Sha256);
-    impl std::io::Write for Hashing {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.update(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut h = Hashing(Sha256::new());
-    h.0.update(b"[[");
+    let mut sha = Sha256::new();
+    let mut h = crate::state::Feed(|b: &[u8]| sha.update(b));
+    h.0(b"[[");
     for (i, d) in graph.resources.iter().enumerate() {
         if i > 0 {
-            h.0.update(b",");
+            h.0(b",");
         }
         let options = serde_json::to_value(&d.options).unwrap_or(Value::Null);
         let row = (&d.urn, &d.type_token, d.kind, options, d.dependencies());
         serde_json::to_writer(&mut h, &row).expect("a program row serializes");
     }
-    h.0.update(b"],");
+    h.0(b"],");
     let exports: Vec<&String> = graph.exports.iter().map(|(n, _)| n).collect();
     serde_json::to_writer(&mut h, &exports).expect("export names serialize");
-    h.0.update(b"]");
-    h.0.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    h.0(b"]");
+    hex(&sha.finalize())
 }
 
 /// A saved plan (the file `preview --out` writes).

@@ -20,17 +20,13 @@ struct Header {
     length: usize,
 }
 
-/// Counts and checksums what is written to it, keeping nothing.
-#[derive(Default)]
-struct Measure {
-    crc: crc32fast::Hasher,
-    len: usize,
-}
+/// A writer that hands what is written to it to `F` and keeps nothing: for
+/// hashing or measuring a serialization without holding it.
+pub(crate) struct Feed<F: FnMut(&[u8])>(pub(crate) F);
 
-impl std::io::Write for Measure {
+impl<F: FnMut(&[u8])> std::io::Write for Feed<F> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.crc.update(buf);
-        self.len += buf.len();
+        (self.0)(buf);
         Ok(buf.len())
     }
 
@@ -44,21 +40,25 @@ impl std::io::Write for Measure {
 /// a buffer of exactly its size: a large state never sits in memory as a
 /// growing buffer plus a copy.
 pub fn encode_snapshot<S: Serialize>(s: &S) -> Vec<u8> {
-    let mut measure = Measure::default();
-    serde_json::to_writer(&mut measure, s).expect("a snapshot always serializes");
+    let (mut crc, mut len) = (crc32fast::Hasher::new(), 0);
+    let measure = Feed(|b: &[u8]| {
+        crc.update(b);
+        len += b.len();
+    });
+    serde_json::to_writer(measure, s).expect("a snapshot always serializes");
     let header = Header {
         format: FORMAT.into(),
         version: VERSION,
-        crc32: format!("{:08x}", measure.crc.finalize()),
-        length: measure.len,
+        crc32: format!("{:08x}", crc.finalize()),
+        length: len,
     };
     let header = serde_json::to_vec(&header).expect("header serializes");
-    let mut out = Vec::with_capacity(header.len() + measure.len + 2);
+    let mut out = Vec::with_capacity(header.len() + len + 2);
     out.extend_from_slice(&header);
     out.push(b'\n');
     serde_json::to_writer(&mut out, s).expect("a snapshot always serializes");
     out.push(b'\n');
-    debug_assert_eq!(out.len(), header.len() + measure.len + 2);
+    debug_assert_eq!(out.len(), header.len() + len + 2);
     out
 }
 

@@ -23,6 +23,7 @@ mod sealing;
 mod store;
 
 pub use backend::{Backend, backend_for_url};
+pub(crate) use codec::Feed;
 pub use codec::{decode_journal, decode_snapshot, encode_journal_entry, encode_snapshot};
 pub use history::{HistoryEntry, RunBy, UpdateKind, UpdateResult};
 pub use local::LocalBackend;
