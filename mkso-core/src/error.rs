@@ -58,6 +58,14 @@ pub enum Error {
         parent: Urn,
     },
     /// A dependency on a resource the program does not declare.
+    /// A rolling group declared twice, or named by a resource before it was declared.
+    #[error("rolling group `{group}`: {message}")]
+    RollingGroup {
+        /// The group.
+        group: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
     #[error(
         "resource `{name}` depends on {dependency}, which the program does not declare; declare it, or drop the dependency"
     )]

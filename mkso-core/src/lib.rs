@@ -28,7 +28,8 @@
 //! ```
 //!
 //! Modules: [`output`], [`resource`], [`options`], [`stack`], [`config`],
-//! [`provider`], [`builtin`], [`engine`], [`state`], [`cli`], [`testing`].
+//! [`provider`], [`builtin`], [`engine`], [`state`], [`cli`], [`testing`],
+//! [`rolling`].
 
 // Lets `resource!` name `::mkso::serde` inside this crate too.
 extern crate self as mkso;
@@ -44,6 +45,7 @@ pub mod output;
 pub mod provider;
 pub mod reference;
 pub mod resource;
+pub mod rolling;
 pub mod secrets;
 pub mod stack;
 pub mod state;
@@ -68,6 +70,7 @@ pub use output::{Input, Output, OutputValue};
 pub use provider::{ErrorClass, Provider, ProviderError};
 pub use reference::StackReference;
 pub use resource::{Registered, Resource, ResourceArgs};
+pub use rolling::{ReadinessCheck, RollingGroup, RollingPolicy};
 pub use secrets::Secret;
 pub use stack::{ComponentResource, IntoComponentOutputs, Stack};
 

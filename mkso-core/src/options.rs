@@ -140,6 +140,9 @@ pub struct ResourceOptions {
     /// The name of the provider instance to use (default: the package's default provider).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    /// The rolling group it belongs to (see [`crate::rolling`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolling_group: Option<String>,
 }
 
 fn is_default<T: Default + PartialEq>(t: &T) -> bool {
@@ -243,6 +246,14 @@ impl ResourceOptions {
     #[must_use]
     pub fn provider(mut self, name: impl Into<String>) -> Self {
         self.provider = Some(name.into());
+        self
+    }
+    /// Puts the resource in a rolling group (declared with
+    /// [`crate::Stack::rolling_group`]): when several members change, they
+    /// change in batches, each waiting for the last to be ready.
+    #[must_use]
+    pub fn rolling_group(mut self, group: &crate::rolling::RollingGroup) -> Self {
+        self.rolling_group = Some(group.name.clone());
         self
     }
     /// Whether the resource is protected.

@@ -369,6 +369,14 @@ pub trait Provider: Send + Sync + 'static {
     async fn find(&self, _req: FindRequest) -> Result<Option<CreateResponse>, ProviderError> {
         Ok(None)
     }
+
+    /// Whether a resource serves (an instance running), asked for the new
+    /// or updated members of a rolling group until it says so or the
+    /// group's `ready_timeout` passes. `Ok(Some(why))`: not yet, and why.
+    /// Default: ready as soon as the create or update returned.
+    async fn ready(&self, _req: ReadRequest) -> Result<Option<String>, ProviderError> {
+        Ok(None)
+    }
 }
 
 impl fmt::Debug for dyn Provider {

@@ -45,6 +45,7 @@ use crate::options::{ResourceOptions, ResourceRef};
 use crate::output::{Output, OutputValue};
 use crate::provider::{Provider, ProviderRegistry};
 use crate::resource::{Registered, Resource, ResourceArgs};
+use crate::rolling::{RollingGroup, RollingPolicy};
 
 /// Whether a declared resource is managed by a provider or groups others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -98,6 +99,8 @@ pub struct ProgramGraph {
     pub exports: Vec<(String, Output<Value>)>,
     /// Provider instances.
     pub providers: ProviderRegistry,
+    /// Rolling groups by name.
+    pub rolling_groups: std::collections::BTreeMap<String, RollingPolicy>,
 }
 
 #[derive(Default)]
@@ -309,6 +312,29 @@ impl Stack {
         }
     }
 
+    /// Declares a rolling group: resources put in it with
+    /// [`ResourceOptions::rolling_group`] are replaced or updated a few at a
+    /// time, each batch ready before the next starts (see [`crate::rolling`]).
+    pub fn rolling_group(&self, name: &str, policy: RollingPolicy) -> Result<RollingGroup, Error> {
+        let mut reg = self.lock();
+        if reg.graph.rolling_groups.contains_key(name) {
+            return Err(Error::RollingGroup {
+                group: name.into(),
+                message: "declared twice; give each group its own name".into(),
+            });
+        }
+        if name.is_empty() || name.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(Error::RollingGroup {
+                group: name.into(),
+                message: "a group name must be non-empty, without white space".into(),
+            });
+        }
+        reg.graph.rolling_groups.insert(name.to_string(), policy);
+        Ok(RollingGroup {
+            name: name.to_string(),
+        })
+    }
+
     /// Declares a resource; usually called through the type's `new`.
     #[track_caller]
     pub fn register<R: Resource>(
@@ -372,6 +398,21 @@ impl Stack {
             });
         }
         let mut reg = self.lock();
+        let mut opts = opts;
+        if let Some(g) = &opts.rolling_group {
+            let Some(policy) = reg.graph.rolling_groups.get(g) else {
+                return Err(Error::RollingGroup {
+                    group: g.clone(),
+                    message: format!(
+                        "resource `{name}` names it, but this stack declares no such group; declare it first with `stack.rolling_group(\"{g}\", ..)`"
+                    ),
+                });
+            };
+            // No surge: a replacement deletes the old copy first.
+            if policy.max_surge == 0 {
+                opts.delete_before_replace = true;
+            }
+        }
         let full = match &opts.parent {
             Some(p) => {
                 let parent_ok = reg

@@ -5,7 +5,9 @@
 //!   `app:ssh_cidr`) and one for the bastion (SSH only from `app:ssh_cidr`);
 //! - `app:instances` app instances spread across the network's private subnets,
 //!   their user data carrying the database password (`app:db_password`, a
-//!   secret config value, so the user data is secret too);
+//!   secret config value, so the user data is secret too); they are a
+//!   rolling group `app`: a new AMI replaces them one at a time, each new
+//!   instance running before the old one goes;
 //! - a bastion instance in the first public subnet, with an Elastic IP.
 //!
 //! Exports the app instances' ids and the bastion's public IP.
@@ -13,6 +15,7 @@
 use std::collections::BTreeMap;
 
 use mkso::prelude::*;
+use mkso::rolling::RollingPolicy;
 use mkso::secrets::Secret;
 use mkso_providers_aws::{
     Eip, EipArgs, Instance, InstanceArgs, SecurityGroup, SecurityGroupArgs, SecurityGroupRule,
@@ -124,6 +127,16 @@ pub fn program(stack: &Stack) -> Result<(), mkso::Error> {
     )?;
 
     let password: Output<String> = app.db_password.clone().into();
+    // A new AMI (or anything else that replaces them) rolls through the app
+    // instances one at a time: a new one is created and running before its
+    // old one is terminated, so all of them serve throughout.
+    let rolling = stack.rolling_group(
+        "app",
+        RollingPolicy::new()
+            .max_unavailable(1)
+            .max_surge(1)
+            .ready_timeout(std::time::Duration::from_secs(600)),
+    )?;
     let mut ids = Vec::new();
     for i in 0..app.instances as usize {
         let subnet = private.try_map(move |s| {
@@ -143,7 +156,7 @@ pub fn program(stack: &Stack) -> Result<(), mkso::Error> {
                 .security_group_ids(app_sg.id().map(|id| vec![id]))
                 .user_data(user_data(&env, &password))
                 .tags(tags.clone()),
-            ResourceOptions::new(),
+            ResourceOptions::new().rolling_group(&rolling),
         )?;
         ids.push(instance.id());
     }

@@ -231,25 +231,33 @@ fn of_stack(stack: &str) -> Filter {
         .build()
 }
 
-/// Live instances, security groups, addresses and VPCs tagged with `stack`.
-async fn live(stack: &str) -> (usize, usize, usize, usize) {
-    let c = ec2().await;
-    let f = || of_stack(stack);
-    let instances = c
+/// The instances tagged with `stack`, each with its state's name.
+async fn instances_of(stack: &str) -> Vec<(String, aws_sdk_ec2::types::Instance)> {
+    ec2()
+        .await
         .describe_instances()
-        .filters(f())
+        .filters(of_stack(stack))
         .send()
         .await
         .unwrap()
         .reservations()
         .iter()
         .flat_map(|r| r.instances())
-        .filter(|i| {
-            !matches!(
-                i.state().and_then(|s| s.name()).map(|n| n.as_str()),
-                Some("terminated" | "shutting-down")
-            )
+        .map(|i| {
+            let state = i.state().and_then(|s| s.name()).map(|n| n.as_str());
+            (state.unwrap_or_default().to_string(), i.clone())
         })
+        .collect()
+}
+
+/// Live instances, security groups, addresses and VPCs tagged with `stack`.
+async fn live(stack: &str) -> (usize, usize, usize, usize) {
+    let c = ec2().await;
+    let f = || of_stack(stack);
+    let instances = instances_of(stack)
+        .await
+        .iter()
+        .filter(|(state, _)| !matches!(state.as_str(), "terminated" | "shutting-down"))
         .count();
     let sgs = c
         .describe_security_groups()
@@ -919,6 +927,126 @@ async fn watch_puts_back_what_was_deleted_behind_its_back() {
         before.0,
         "no orphan, no duplicate"
     );
+
+    w.destroy_both().await;
+}
+
+/// The app instances of `stack` that are running: (name from the
+/// `mkso:urn` tag, instance id, AMI).
+async fn running_app_instances(stack: &str) -> Vec<(String, String, String)> {
+    let mut v: Vec<(String, String, String)> = instances_of(stack)
+        .await
+        .iter()
+        .filter(|(state, _)| state == "running")
+        .filter_map(|(_, i)| {
+            let urn = i
+                .tags()
+                .iter()
+                .find(|t| t.key() == Some("mkso:urn"))?
+                .value()?;
+            let name = urn.rsplit("::").next()?;
+            name.starts_with("app-").then(|| {
+                (
+                    name.to_string(),
+                    i.instance_id().unwrap_or_default().to_string(),
+                    i.image_id().unwrap_or_default().to_string(),
+                )
+            })
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_ami_rolls_through_the_app_instances_one_at_a_time() {
+    use std::time::Duration;
+
+    const NEW_AMI: &str = "ami-1e749f67";
+    let mut w = World::both_up("Roll");
+    let before = running_app_instances(&w.app_stack).await;
+    let n = before.len();
+    assert_eq!(n, 2, "QA has 2 app instances: {before:?}");
+    let file = w.app_dir.join(format!("Mkso.{}.yaml", w.app_stack));
+    let config = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, config.replace("ami-12c6146b", NEW_AMI)).unwrap();
+
+    let o = w.app(&["preview"]);
+    let t = text(&o);
+    assert!(
+        t.contains(
+            "Rolling groups:\n  app: replace 2 in 2 batches of 1 (max unavailable 1, max surge 1)"
+        ),
+        "{t}"
+    );
+
+    // `up`, while EC2 is watched: the running app instances, every 50 ms.
+    // (Its output goes to files: a pipe nobody reads while it runs fills
+    // up and blocks it.)
+    let out_dir = tempfile::tempdir().unwrap();
+    let (out_path, err_path) = (out_dir.path().join("out"), out_dir.path().join("err"));
+    let mut child = w
+        .cmd(APP, &w.app_dir, &w.app_stack, &["up", "--yes"])
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut seen: Vec<Vec<(String, String, String)>> = Vec::new();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        seen.push(running_app_instances(&w.app_stack).await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let printed = format!(
+        "{}{}",
+        std::fs::read_to_string(&out_path).unwrap(),
+        std::fs::read_to_string(&err_path).unwrap()
+    );
+    assert!(status.success(), "{printed}");
+    let counts: Vec<usize> = seen.iter().map(Vec::len).collect();
+    assert!(
+        counts.iter().all(|&c| c >= n),
+        "fewer than {n} app instances were running at some moment: {counts:?}"
+    );
+    assert!(
+        counts.iter().all(|&c| c <= n + 1),
+        "more than one extra app instance at some moment: {counts:?}"
+    );
+    assert!(
+        seen.iter().any(|s| s.len() == n + 1),
+        "the surge copy was seen: {counts:?}"
+    );
+    for line in [
+        "rolling group app: batch 1 of 2 starts (app-0)",
+        "rolling group app: batch 1 of 2 ready (1 member(s))",
+        "rolling group app: batch 2 of 2 starts (app-1)",
+        "rolling group app: batch 2 of 2 ready (1 member(s))",
+    ] {
+        assert!(printed.contains(line), "{line}: {printed}");
+    }
+    let start_2 = printed.find("batch 2 of 2 starts").unwrap();
+    let end_1 = printed.find("batch 1 of 2 ready").unwrap();
+    assert!(end_1 < start_2, "{printed}");
+
+    // Afterwards: all on the new AMI, new ids, nothing left over.
+    let after = running_app_instances(&w.app_stack).await;
+    assert_eq!(after.len(), n, "{after:?}");
+    assert!(after.iter().all(|(_, _, ami)| ami == NEW_AMI), "{after:?}");
+    assert!(after.iter().all(|a| !before.iter().any(|b| b.1 == a.1)));
+    assert_eq!(
+        live(&w.app_stack).await,
+        (n + 1, 2, 1, 0),
+        "the app instances, the bastion, 2 groups, its address: no orphan"
+    );
+    let o = w.app(&["preview", "--expect-no-changes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // The history's timeline names each step's batch.
+    let o = w.app(&["history", "show", "2"]);
+    let t = text(&o);
+    assert!(t.contains("replace (app batch 1/2)"), "{t}");
+    assert!(t.contains("replace (app batch 2/2)"), "{t}");
 
     w.destroy_both().await;
 }

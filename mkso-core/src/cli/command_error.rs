@@ -105,7 +105,8 @@ pub fn failure_exit_code(kind: FailureKind) -> i32 {
         | FailureKind::NoProvider
         | FailureKind::ImportMismatch
         | FailureKind::State
-        | FailureKind::Panicked => EXIT_FAILED,
+        | FailureKind::Panicked
+        | FailureKind::NotReady => EXIT_FAILED,
     }
 }
 
@@ -198,6 +199,10 @@ pub fn failure_hint(command: OperationKind, f: &StepFailure) -> Option<String> {
         FailureKind::Panicked => Some(format!(
             "a bug in a provider or the program (please report it); the journal holds every step that finished, and `{again}` again resolves the rest"
         )),
+        FailureKind::NotReady => Some(
+            "the rollout stopped at that member's batch; the members not reached keep their old copies. Check why it does not serve (its readiness check, its logs), fix the program or the image, and run `up` again to go on"
+                .to_string(),
+        ),
         // Their errors say what to do, or there is nothing to do.
         FailureKind::Cancelled
         | FailureKind::Protected

@@ -231,6 +231,38 @@ impl EventSink for Display {
                     action.label()
                 ));
             }
+            EngineEvent::RolloutBatchStarted {
+                group,
+                batch,
+                batches,
+                members,
+            } => {
+                let names: Vec<&str> = members.iter().map(|u| u.name()).collect();
+                self.line(&format!(
+                    "  rolling group {}: batch {batch} of {batches} starts ({})",
+                    escape_control(group),
+                    escape_control(&names.join(", "))
+                ));
+            }
+            EngineEvent::RolloutBatchFinished {
+                group,
+                batch,
+                batches,
+                ready,
+                failed,
+                skipped,
+            } => {
+                let group = escape_control(group);
+                if *failed == 0 && *skipped == 0 {
+                    self.line(&format!(
+                        "  rolling group {group}: batch {batch} of {batches} ready ({ready} member(s))"
+                    ));
+                } else {
+                    self.line(&format!(
+                        "  rolling group {group}: batch {batch} of {batches} failed ({ready} ready, {failed} failed, {skipped} not run); the rollout stops here"
+                    ));
+                }
+            }
             // `watch` prints its own line per round.
             EngineEvent::RollbackFinished { .. }
             | EngineEvent::PlanReady { .. }

@@ -122,11 +122,21 @@ fn html_escape(s: &str) -> String {
     out
 }
 
-/// The op column: `create`, or `revert: update back` for a rollback's.
+/// The op column: `create`, `revert: update back` for a rollback's, or
+/// `replace (app batch 2/3)` for a rolling group's member.
 fn op_label(s: &crate::engine::StepTiming) -> String {
-    match s.revert {
+    let op = match s.revert {
         Some(a) => format!("revert: {}", a.label()),
         None => s.op.as_str().to_string(),
+    };
+    match &s.batch {
+        Some(b) => format!(
+            "{op} ({} batch {}/{})",
+            escape_control(&b.group),
+            b.batch,
+            b.batches
+        ),
+        None => op,
     }
 }
 

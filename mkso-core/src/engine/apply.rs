@@ -19,6 +19,7 @@ use super::events::{EngineEvent, Level, Op};
 use super::execute::{Ctx, limiter_key};
 use super::failure::{FailureKind, StepError};
 use super::plan::{apply_ignore_changes, component_action, decide, input_secrets, provider_ref};
+use super::rollout::{Member, settle};
 use super::step::{
     CreateStep, DeleteStep, ImportStep, ReplaceStep, SameStep, StepAction, UpdateStep,
 };
@@ -569,29 +570,29 @@ impl DeleteStep {
     }
 }
 
-/// Runs one declared resource's step; `planned` is what the plan decided for
-/// it (a custom resource's step may do less, never more).
-pub(crate) async fn run_declared(
-    ctx: Arc<Ctx>,
-    d: Declared,
-    old: Option<ResourceState>,
-    renamed_from: Option<Urn>,
-    provider: Option<Arc<dyn Provider>>,
-    planned: Option<PlannedOp>,
-) -> StepDone {
+/// What one declared resource's step starts from.
+pub(crate) struct DeclaredStep {
+    /// The resource as the program declared it.
+    pub d: Declared,
+    /// Its record, if any.
+    pub old: Option<ResourceState>,
+    /// Its former URN, for a rename through an alias.
+    pub renamed_from: Option<Urn>,
+    /// Its provider (`None` for components).
+    pub provider: Option<Arc<dyn Provider>>,
+    /// What the plan decided for it (a custom resource's step may do less,
+    /// never more).
+    pub planned: Option<PlannedOp>,
+    /// Its rolling group and batch, when it is a member that changes.
+    pub member: Option<Member>,
+}
+
+/// Runs one declared resource's step.
+pub(crate) async fn run_declared(ctx: Arc<Ctx>, step: DeclaredStep) -> StepDone {
     // What a failure before the decision reports: the planned op.
-    let mut done = StepDone::new(planned.as_ref().map_or(Op::Same, |p| p.op), false);
-    if let Err(e) = declared_inner(
-        &ctx,
-        &d,
-        old,
-        renamed_from,
-        provider,
-        planned.as_ref(),
-        &mut done,
-    )
-    .await
-    {
+    let op = step.planned.as_ref().map_or(Op::Same, |p| p.op);
+    let mut done = StepDone::new(op, false);
+    if let Err(e) = declared_inner(&ctx, step, &mut done).await {
         done.error = Some(e);
     }
     done
@@ -599,13 +600,21 @@ pub(crate) async fn run_declared(
 
 async fn declared_inner(
     ctx: &Arc<Ctx>,
-    d: &Declared,
-    old: Option<ResourceState>,
-    renamed_from: Option<Urn>,
-    provider: Option<Arc<dyn Provider>>,
-    planned: Option<&PlannedOp>,
+    step: DeclaredStep,
     done: &mut StepDone,
 ) -> Result<(), StepError> {
+    let DeclaredStep {
+        d,
+        old,
+        renamed_from,
+        provider,
+        planned,
+        member,
+    } = step;
+    let (d, planned, member) = (&d, planned.as_ref(), member.as_ref());
+    if let Some(m) = member {
+        m.pause(ctx).await?;
+    }
     let resolver: Arc<dyn Resolver> = ctx.resolver.clone();
     let res = d.inputs.resolve(resolver).await.map_err(Error::from)?;
     // Once secret, a property stays sealed (as the plan shows it).
@@ -670,6 +679,7 @@ async fn declared_inner(
         timeouts: d.options.timeouts,
     };
     let recorded = || old.as_ref().expect("decided against a recorded resource");
+    let create_first = matches!(&action, StepAction::Replace(r) if !r.delete_before_replace);
     let rec = match action {
         StepAction::Same(s) => s.apply(&cx, recorded(), done).await?,
         StepAction::Create(c) => c.apply(&cx, done).await?,
@@ -678,6 +688,22 @@ async fn declared_inner(
         StepAction::Replace(r) => r.apply(&cx, recorded(), done).await?,
         StepAction::Delete(_) => unreachable!("not decided for declared resources"),
     };
+    if let Some(m) = member
+        && matches!(done.op, Op::Replace | Op::Update)
+    {
+        settle(
+            ctx,
+            &provider,
+            m,
+            done.op,
+            create_first,
+            old.as_ref(),
+            &rec,
+            d.options.timeouts.delete,
+            done,
+        )
+        .await?;
+    }
     done.record = Some(rec);
     Ok(())
 }

@@ -373,6 +373,35 @@ pub enum EngineEvent {
         #[serde(default, skip_serializing_if = "is_zero")]
         throttled: u64,
     },
+    /// A batch of a rolling group's rollout started (its first member's
+    /// step started).
+    RolloutBatchStarted {
+        /// The rolling group.
+        group: String,
+        /// The batch, from 1.
+        batch: usize,
+        /// How many batches.
+        batches: usize,
+        /// Its members.
+        members: Vec<Urn>,
+    },
+    /// A batch of a rollout ended: every member ready (and its old copy
+    /// deleted), or some failed and the rollout stops here.
+    RolloutBatchFinished {
+        /// The rolling group.
+        group: String,
+        /// The batch, from 1.
+        batch: usize,
+        /// How many batches.
+        batches: usize,
+        /// Members changed and ready.
+        ready: usize,
+        /// Members that failed (not ready, or their change failed).
+        failed: usize,
+        /// Members that did not run.
+        #[serde(default, skip_serializing_if = "is_zero_usize")]
+        skipped: usize,
+    },
     /// A round of `watch` ended: what it found and put back.
     WatchRound {
         /// The round (from 1).
@@ -395,6 +424,10 @@ pub enum EngineEvent {
 }
 
 fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn is_zero_usize(n: &usize) -> bool {
     *n == 0
 }
 

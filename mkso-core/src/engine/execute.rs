@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::EngineOptions;
-use super::apply::{StepDone, build_record, run_declared};
+use super::apply::{DeclaredStep, StepDone, build_record, run_declared};
 use super::consistency::PlannedOp;
 use super::events::{EngineEvent, Level, Op, OperationResult};
 use super::failure::{FailureKind, StepError, StepFailure};
@@ -23,6 +23,7 @@ use super::plan::{
     resolved_from_state,
 };
 use super::rollback::{Before, RollbackOutcome, UpdateDone, roll_back};
+use super::rollout::{BatchRef, Member, with_batch_edges};
 use super::step::DeleteStep;
 use super::timeline::{StepResult, StepTiming, span_ms};
 use super::walk::{Handler, NodeEnd, Skip, Start, walk};
@@ -347,6 +348,7 @@ impl Tally {
             result,
             dependencies,
             revert: None,
+            batch: None,
         });
     }
 
@@ -443,6 +445,162 @@ struct DeclaredPhase<'a> {
     /// When the update rolls back: the record of each step's resource as it
     /// was when the step started (what a rollback restores).
     before: Option<Before>,
+    /// The rolling groups' batches.
+    batches: Batches,
+}
+
+/// How the batches of the plan's rollouts are doing.
+struct Batches {
+    /// Plan step → (rollout, batch).
+    of_step: std::collections::HashMap<usize, (usize, usize)>,
+    /// Per rollout, per batch.
+    state: Vec<Vec<BatchState>>,
+}
+
+#[derive(Default, Clone)]
+struct BatchState {
+    started: bool,
+    left: usize,
+    ready: usize,
+    failed: usize,
+    skipped: usize,
+}
+
+impl Batches {
+    fn new(plan: &Plan) -> Self {
+        let mut of_step = std::collections::HashMap::new();
+        let mut state = Vec::new();
+        for (k, r) in plan.rollouts.iter().enumerate() {
+            let mut batches = vec![BatchState::default(); r.batches()];
+            for (pos, &i) in r.steps.iter().enumerate() {
+                let b = r.batch_of(pos);
+                of_step.insert(i, (k, b));
+                batches[b].left += 1;
+            }
+            state.push(batches);
+        }
+        Batches { of_step, state }
+    }
+
+    /// The member behind plan step `i`, if it is one.
+    fn member(&self, plan: &Plan, graph: &ProgramGraph, i: usize) -> Option<Member> {
+        let &(k, b) = self.of_step.get(&i)?;
+        let r = &plan.rollouts[k];
+        Some(Member {
+            group: r.group.clone(),
+            policy: graph.rolling_groups.get(&r.group)?.clone(),
+            batch: b,
+            batches: r.batches(),
+        })
+    }
+
+    /// Step `i` starts: its batch's start event, once.
+    fn started(&mut self, ctx: &Ctx, plan: &Plan, i: usize) {
+        let Some(&(k, b)) = self.of_step.get(&i) else {
+            return;
+        };
+        let st = &mut self.state[k][b];
+        if std::mem::replace(&mut st.started, true) {
+            return;
+        }
+        let r = &plan.rollouts[k];
+        let size = r.batch_size.max(1);
+        ctx.emit(EngineEvent::RolloutBatchStarted {
+            group: r.group.clone(),
+            batch: b + 1,
+            batches: r.batches(),
+            members: r
+                .members
+                .iter()
+                .skip(b * size)
+                .take(size)
+                .cloned()
+                .collect(),
+        });
+    }
+
+    /// Step `i` ended (`None`: did not run; else whether it failed): the
+    /// batch's end event when it was the last; returns its batch.
+    fn ended(
+        &mut self,
+        ctx: &Ctx,
+        plan: &Plan,
+        i: usize,
+        failed: Option<bool>,
+    ) -> Option<BatchRef> {
+        let &(k, b) = self.of_step.get(&i)?;
+        let st = &mut self.state[k][b];
+        match failed {
+            None => st.skipped += 1,
+            Some(true) => st.failed += 1,
+            Some(false) => st.ready += 1,
+        }
+        st.left -= 1;
+        let r = &plan.rollouts[k];
+        if st.left == 0 && st.started {
+            ctx.emit(EngineEvent::RolloutBatchFinished {
+                group: r.group.clone(),
+                batch: b + 1,
+                batches: r.batches(),
+                ready: st.ready,
+                failed: st.failed,
+                skipped: st.skipped,
+            });
+        }
+        Some(BatchRef {
+            group: r.group.clone(),
+            batch: b + 1,
+            batches: r.batches(),
+        })
+    }
+
+    /// The members of the batch before member step `i`'s (what it waited
+    /// for besides its dependencies).
+    fn waited_for(&self, plan: &Plan, i: usize) -> Vec<Urn> {
+        let Some(&(k, b)) = self.of_step.get(&i) else {
+            return Vec::new();
+        };
+        let r = &plan.rollouts[k];
+        let size = r.batch_size.max(1);
+        match b.checked_sub(1) {
+            Some(prev) => r
+                .members
+                .iter()
+                .skip(prev * size)
+                .take(size)
+                .cloned()
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Why member step `i` did not run, when an earlier batch of its
+    /// rollout did not finish.
+    fn stopped(&self, plan: &Plan, i: usize) -> Option<String> {
+        let &(k, b) = self.of_step.get(&i)?;
+        let at = self.state[k][..b]
+            .iter()
+            .position(|s| s.failed > 0 || s.skipped > 0)?;
+        let r = &plan.rollouts[k];
+        Some(format!(
+            "the rollout of rolling group `{}` stopped at batch {} of {}: this member keeps its old copy",
+            r.group,
+            at + 1,
+            r.batches()
+        ))
+    }
+}
+
+impl DeclaredPhase<'_> {
+    /// Tags the timeline entry just added for plan step `i` with its batch.
+    fn tag_batch(&mut self, i: usize, batch: Option<BatchRef>) {
+        let urn = &self.plan.steps[i].urn;
+        if let Some(t) = self.tally.timeline.last_mut()
+            && &t.urn == urn
+        {
+            t.batch = batch;
+        }
+    }
 }
 
 impl Handler for DeclaredPhase<'_> {
@@ -451,6 +609,7 @@ impl Handler for DeclaredPhase<'_> {
     fn start(&mut self, i: usize, deps_changed: bool) -> Start<StepDone> {
         let step = &self.plan.steps[i];
         let d = &self.graph.resources[step.declared.expect("declared step")];
+        self.batches.started(&self.ctx, self.plan, i);
         let old = self
             .tally
             .view
@@ -526,11 +685,14 @@ impl Handler for DeclaredPhase<'_> {
         Start::Run(
             run_declared(
                 self.ctx.clone(),
-                d.clone(),
-                old,
-                step.renamed_from.clone(),
-                provider,
-                planned,
+                DeclaredStep {
+                    d: d.clone(),
+                    old,
+                    renamed_from: step.renamed_from.clone(),
+                    provider,
+                    planned,
+                    member: self.batches.member(self.plan, self.graph, i),
+                },
             )
             .boxed(),
         )
@@ -538,10 +700,14 @@ impl Handler for DeclaredPhase<'_> {
 
     fn finish(&mut self, i: usize, out: StepDone) -> NodeEnd {
         let step = &self.plan.steps[i];
-        let deps = || step.dependencies.clone();
+        let waited = self.batches.waited_for(self.plan, i);
+        let deps = || step.dependencies.iter().cloned().chain(waited).collect();
+        let failed = out.error.is_some();
         let end = self
             .tally
             .finish(&self.ctx, &step.urn, out, self.started_at[i], deps);
+        let batch = self.batches.ended(&self.ctx, self.plan, i, Some(failed));
+        self.tag_batch(i, batch);
         if end == NodeEnd::Failed
             && let Some(stop) = &self.stop_on_failure
         {
@@ -558,7 +724,12 @@ impl Handler for DeclaredPhase<'_> {
             .as_ref()
             .is_some_and(|s| s.is_cancelled())
             && !self.ctx.opts.cancel.is_cancelled();
-        let reason = if rolling_back && why != Skip::Blocked {
+        let stopped = (why == Skip::Blocked)
+            .then(|| self.batches.stopped(self.plan, i))
+            .flatten();
+        let reason = if let Some(s) = &stopped {
+            s
+        } else if rolling_back && why != Skip::Blocked {
             "a step failed and the update rolls back: nothing new starts"
         } else {
             why.reason()
@@ -570,12 +741,16 @@ impl Handler for DeclaredPhase<'_> {
             reason,
             step.dependencies.clone(),
         );
+        let batch = self.batches.ended(&self.ctx, self.plan, i, None);
+        self.tag_batch(i, batch);
     }
 
     fn panicked(&mut self, i: usize, message: String) {
         let step = &self.plan.steps[i];
         self.tally
             .panicked(&self.ctx, &step.urn, step.op(), &message);
+        let batch = self.batches.ended(&self.ctx, self.plan, i, Some(true));
+        self.tag_batch(i, batch);
     }
 }
 
@@ -707,20 +882,43 @@ pub(crate) async fn execute(
             tally,
             stop_on_failure: opts.rollback.then(|| stop.clone()),
             before: opts.rollback.then(Before::new),
+            batches: Batches::new(plan),
         };
+        // Each batch of a rollout waits for the batch before it.
+        let deps = with_batch_edges(&plan.deps, &plan.rollouts);
         cancelled =
-            walk(&plan.deps, opts.parallel, &stop, &mut phase).await && opts.cancel.is_cancelled();
+            walk(&deps, opts.parallel, &stop, &mut phase).await && opts.cancel.is_cancelled();
         tally = phase.tally;
         if let Some(before) = &phase.before
             && !tally.failures.is_empty()
             && !opts.cancel.is_cancelled()
         {
-            let failed: Vec<Urn> = tally.failures.iter().map(|f| f.urn.clone()).collect();
+            // A rolling group's member that was changed but never got
+            // ready (and was not swapped back) is reverted like a finished
+            // step.
+            let changed_not_ready: Vec<(Urn, Op)> = tally
+                .failures
+                .iter()
+                .filter(|f| {
+                    f.kind == FailureKind::NotReady
+                        && before
+                            .get(&f.urn)
+                            .is_some_and(|was| was.as_ref() != tally.view.live.get(&f.urn))
+                })
+                .map(|f| (f.urn.clone(), f.op))
+                .collect();
+            let failed: Vec<Urn> = tally
+                .failures
+                .iter()
+                .map(|f| f.urn.clone())
+                .filter(|u| !changed_not_ready.iter().any(|(c, _)| c == u))
+                .collect();
             let done: Vec<(Urn, Op)> = tally
                 .timeline
                 .iter()
                 .filter(|t| t.result == StepResult::Succeeded && t.op.is_change())
                 .map(|t| (t.urn.clone(), t.op))
+                .chain(changed_not_ready.iter().cloned())
                 .collect();
             rollback = Some(
                 roll_back(

@@ -56,6 +56,9 @@ pub enum FailureKind {
     State,
     /// The step panicked (a bug in a provider or the program).
     Panicked,
+    /// A rolling group's member did not become ready in time (its provider
+    /// or its readiness check said not yet); the rollout stopped.
+    NotReady,
 }
 
 impl FailureKind {
@@ -77,6 +80,7 @@ impl FailureKind {
             FailureKind::ImportMismatch => "import_mismatch",
             FailureKind::State => "state",
             FailureKind::Panicked => "panicked",
+            FailureKind::NotReady => "not_ready",
         }
     }
 
@@ -242,6 +246,7 @@ mod tests {
             FailureKind::ImportMismatch,
             FailureKind::State,
             FailureKind::Panicked,
+            FailureKind::NotReady,
         ] {
             assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
             assert_eq!(

@@ -18,6 +18,7 @@ mod refresh;
 mod render;
 mod retry;
 mod rollback;
+mod rollout;
 mod saved_plan;
 mod step;
 mod timeline;
@@ -41,6 +42,7 @@ pub use refresh::{Drift, DriftKind, RefreshOutcome};
 pub use render::{RenderOptions, render_plan, render_value, render_value_whole};
 pub use retry::{Backoff, Clock, TokioClock};
 pub use rollback::{RevertAction, Reverted, RollbackOutcome};
+pub use rollout::{BatchRef, Rollout};
 pub use saved_plan::{
     PLAN_FORMAT, PlanMoved, PropsSealer, SavedPlan, SavedStep, StateMark, program_digest,
     sha256_hex,

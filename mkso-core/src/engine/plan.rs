@@ -220,6 +220,9 @@ pub struct Plan {
     pub old_outputs: BTreeMap<String, Value>,
     /// Notes for the user.
     pub diagnostics: Vec<String>,
+    /// The rolling groups whose members change, with their batches.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rollouts: Vec<super::rollout::Rollout>,
     #[serde(skip)]
     pub(crate) deps: Vec<Vec<usize>>,
 }
@@ -782,6 +785,7 @@ pub async fn plan_update(
         ));
     }
 
+    let rollouts = super::rollout::plan_rollouts(&steps, graph);
     Ok(Plan {
         stack: state.stack.clone(),
         kind: PlanKind::Update,
@@ -791,6 +795,7 @@ pub async fn plan_update(
         secret_outputs,
         old_outputs: state.outputs.clone(),
         diagnostics,
+        rollouts,
         deps,
     })
 }
@@ -940,6 +945,7 @@ pub fn plan_destroy(state: &StateView, opts: &EngineOptions) -> Result<Plan, Err
         secret_outputs: Vec::new(),
         old_outputs: state.outputs.clone(),
         diagnostics: Vec::new(),
+        rollouts: Vec::new(),
         deps: Vec::new(),
     })
 }

@@ -161,6 +161,19 @@ pub fn render_plan(plan: &Plan, opts: RenderOptions) -> String {
         }
     }
 
+    if !plan.rollouts.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Rolling groups:");
+        for r in &plan.rollouts {
+            let _ = writeln!(
+                out,
+                "  {}: {}",
+                escape_control(&r.group),
+                escape_control(&r.describe())
+            );
+        }
+    }
+
     let changes = plan.changes();
     let _ = writeln!(out);
     let _ = writeln!(out, "Resources:");

@@ -509,6 +509,7 @@ impl RevertPhase<'_> {
             result,
             dependencies: self.after.to_vec(),
             revert: Some(r.action),
+            batch: None,
         });
     }
 }

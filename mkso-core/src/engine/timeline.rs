@@ -40,6 +40,9 @@ pub struct StepTiming {
     /// A rollback's revert (`op` is then the kind of call it made).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revert: Option<super::rollback::RevertAction>,
+    /// The batch of a rolling group's rollout the step belonged to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<super::rollout::BatchRef>,
 }
 
 /// The start and end of a step in milliseconds since `t0` (an update's
@@ -115,6 +118,7 @@ mod tests {
             result: StepResult::Succeeded,
             dependencies: deps.iter().map(|d| urn(d)).collect(),
             revert: None,
+            batch: None,
         }
     }
 

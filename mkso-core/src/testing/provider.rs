@@ -76,6 +76,8 @@ struct Inner {
     throttled_by_name: HashMap<String, u32>,
     bucket: Option<Bucket>,
     throttled: u64,
+    /// (type token or name, not-ready answers left: `None` for ever).
+    not_ready: Vec<(String, Option<u32>)>,
 }
 
 /// An in-memory provider for every resource type (or one package), with a
@@ -395,6 +397,17 @@ impl TestProvider {
         Ok(())
     }
 
+    /// Resources of this type (or of this nested name) answer "not ready"
+    /// to their first `times` readiness questions (a rolling group's
+    /// members are asked until ready); `None`: never ready.
+    #[must_use]
+    pub fn not_ready(self, type_or_name: &str, times: Option<u32>) -> Self {
+        self.lock()
+            .not_ready
+            .push((type_or_name.to_string(), times));
+        self
+    }
+
     /// The calls received so far.
     pub fn calls(&self) -> Vec<Call> {
         self.lock().calls.clone()
@@ -633,6 +646,30 @@ impl Provider for TestProvider {
                 format!("no resource with id {}", req.id),
             )),
         }
+    }
+
+    async fn ready(&self, req: ReadRequest) -> Result<Option<String>, ProviderError> {
+        self.record("ready", &req.identity.urn)?;
+        let (name, ty) = (req.identity.name(), req.identity.type_token.as_str());
+        let mut inner = self.lock();
+        if !inner.cloud.contains_key(&req.id) {
+            return Err(ProviderError::not_found(format!(
+                "no resource with id {}",
+                req.id
+            )));
+        }
+        for (key, left) in inner.not_ready.iter_mut() {
+            if key != name && key != ty {
+                continue;
+            }
+            match left {
+                Some(0) => continue,
+                Some(n) => *n -= 1,
+                None => {}
+            }
+            return Ok(Some(format!("{} is starting", req.id)));
+        }
+        Ok(None)
     }
 
     async fn find(&self, req: FindRequest) -> Result<Option<CreateResponse>, ProviderError> {

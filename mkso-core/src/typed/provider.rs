@@ -192,6 +192,13 @@ pub trait CustomResource<P: ProviderState>: TypedResource {
         inputs: &Self::Inputs,
         outputs: &Self::Outputs,
     ) -> Result<(), ProviderError>;
+
+    /// Whether it serves yet (asked for the new or updated members of a
+    /// rolling group until it does): `None` ready, `Some(why)` not yet.
+    /// Default: ready once created or updated.
+    async fn ready(_cx: &Ctx<'_, P>, _id: &str) -> Result<Option<String>, ProviderError> {
+        Ok(None)
+    }
 }
 
 /// The update every type gets: when only its `#[mkso(tags)]` property
@@ -291,6 +298,7 @@ trait Erased<P>: Send + Sync {
         inputs: &Value,
         outputs: &Value,
     ) -> Result<(), ProviderError>;
+    async fn ready(&self, cx: &Ctx<'_, P>, id: &str) -> Result<Option<String>, ProviderError>;
 }
 
 struct Handler<R>(PhantomData<fn() -> R>);
@@ -453,6 +461,10 @@ impl<P: ProviderState, R: CustomResource<P>> Erased<P> for Handler<R> {
             Err(e) if e.class == ErrorClass::NotFound => Ok(()),
             r => r,
         }
+    }
+
+    async fn ready(&self, cx: &Ctx<'_, P>, id: &str) -> Result<Option<String>, ProviderError> {
+        R::ready(cx, id).await
     }
 }
 
@@ -689,5 +701,10 @@ impl<P: ProviderState> Provider for TypedProvider<P> {
         Ok(h.find(&self.cx(&req.identity, &NO_LABELS), &req.inputs)
             .await?
             .filter(|f| !req.exclude_ids.contains(&f.id)))
+    }
+
+    async fn ready(&self, req: ReadRequest) -> Result<Option<String>, ProviderError> {
+        let h = self.handler(&req.identity.type_token)?;
+        h.ready(&self.cx(&req.identity, &NO_LABELS), &req.id).await
     }
 }

@@ -10,6 +10,7 @@ mod lifecycle;
 mod output_ergonomics;
 mod plan_follow;
 mod rollback;
+mod rolling;
 mod saved_plans;
 mod secrets_refs;
 mod snapshots;

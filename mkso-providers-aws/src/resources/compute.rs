@@ -166,6 +166,18 @@ impl CustomResource<AwsState> for Instance {
         })
         .await
     }
+
+    /// Ready when EC2 says `running`.
+    async fn ready(cx: &Cx<'_>, id: &str) -> Result<Option<String>> {
+        let x = describe_instance(cx, id).await?;
+        Ok(match state(&x) {
+            Some("running") => None,
+            other => Some(format!(
+                "instance {id} is {}",
+                other.unwrap_or("in no known state")
+            )),
+        })
+    }
 }
 
 // ---- Elastic IP ----

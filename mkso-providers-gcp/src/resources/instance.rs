@@ -213,4 +213,17 @@ impl CustomResource<GcpState> for Instance {
         )
         .await
     }
+
+    /// Ready when Compute Engine says `RUNNING`.
+    async fn ready(cx: &Ctx<'_, GcpState>, id: &str) -> Result<Option<String>, ProviderError> {
+        let call = Call::of(cx).await?;
+        let got = get(&call, id).await?;
+        Ok(match got.status.as_ref().and_then(|s| s.name()) {
+            Some("RUNNING") => None,
+            other => Some(format!(
+                "instance {id} is {}",
+                other.unwrap_or("in no known state")
+            )),
+        })
+    }
 }
