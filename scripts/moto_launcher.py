@@ -15,6 +15,10 @@ its id (a regular expression per tag), so a `Describe*` filtered by tag costs
 O(resources x tags) and 1 000 creates with their adoption checks take tens of
 minutes; EC2 answers such a filter in constant time. Same answers, same
 order.
+
+And S3's GetBucketVersioning answers as S3 does: moto 5.2.5 wraps the
+status in a `GetBucketVersioningResponse` element, which no S3 client reads
+(S3's answer is a `VersioningConfiguration`).
 """
 import re
 import sys
@@ -56,6 +60,23 @@ def _get_tags_by_lookup(self):
 
 
 TaggedEC2Resource.get_tags = _get_tags_by_lookup
+
+
+from moto.s3.responses import S3Response  # noqa: E402
+
+
+def _get_bucket_versioning_like_s3(self):
+    versioning = self.backend.get_bucket_versioning(self.bucket_name)
+    status = f"<Status>{versioning}</Status>" if versioning else ""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+        f"{status}</VersioningConfiguration>"
+    )
+    return 200, {"Content-Type": "application/xml"}, body
+
+
+S3Response.get_bucket_versioning = _get_bucket_versioning_like_s3
 
 from moto.server import main  # noqa: E402
 

@@ -32,9 +32,11 @@ bash scripts/browser.sh
 if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
   export MKSO_REQUIRE_BROWSER=1
 fi
-# Every crate of the workspace; then, with no test filter given, the project
-# outside the workspace that the README's "Start a project of your own" makes.
+# Every crate of the workspace; then, with no test filter given, the AWS
+# provider's S3 type (its `s3` feature, off in the workspace build) and the
+# project outside the workspace that the README's "Start a project of your
+# own" makes.
 if [ "$#" -eq 0 ]; then
-  exec bash scripts/with-emulators.sh bash -c 'cargo test --workspace && bash scripts/first-project.sh'
+  exec bash scripts/with-emulators.sh bash -c 'cargo test --workspace && cargo test -p mkso-providers-aws --features s3 --test it storage && bash scripts/first-project.sh'
 fi
 exec bash scripts/with-emulators.sh cargo test --workspace "$@"

@@ -57,8 +57,8 @@ pub enum Error {
         /// The parent's URN.
         parent: Urn,
     },
-    /// A dependency on a resource the program does not declare.
-    /// A rolling group declared twice, or named by a resource before it was declared.
+    /// A rolling group declared twice or with a bad name or readiness URL,
+    /// or named by a resource of a stack that does not declare it.
     #[error("rolling group `{group}`: {message}")]
     RollingGroup {
         /// The group.
@@ -66,6 +66,7 @@ pub enum Error {
         /// What is wrong and what to do.
         message: String,
     },
+    /// A dependency on a resource the program does not declare.
     #[error(
         "resource `{name}` depends on {dependency}, which the program does not declare; declare it, or drop the dependency"
     )]

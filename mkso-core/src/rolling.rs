@@ -7,8 +7,10 @@
 //!
 //! - a replacement whose new copy can exist next to the old one (the usual
 //!   case) creates a batch of new copies — at most `max_surge` extra copies
-//!   at once —, waits until each is ready, deletes that member's old copy,
-//!   and goes on with the next batch;
+//!   at once —, waits until each is ready, deletes that member's old copy
+//!   (unless other resources read the member: then the clean-up at the end
+//!   of the update deletes it, once they have moved to the new copy), and
+//!   goes on with the next batch;
 //! - a replacement that must delete first (the resource's nature, the
 //!   `delete_before_replace` option, or `max_surge: 0`) and an update in
 //!   place (which may interrupt the member) take at most `max_unavailable`
@@ -20,7 +22,10 @@
 //! - a member that does not become ready stops the rollout: its new copy is
 //!   deleted and its old copy stays live (when it still exists), the members
 //!   of later batches are not touched, and with `up --rollback-on-failure`
-//!   the finished batches are reverted too.
+//!   the finished batches are reverted too (a member's old configuration is
+//!   created again before its new copy goes);
+//! - after a crash that left a member's new copy unchecked, the next update
+//!   deletes the old copy only once the new one is ready.
 //!
 //! The plan shows the rollout (`rolling group app: replace 6 in 3 batches of
 //! 2`), the event stream each batch (`rollout_batch_started`,
@@ -39,7 +44,8 @@
 //!         RollingPolicy::new()
 //!             .max_unavailable(1)
 //!             .max_surge(2)
-//!             .readiness(ReadinessCheck::http("http://{address}:8080/healthz"))
+//!             // A `Data` member's outputs are `{"value": ..}`: `{value.address}`.
+//!             .readiness(ReadinessCheck::http("http://{value.address}:8080/healthz"))
 //!             .ready_timeout(Duration::from_secs(120)),
 //!     )?;
 //!     for i in 0..3 {
@@ -144,12 +150,15 @@ impl RollingPolicy {
     }
 
     /// The batch size for a rollout: `max_surge` when every change creates
-    /// its new copy first, else `max_unavailable` (at least 1).
-    pub(crate) fn batch_size(&self, all_create_first: bool) -> usize {
-        let n = if all_create_first && self.max_surge > 0 {
+    /// its new copy first, `max_unavailable` when none does, the smaller of
+    /// the two when some do (at least 1).
+    pub(crate) fn batch_size(&self, create_first: usize, changes: usize) -> usize {
+        let n = if create_first == changes && self.max_surge > 0 {
             self.max_surge
-        } else {
+        } else if create_first == 0 || self.max_surge == 0 {
             self.max_unavailable
+        } else {
+            self.max_surge.min(self.max_unavailable)
         };
         n.max(1) as usize
     }
@@ -173,7 +182,8 @@ type CheckFn = Arc<dyn Fn(ReadyProbe) -> BoxFuture<'static, Result<(), String>> 
 #[derive(Clone)]
 pub enum ReadinessCheck {
     /// A TCP connection to `port` on the address in output `host_output`
-    /// (e.g. `private_ip`) succeeds.
+    /// (e.g. `private_ip`; a dotted path reaches into an object output:
+    /// `value.address`) succeeds.
     Tcp {
         /// The output holding the host (name or address).
         host_output: String,
@@ -181,7 +191,8 @@ pub enum ReadinessCheck {
         port: u16,
     },
     /// An HTTP GET of `url` answers 2xx; `{output}` in the URL is replaced by
-    /// that output of the member (`http://{private_ip}:8080/healthz`).
+    /// that output of the member (`http://{private_ip}:8080/healthz`; a
+    /// dotted path reaches into an object output: `{value.address}`).
     /// Plain `http://` only.
     Http {
         /// The URL template.
@@ -211,7 +222,9 @@ impl ReadinessCheck {
             port,
         }
     }
-    /// An HTTP GET answering 2xx; `{output}` placeholders take the member's outputs.
+    /// An HTTP GET answering 2xx; `{output}` placeholders take the member's
+    /// outputs. Plain `http://` only ([`crate::Stack::rolling_group`]
+    /// refuses another scheme).
     pub fn http(url: impl Into<String>) -> Self {
         ReadinessCheck::Http { url: url.into() }
     }
@@ -243,7 +256,10 @@ impl ReadinessCheck {
             }
             ReadinessCheck::Http { url } => {
                 let url = fill(url, &p)?;
+                // A member's address is reached directly, never through
+                // the `HTTP_PROXY` of the environment.
                 let client = reqwest::Client::builder()
+                    .no_proxy()
                     .timeout(Duration::from_secs(5))
                     .build()
                     .map_err(|e| e.to_string())?;
@@ -263,8 +279,10 @@ impl ReadinessCheck {
     }
 }
 
-fn output_text(outputs: &Value, key: &str) -> Option<String> {
-    match outputs.get(key)? {
+/// The output at `path` (`private_ip`, or dotted: `value.address`) as text.
+fn output_text(outputs: &Value, path: &str) -> Option<String> {
+    let v = path.split('.').try_fold(outputs, |v, k| v.get(k))?;
+    match v {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
@@ -305,10 +323,16 @@ mod tests {
 
     #[test]
     fn urls_take_the_members_outputs() {
-        let p = probe(serde_json::json!({"private_ip": "10.0.1.5", "port": 8080}));
+        let p = probe(
+            serde_json::json!({"private_ip": "10.0.1.5", "port": 8080, "value": {"address": "10.0.2.6"}}),
+        );
         assert_eq!(
             fill("http://{private_ip}:{port}/healthz", &p).unwrap(),
             "http://10.0.1.5:8080/healthz"
+        );
+        assert_eq!(
+            fill("http://{value.address}/", &p).unwrap(),
+            "http://10.0.2.6/"
         );
         let e = fill("http://{public_ip}/", &p).unwrap_err();
         assert!(e.contains("no output `public_ip`"), "{e}");
@@ -322,11 +346,12 @@ mod tests {
     #[test]
     fn batches_follow_surge_for_create_first_and_unavailable_otherwise() {
         let p = RollingPolicy::new().max_unavailable(2).max_surge(3);
-        assert_eq!(p.batch_size(true), 3);
-        assert_eq!(p.batch_size(false), 2);
+        assert_eq!(p.batch_size(6, 6), 3);
+        assert_eq!(p.batch_size(0, 6), 2);
+        assert_eq!(p.batch_size(4, 6), 2, "mixed: both limits hold");
         let p = RollingPolicy::new().max_unavailable(0).max_surge(0);
-        assert_eq!(p.batch_size(true), 1);
-        assert_eq!(p.batch_size(false), 1);
+        assert_eq!(p.batch_size(6, 6), 1);
+        assert_eq!(p.batch_size(0, 6), 1);
     }
 
     #[tokio::test]

@@ -323,6 +323,16 @@ impl Stack {
                 message: "declared twice; give each group its own name".into(),
             });
         }
+        if let Some(crate::rolling::ReadinessCheck::Http { url }) = &policy.readiness
+            && !url.starts_with("http://")
+        {
+            return Err(Error::RollingGroup {
+                group: name.into(),
+                message: format!(
+                    "its readiness URL `{url}` is not plain `http://` (the only scheme the check speaks); use an http:// health endpoint, or a `ReadinessCheck::custom` check"
+                ),
+            });
+        }
         if name.is_empty() || name.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return Err(Error::RollingGroup {
                 group: name.into(),

@@ -31,6 +31,8 @@ pub struct AwsState {
     pub(crate) config: AwsConfig,
     pub(crate) endpoint: String,
     client: tokio::sync::OnceCell<Client>,
+    #[cfg(feature = "s3")]
+    s3: tokio::sync::OnceCell<aws_sdk_s3::Client>,
 }
 
 impl std::fmt::Debug for AwsState {
@@ -69,6 +71,8 @@ impl AwsProvider {
             config,
             endpoint,
             client: tokio::sync::OnceCell::new(),
+            #[cfg(feature = "s3")]
+            s3: tokio::sync::OnceCell::new(),
         };
         Ok(AwsProvider {
             inner: resources::register(TypedProvider::builder("aws", state)).build(),
@@ -78,6 +82,12 @@ impl AwsProvider {
     /// The EC2 client (created on first use, from the standard credential chain).
     pub async fn client(&self) -> &Client {
         self.inner.state().client().await
+    }
+
+    /// The S3 client (feature `s3`).
+    #[cfg(feature = "s3")]
+    pub async fn s3(&self) -> &aws_sdk_s3::Client {
+        self.inner.state().s3().await
     }
 
     /// The resource types it serves.
@@ -91,20 +101,39 @@ impl AwsState {
     pub async fn client(&self) -> &Client {
         self.client
             .get_or_init(|| async {
-                let mut loader = aws_config::defaults(BehaviorVersion::latest())
-                    .region(Region::new(self.config.region.clone()));
-                if let Some(e) = &self.config.endpoint {
-                    loader = loader.endpoint_url(e);
-                }
-                let sdk = loader.load().await;
                 // mkso's engine retries (with backoff, tenacity and events):
                 // the SDK's own retries would multiply them.
-                let conf = aws_sdk_ec2::config::Builder::from(&sdk)
+                let conf = aws_sdk_ec2::config::Builder::from(&self.sdk_config().await)
                     .retry_config(RetryConfig::disabled())
                     .build();
                 Client::from_conf(conf)
             })
             .await
+    }
+
+    /// The S3 client (feature `s3`; created on first use). Path-style
+    /// addressing against an endpoint other than AWS's (an emulator).
+    #[cfg(feature = "s3")]
+    pub async fn s3(&self) -> &aws_sdk_s3::Client {
+        self.s3
+            .get_or_init(|| async {
+                let conf = aws_sdk_s3::config::Builder::from(&self.sdk_config().await)
+                    .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+                    .force_path_style(!self.endpoint.ends_with(".amazonaws.com"))
+                    .build();
+                aws_sdk_s3::Client::from_conf(conf)
+            })
+            .await
+    }
+
+    /// The SDK settings: region, endpoint, the standard credential chain.
+    async fn sdk_config(&self) -> aws_config::SdkConfig {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(self.config.region.clone()));
+        if let Some(e) = &self.config.endpoint {
+            loader = loader.endpoint_url(e);
+        }
+        loader.load().await
     }
 }
 

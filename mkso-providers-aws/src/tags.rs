@@ -62,6 +62,27 @@ pub(crate) fn own_tags(
         .collect()
 }
 
+/// The resource's own tags from the cloud's full set, plus any tag mkso
+/// manages (`Name`, `Environment`, `mkso:stack`, `mkso:urn`) whose value was
+/// changed behind its back: kept among the recorded tags, a refresh reports
+/// it as drift and the next update sets it back.
+pub(crate) fn observed_own_tags(
+    identity: &ResourceIdentity,
+    defaults: &BTreeMap<String, String>,
+    cloud: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut own = own_tags(cloud, defaults);
+    let expected = full_tags(identity, defaults, &BTreeMap::new());
+    for key in MANAGED {
+        if let (Some(have), Some(want)) = (cloud.get(*key), expected.get(*key))
+            && have != want
+        {
+            own.insert((*key).to_string(), have.clone());
+        }
+    }
+    own
+}
+
 /// A describe filter on the `mkso:urn` tag.
 pub(crate) fn urn_filter(identity: &ResourceIdentity) -> Filter {
     Filter::builder()

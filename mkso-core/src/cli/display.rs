@@ -258,8 +258,18 @@ impl EventSink for Display {
                         "  rolling group {group}: batch {batch} of {batches} ready ({ready} member(s))"
                     ));
                 } else {
+                    let not_run = if *skipped > 0 {
+                        format!(", {skipped} not run")
+                    } else {
+                        String::new()
+                    };
+                    let rest = if batch < batches {
+                        "; the rollout stops here: later batches keep their old copies"
+                    } else {
+                        ""
+                    };
                     self.line(&format!(
-                        "  rolling group {group}: batch {batch} of {batches} failed ({ready} ready, {failed} failed, {skipped} not run); the rollout stops here"
+                        "  rolling group {group}: batch {batch} of {batches} failed ({ready} ready, {failed} failed{not_run}){rest}"
                     ));
                 }
             }

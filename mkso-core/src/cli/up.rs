@@ -92,7 +92,9 @@ pub(crate) fn report(
         "\n{kind} {} in {:.2}s: {}{}{}{}",
         crate::state::UpdateResult::from(outcome.result()).label(),
         outcome.duration.as_secs_f64(),
-        if counts.is_empty() {
+        if counts.is_empty() && (!outcome.failures.is_empty() || outcome.skipped > 0) {
+            "nothing changed".to_string()
+        } else if counts.is_empty() {
             "nothing to do".to_string()
         } else {
             counts.join(", ")

@@ -398,7 +398,10 @@ pub enum EngineEvent {
         ready: usize,
         /// Members that failed (not ready, or their change failed).
         failed: usize,
-        /// Members that did not run.
+        /// Members of this batch that did not run (a dependency failed, the
+        /// update was cancelled); the members of later batches, which a
+        /// failed batch keeps from starting, are counted by their own
+        /// batches' events.
         #[serde(default, skip_serializing_if = "is_zero_usize")]
         skipped: usize,
     },

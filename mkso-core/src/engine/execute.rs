@@ -23,7 +23,7 @@ use super::plan::{
     resolved_from_state,
 };
 use super::rollback::{Before, RollbackOutcome, UpdateDone, roll_back};
-use super::rollout::{BatchRef, Member, with_batch_edges};
+use super::rollout::{BatchRef, Member, wait_ready, with_batch_edges};
 use super::step::DeleteStep;
 use super::timeline::{StepResult, StepTiming, span_ms};
 use super::walk::{Handler, NodeEnd, Skip, Start, walk};
@@ -35,6 +35,7 @@ use crate::provider::{
     ErrorClass, Provider, ProviderError, ProviderRef, ProviderRegistry, ReadRequest,
     ResourceIdentity,
 };
+use crate::rolling::RollingPolicy;
 use crate::stack::{ProgramGraph, ResourceKind};
 use crate::state::{
     JournalEntry, JournalWriter, PendingOp, PendingOperation, ResourceState, SecretProps, StateView,
@@ -455,6 +456,8 @@ struct Batches {
     of_step: std::collections::HashMap<usize, (usize, usize)>,
     /// Per rollout, per batch.
     state: Vec<Vec<BatchState>>,
+    /// The resources other resources read (their ids or outputs).
+    read: HashSet<Urn>,
 }
 
 #[derive(Default, Clone)]
@@ -467,7 +470,12 @@ struct BatchState {
 }
 
 impl Batches {
-    fn new(plan: &Plan) -> Self {
+    fn new(plan: &Plan, graph: &ProgramGraph) -> Self {
+        let read = graph
+            .resources
+            .iter()
+            .flat_map(|d| d.dependencies().into_iter().filter(|u| *u != d.urn))
+            .collect();
         let mut of_step = std::collections::HashMap::new();
         let mut state = Vec::new();
         for (k, r) in plan.rollouts.iter().enumerate() {
@@ -479,11 +487,22 @@ impl Batches {
             }
             state.push(batches);
         }
-        Batches { of_step, state }
+        Batches {
+            of_step,
+            state,
+            read,
+        }
     }
 
-    /// The member behind plan step `i`, if it is one.
-    fn member(&self, plan: &Plan, graph: &ProgramGraph, i: usize) -> Option<Member> {
+    /// The member behind plan step `i`, if it is one (`stop`: cancelled when
+    /// the update rolls back).
+    fn member(
+        &self,
+        plan: &Plan,
+        graph: &ProgramGraph,
+        i: usize,
+        stop: Option<CancellationToken>,
+    ) -> Option<Member> {
         let &(k, b) = self.of_step.get(&i)?;
         let r = &plan.rollouts[k];
         Some(Member {
@@ -491,6 +510,8 @@ impl Batches {
             policy: graph.rolling_groups.get(&r.group)?.clone(),
             batch: b,
             batches: r.batches(),
+            keep_old: self.read.contains(&plan.steps[i].urn),
+            stop,
         })
     }
 
@@ -691,7 +712,12 @@ impl Handler for DeclaredPhase<'_> {
                     renamed_from: step.renamed_from.clone(),
                     provider,
                     planned,
-                    member: self.batches.member(self.plan, self.graph, i),
+                    member: self.batches.member(
+                        self.plan,
+                        self.graph,
+                        i,
+                        self.stop_on_failure.clone(),
+                    ),
                 },
             )
             .boxed(),
@@ -757,6 +783,9 @@ impl Handler for DeclaredPhase<'_> {
 struct DeletePhase<'a> {
     ctx: Arc<Ctx>,
     steps: Vec<(PlannedStep, ResourceState)>,
+    /// Per step: the old copy of a rolling group's member is deleted only
+    /// once the live copy is ready (its group's policy, the live record).
+    gates: Vec<Option<(RollingPolicy, ResourceState)>>,
     /// The deletes each one waits for.
     deps: &'a [Vec<usize>],
     providers: &'a ProviderRegistry,
@@ -784,6 +813,7 @@ impl Handler for DeletePhase<'_> {
             .as_ref()
             .and_then(|r: &ProviderRef| self.providers.get(r));
         let ctx = self.ctx.clone();
+        let gate = self.gates[i].clone();
         self.started_at[i] = Some(ctx.opts.clock.now());
         let fut: BoxFuture<'static, StepDone> = async move {
             let mut done = StepDone::new(Op::Delete, true);
@@ -791,6 +821,18 @@ impl Handler for DeletePhase<'_> {
                 urn: rec.urn.clone(),
                 op: Op::Delete,
             });
+            if let (Some((policy, live)), Some(p)) = (&gate, &provider)
+                && let Err(e) = wait_ready(&ctx, p, policy, Op::Delete, live).await
+            {
+                done.error = Some(StepError {
+                    message: format!(
+                        "the old copy {} of this rolling group member is kept: its live copy {} is {} (left by an interrupted update). Fix the cause and run `up` again",
+                        rec.id, live.id, e.message
+                    ),
+                    ..e
+                });
+                return done;
+            }
             if let Err(e) =
                 DeleteStep::apply(&ctx, &rec, provider, Tenacity::default(), None, &mut done).await
             {
@@ -820,6 +862,49 @@ impl Handler for DeletePhase<'_> {
         let urn = self.steps[i].0.urn.clone();
         self.tally.panicked(&self.ctx, &urn, Op::Delete, &message);
     }
+}
+
+/// The rolling groups' members the plan replaces create-first.
+fn rolled_create_first(plan: &Plan) -> HashSet<Urn> {
+    plan.rollouts
+        .iter()
+        .flat_map(|r| r.steps.iter())
+        .map(|&i| &plan.steps[i])
+        .filter(|s| s.op() == Op::Replace && !s.delete_before_replace())
+        .map(|s| s.urn.clone())
+        .collect()
+}
+
+/// For each delete of `records`: when it is the old copy of a rolling
+/// group's member whose step did not check its new copy in this update (an
+/// interrupted update left both), the member's policy and live copy, which
+/// must be ready before the old copy goes.
+fn readiness_gates(
+    graph: &ProgramGraph,
+    records: &[ResourceState],
+    tally: &Tally,
+) -> Vec<Option<(RollingPolicy, ResourceState)>> {
+    let settled: HashSet<&Urn> = tally
+        .timeline
+        .iter()
+        .filter(|t| t.batch.is_some() && t.result == StepResult::Succeeded)
+        .map(|t| &t.urn)
+        .collect();
+    let policy_of = |urn: &Urn| {
+        let d = graph.resources.iter().find(|d| &d.urn == urn)?;
+        graph.rolling_groups.get(d.options.rolling_group.as_ref()?)
+    };
+    records
+        .iter()
+        .map(|r| {
+            if !r.pending_delete || settled.contains(&r.urn) {
+                return None;
+            }
+            let policy = policy_of(&r.urn)?;
+            let live = tally.view.live.get(&r.urn)?;
+            Some((policy.clone(), live.clone()))
+        })
+        .collect()
 }
 
 /// Runs a plan. The journal must be based on `view.serial`.
@@ -882,7 +967,7 @@ pub(crate) async fn execute(
             tally,
             stop_on_failure: opts.rollback.then(|| stop.clone()),
             before: opts.rollback.then(Before::new),
-            batches: Batches::new(plan),
+            batches: Batches::new(plan, graph),
         };
         // Each batch of a rollout waits for the batch before it.
         let deps = with_batch_edges(&plan.deps, &plan.rollouts);
@@ -929,6 +1014,7 @@ pub(crate) async fn execute(
                         failed: &failed,
                         first_op_id,
                         started: tally.started,
+                        create_first: &rolled_create_first(plan),
                     },
                     &mut tally.view,
                     &mut tally.timeline,
@@ -986,9 +1072,11 @@ pub(crate) async fn execute(
                 .iter()
                 .map(|r| (delete_step(r), r.clone()))
                 .collect();
+            let gates = readiness_gates(graph, &records, &tally);
             let mut phase = DeletePhase {
                 ctx: ctx.clone(),
                 steps,
+                gates,
                 deps: &deps,
                 providers: &graph.providers,
                 started_at: vec![None; deps.len()],

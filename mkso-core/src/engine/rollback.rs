@@ -17,7 +17,7 @@
 //! dependents first. A crash at any point leaves the state accurate: a new
 //! copy is recorded (live or as a pending delete) until it is deleted.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use futures::FutureExt;
@@ -301,25 +301,33 @@ async fn update_back(
         )
         .await
         .map(|r| (now.id.clone(), r.outputs));
-    record(ctx, provider, op_id, result, was, done).await
+    record(ctx, provider, op_id, result, was, false, done).await
 }
 
+/// Creates the old resource again from its recorded inputs, and deletes the
+/// new copy: first (delete-before-replace), or after — `create_first`, for a
+/// rolling group's member, whose copies can coexist: the member never goes
+/// without a copy. A crash between the two leaves the new copy recorded as
+/// an old copy to delete.
 async fn recreate(
     ctx: &Arc<Ctx>,
     provider: &Arc<dyn Provider>,
     was: &ResourceState,
     now: &ResourceState,
+    create_first: bool,
     done: &mut StepDone,
 ) -> Result<(), StepError> {
-    DeleteStep::apply(
-        ctx,
-        now,
-        Some(provider.clone()),
-        Tenacity::default(),
-        None,
-        done,
-    )
-    .await?;
+    if !create_first {
+        DeleteStep::apply(
+            ctx,
+            now,
+            Some(provider.clone()),
+            Tenacity::default(),
+            None,
+            done,
+        )
+        .await?;
+    }
     let mut draft = was.clone();
     draft.id = String::new();
     draft.outputs = Value::Null.into();
@@ -345,17 +353,35 @@ async fn recreate(
         )
         .await
         .map(|r| (r.id, r.outputs));
-    record(ctx, provider, op_id, result, was, done).await
+    if !create_first {
+        return record(ctx, provider, op_id, result, was, false, done).await;
+    }
+    // The recreated copy is live; the new one becomes an old copy, deleted.
+    record(ctx, provider, op_id, result, was, true, done).await?;
+    let mut new_copy = now.clone();
+    new_copy.pending_delete = true;
+    DeleteStep::apply(
+        ctx,
+        &new_copy,
+        Some(provider.clone()),
+        Tenacity::default(),
+        None,
+        done,
+    )
+    .await
 }
 
 /// Journals the record a revert's provider call made (`was` with the id
-/// and outputs it answered), or ends its pending operation when it failed.
+/// and outputs it answered; `replacing`: as the live copy, the current one
+/// becoming an old copy to delete), or ends its pending operation when it
+/// failed.
 async fn record(
     ctx: &Arc<Ctx>,
     provider: &Arc<dyn Provider>,
     op_id: Option<u64>,
     result: Result<(String, Value), StepError>,
     was: &ResourceState,
+    replacing: bool,
     done: &mut StepDone,
 ) -> Result<(), StepError> {
     match result {
@@ -371,14 +397,18 @@ async fn record(
                 &outputs,
             );
             rec.outputs = outputs.into();
-            done.journal(
-                ctx,
-                vec![JournalEntry::Upsert {
+            let e = if replacing {
+                JournalEntry::Replaced {
                     op_id,
                     resource: rec,
-                }],
-            )
-            .await
+                }
+            } else {
+                JournalEntry::Upsert {
+                    op_id,
+                    resource: rec,
+                }
+            };
+            done.journal(ctx, vec![e]).await
         }
         Err(e) => {
             end_failed(ctx, op_id, &e, done).await?;
@@ -391,6 +421,7 @@ async fn revert(
     ctx: Arc<Ctx>,
     r: Revert,
     provider: Option<Arc<dyn Provider>>,
+    create_first: bool,
     done: &mut StepDone,
 ) -> Result<(), StepError> {
     match r.action {
@@ -451,7 +482,7 @@ async fn revert(
                 r.after.as_ref().expect("new"),
             );
             match &provider {
-                Some(p) => recreate(&ctx, p, was, now, done).await,
+                Some(p) => recreate(&ctx, p, was, now, create_first, done).await,
                 None => Err(no_provider(now, "revert")),
             }
         }
@@ -472,6 +503,8 @@ struct RevertPhase<'a> {
     /// Old id → new id of the resources recreated so far: what depends on
     /// them is updated back to the new copy, not to the deleted old one.
     recreated: HashMap<String, String>,
+    /// Rolling groups' members replaced create-first: recreated the same way.
+    create_first: &'a HashSet<Urn>,
 }
 
 impl RevertPhase<'_> {
@@ -527,6 +560,7 @@ impl Handler for RevertPhase<'_> {
         let rec = r.after.as_ref().or(r.before.as_ref()).expect("a record");
         let provider = rec.provider.as_ref().and_then(|p| self.providers.get(p));
         let ctx = self.ctx.clone();
+        let create_first = self.create_first.contains(r.urn());
         self.started_at[i] = Some(ctx.opts.clock.now());
         ctx.emit(EngineEvent::RevertStarted {
             urn: r.urn().clone(),
@@ -535,7 +569,7 @@ impl Handler for RevertPhase<'_> {
         Start::Run(
             async move {
                 let mut done = StepDone::new(Op::Delete, true);
-                if let Err(e) = revert(ctx, r, provider, &mut done).await {
+                if let Err(e) = revert(ctx, r, provider, create_first, &mut done).await {
                     done.error = Some(e);
                 }
                 done
@@ -550,7 +584,9 @@ impl Handler for RevertPhase<'_> {
         if action == RevertAction::Recreate && out.error.is_none() {
             let old_id = self.items[i].before.as_ref().map(|b| b.id.clone());
             let new_id = out.entries.iter().find_map(|e| match e {
-                JournalEntry::Upsert { resource, .. } if resource.urn == urn => {
+                JournalEntry::Upsert { resource, .. } | JournalEntry::Replaced { resource, .. }
+                    if resource.urn == urn =>
+                {
                     Some(resource.id.clone())
                 }
                 _ => None,
@@ -635,6 +671,8 @@ pub(crate) struct UpdateDone<'a> {
     pub first_op_id: u64,
     /// When it started (the timeline's origin).
     pub started: tokio::time::Instant,
+    /// Its rolling groups' members planned as create-first replacements.
+    pub create_first: &'a HashSet<Urn>,
 }
 
 /// Reverts what `update` did; `view` is the state now, and is kept up to
@@ -653,6 +691,7 @@ pub(crate) async fn roll_back(
         failed,
         first_op_id,
         started: t0,
+        create_first,
     } = update;
     let (restores, deletes, cannot) = reverts(before, view, done);
     let mut outcome = RollbackOutcome::default();
@@ -671,6 +710,7 @@ pub(crate) async fn roll_back(
         timeline: (t0, timeline),
         after: failed,
         recreated: HashMap::new(),
+        create_first,
     };
     let deps = restore_deps(&restores);
     let deps = match topo_order(&deps) {

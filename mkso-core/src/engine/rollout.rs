@@ -22,6 +22,7 @@ use crate::provider::{Provider, ReadRequest};
 use crate::rolling::{ReadyProbe, RollingPolicy};
 use crate::stack::ProgramGraph;
 use crate::state::{JournalEntry, ResourceState};
+use tokio_util::sync::CancellationToken;
 
 /// The planned rollout of one rolling group: the members that change, in
 /// batches.
@@ -103,7 +104,7 @@ pub(crate) fn plan_rollouts(steps: &[PlannedStep], graph: &ProgramGraph) -> Vec<
             max_surge: policy.max_surge,
             steps: Vec::new(),
         };
-        let mut all_create_first = true;
+        let mut create_first = 0;
         for (i, s) in steps.iter().enumerate() {
             let Some(d) = s.declared.map(|k| &graph.resources[k]) else {
                 continue;
@@ -114,12 +115,9 @@ pub(crate) fn plan_rollouts(steps: &[PlannedStep], graph: &ProgramGraph) -> Vec<
             match s.op() {
                 Op::Replace => {
                     r.replace += 1;
-                    all_create_first &= !s.delete_before_replace();
+                    create_first += usize::from(!s.delete_before_replace());
                 }
-                Op::Update => {
-                    r.update += 1;
-                    all_create_first = false;
-                }
+                Op::Update => r.update += 1,
                 _ => continue,
             }
             r.members.push(s.urn.clone());
@@ -128,7 +126,7 @@ pub(crate) fn plan_rollouts(steps: &[PlannedStep], graph: &ProgramGraph) -> Vec<
         if r.members.is_empty() {
             continue;
         }
-        r.batch_size = policy.batch_size(all_create_first);
+        r.batch_size = policy.batch_size(create_first, r.members.len());
         out.push(r);
     }
     out
@@ -159,46 +157,86 @@ pub(crate) struct Member {
     /// From 0.
     pub batch: usize,
     pub batches: usize,
+    /// Other resources read this member: its old copy stays until they have
+    /// moved to the new one (the clean-up at the end of the update deletes
+    /// it), so nothing deletes a copy still in use.
+    pub keep_old: bool,
+    /// Cancelled when a step failed and the update rolls back.
+    pub stop: Option<CancellationToken>,
 }
 
 impl Member {
-    /// Waits the group's pause before a batch after the first.
+    /// Waits the group's pause before a batch after the first; a member
+    /// whose update rolls back (or is cancelled) meanwhile does not start.
     pub(crate) async fn pause(&self, ctx: &Ctx) -> Result<(), StepError> {
+        let stopped = || {
+            StepError::new(
+                FailureKind::Cancelled,
+                "a step failed and the update rolls back: this member was not changed",
+            )
+        };
+        if self.stop.as_ref().is_some_and(|s| s.is_cancelled()) {
+            return Err(stopped());
+        }
         if self.batch == 0 || self.policy.pause.is_zero() {
             return Ok(());
         }
+        let stop = self.stop.clone().unwrap_or_default();
         tokio::select! {
             _ = ctx.opts.clock.sleep(self.policy.pause) => Ok(()),
+            _ = stop.cancelled() => Err(stopped()),
             _ = ctx.opts.cancel.cancelled() => Err(StepError::new(
                 FailureKind::Cancelled,
                 "the update was cancelled during the pause between batches",
             )),
         }
     }
+
+    /// The failure of a member that is not ready (`why`).
+    fn not_ready(&self, what: &str, why: &str) -> StepError {
+        StepError::new(
+            FailureKind::NotReady,
+            format!(
+                "rolling group `{}`, batch {} of {}: {what} {why}",
+                self.group,
+                self.batch + 1,
+                self.batches
+            ),
+        )
+    }
 }
 
 /// Asks the provider, then the group's check, until `rec` is ready or the
-/// group's `ready_timeout` passes (`Err`: why it is not).
-async fn wait_ready(
+/// group's `ready_timeout` passes. `Err`: not ready in time (`not_ready`),
+/// cancelled, or the provider's error.
+pub(crate) async fn wait_ready(
     ctx: &Ctx,
     provider: &Arc<dyn Provider>,
-    member: &Member,
+    policy: &RollingPolicy,
     op: Op,
     rec: &ResourceState,
-) -> Result<(), String> {
+) -> Result<(), StepError> {
     let clock = &ctx.opts.clock;
     let started = clock.now();
-    let timeout = member.policy.ready_timeout;
+    let timeout = policy.ready_timeout;
     let identity = ctx.identity(&rec.urn, &rec.type_token);
+    let cancelled = |why: &str| {
+        StepError::new(
+            FailureKind::Cancelled,
+            format!("the update was cancelled while the new copy was not ready yet ({why})"),
+        )
+    };
     let mut delay = Duration::from_millis(500);
+    let mut last_why: Option<String> = None;
     loop {
+        let left = timeout.saturating_sub(clock.now() - started);
         let provider_says = ctx
             .call(
                 &limiter_key(rec.provider.as_ref()),
                 &rec.urn,
                 op,
                 "ready",
-                Some(timeout.saturating_sub(clock.now() - started)),
+                Some(left),
                 Tenacity::default(),
                 || {
                     provider.ready(ReadRequest {
@@ -209,46 +247,62 @@ async fn wait_ready(
                     })
                 },
             )
-            .await
-            .map_err(|e| e.message)?;
+            .await;
         let why = match provider_says {
-            Some(why) => why,
-            None => match &member.policy.readiness {
+            // At the deadline no time is left to ask: the last answer stands.
+            Err(e) if e.kind == FailureKind::TimedOut => last_why
+                .clone()
+                .unwrap_or_else(|| "the provider did not answer".to_string()),
+            Err(e) => return Err(e),
+            Ok(Some(why)) => why,
+            Ok(None) => match &policy.readiness {
                 None => return Ok(()),
-                Some(check) => match check
-                    .probe(ReadyProbe {
+                Some(check) => {
+                    let probe = check.probe(ReadyProbe {
                         name: rec.urn.name().to_string(),
                         id: rec.id.clone(),
                         outputs: Value::clone(&rec.outputs),
-                    })
-                    .await
-                {
-                    Ok(()) => return Ok(()),
-                    Err(why) => why,
-                },
+                    });
+                    let left = timeout.saturating_sub(clock.now() - started);
+                    tokio::select! {
+                        r = probe => match r {
+                            Ok(()) => return Ok(()),
+                            Err(why) => why,
+                        },
+                        _ = clock.sleep(left) => "its readiness check did not answer".to_string(),
+                        _ = ctx.opts.cancel.cancelled() => return Err(cancelled("its check was running")),
+                    }
+                }
             },
         };
+        last_why = Some(why.clone());
         let waited = clock.now() - started;
-        if waited + delay > timeout {
-            return Err(format!(
-                "not ready after {}: {why}",
-                humantime::format_duration(Duration::from_secs(waited.as_secs()))
+        if waited >= timeout {
+            // Whole tenths of a second: `not ready after 1.5s`.
+            let shown = Duration::from_millis(waited.as_millis() as u64 / 100 * 100);
+            return Err(StepError::new(
+                FailureKind::NotReady,
+                format!(
+                    "not ready after {} (the group's ready_timeout is {}): {why}",
+                    humantime::format_duration(shown),
+                    humantime::format_duration(timeout)
+                ),
             ));
         }
+        // The last question comes at the deadline.
         tokio::select! {
-            _ = clock.sleep(delay) => {}
-            _ = ctx.opts.cancel.cancelled() => {
-                return Err(format!("the update was cancelled while it was not ready yet: {why}"));
-            }
+            _ = clock.sleep(delay.min(timeout - waited)) => {}
+            _ = ctx.opts.cancel.cancelled() => return Err(cancelled(&why)),
         }
         delay = (delay * 2).min(Duration::from_secs(5));
     }
 }
 
 /// After a member's change (`op`): waits until the new copy `now` is ready;
-/// then deletes the old copy `old` of a create-first replacement. A member
-/// that is not ready in time fails its step; a create-first replacement's
-/// old copy is then made live again and the new copy deleted.
+/// then deletes the old copy `old` of a create-first replacement (unless
+/// other resources read the member: the clean-up deletes it once they have
+/// moved). A member that does not get ready fails its step; a create-first
+/// replacement's old copy is then made live again and the new copy deleted.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn settle(
     ctx: &Arc<Ctx>,
@@ -261,9 +315,10 @@ pub(crate) async fn settle(
     delete_timeout: Option<Duration>,
     done: &mut StepDone,
 ) -> Result<(), StepError> {
-    let ready = wait_ready(ctx, provider, member, op, now).await;
+    let ready = wait_ready(ctx, provider, &member.policy, op, now).await;
     let old_copy = old.filter(|_| op == Op::Replace && create_first);
     match (ready, old_copy) {
+        (Ok(()), Some(_)) if member.keep_old => Ok(()),
         (Ok(()), Some(old)) => {
             let mut old = old.clone();
             old.pending_delete = true;
@@ -285,7 +340,7 @@ pub(crate) async fn settle(
             })
         }
         (Ok(()), None) => Ok(()),
-        (Err(why), Some(old)) => {
+        (Err(e), Some(old)) => {
             // The old copy serves on; the new one goes.
             let mut live = old.clone();
             live.pending_delete = false;
@@ -310,36 +365,31 @@ pub(crate) async fn settle(
             .await;
             let fate = match cleanup {
                 Ok(()) => format!("its new copy {} was deleted", now.id),
-                Err(e) => format!(
+                Err(d) => format!(
                     "deleting its new copy {} failed (the next `up` deletes it): {}",
-                    now.id, e.message
+                    now.id, d.message
                 ),
             };
-            Err(StepError::new(
-                FailureKind::NotReady,
-                format!(
-                    "rolling group `{}`, batch {} of {}: the new copy {why}; the old copy {} serves on and {fate}",
-                    member.group,
-                    member.batch + 1,
-                    member.batches,
-                    old.id
-                ),
-            ))
+            let tail = format!("; the old copy {} serves on and {fate}", old.id);
+            Err(match e.kind {
+                FailureKind::NotReady => member.not_ready("the new copy is", &(e.message + &tail)),
+                _ => StepError {
+                    message: format!("{}{tail}", e.message),
+                    ..e
+                },
+            })
         }
-        (Err(why), None) => Err(StepError::new(
-            FailureKind::NotReady,
-            format!(
-                "rolling group `{}`, batch {} of {}: {} {why}",
-                member.group,
-                member.batch + 1,
-                member.batches,
+        (Err(e), None) => Err(match e.kind {
+            FailureKind::NotReady => member.not_ready(
                 if op == Op::Update {
-                    "updated, but"
+                    "updated, but it is"
                 } else {
                     "its new copy is"
-                }
+                },
+                &e.message,
             ),
-        )),
+            _ => e,
+        }),
     }
 }
 

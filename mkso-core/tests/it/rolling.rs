@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use mkso::engine::{EngineEvent, FailureKind, OperationResult, RenderOptions, render_plan};
+use mkso::engine::{
+    EngineEvent, FailureKind, OperationResult, RenderOptions, RevertAction, render_plan,
+};
 use mkso::prelude::*;
 use mkso::rolling::{ReadinessCheck, RollingPolicy};
 use serde_json::json;
@@ -17,8 +19,12 @@ use crate::{Harness, Thing, ThingArgs};
 const MEMBERS: usize = 6;
 
 /// Six `web-N` members of rolling group `web`, in `zone` (a change of zone
-/// replaces them), plus `lb`, outside the group, reading their ids.
-fn web(zone: &'static str, policy: RollingPolicy) -> impl Fn(&Stack) -> Result<(), mkso::Error> {
+/// replaces them), plus (with `lb`) `lb`, outside the group, reading their ids.
+fn web(
+    zone: &'static str,
+    policy: RollingPolicy,
+    lb: bool,
+) -> impl Fn(&Stack) -> Result<(), mkso::Error> {
     move |stack: &Stack| {
         let group = stack.rolling_group("web", policy.clone())?;
         let mut ids = Vec::new();
@@ -32,6 +38,9 @@ fn web(zone: &'static str, policy: RollingPolicy) -> impl Fn(&Stack) -> Result<(
                 ResourceOptions::new().rolling_group(&group),
             )?;
             ids.push(t.id());
+        }
+        if !lb {
+            return Ok(());
         }
         Thing::new(
             stack,
@@ -115,11 +124,11 @@ fn live_id(v: &mkso::state::StateView, name: &str) -> String {
 async fn delete_first_replacements_go_two_at_a_time_and_never_more_than_two_are_missing() {
     let h = harness();
     let policy = RollingPolicy::new().max_unavailable(2).max_surge(0);
-    let (_, out) = h.up(&web("z1", policy.clone())).await;
+    let (_, out) = h.up(&web("z1", policy.clone(), true)).await;
     assert!(out.succeeded());
     let calls_before = h.provider.calls().len();
 
-    let v2 = web("z2", policy);
+    let v2 = web("z2", policy, true);
     let plan = h.preview(&v2).await;
     let shown = render_plan(&plan, RenderOptions::default());
     assert!(
@@ -224,9 +233,9 @@ async fn create_first_replacements_surge_by_two_and_delete_each_old_copy_once_re
     // The provider says "starting" to the first three readiness questions.
     let _ = h.provider.clone().not_ready("test:index:Thing", Some(3));
     let policy = RollingPolicy::new().max_unavailable(1).max_surge(2);
-    h.up(&web("z1", policy.clone())).await;
+    h.up(&web("z1", policy.clone(), false)).await;
     let calls_before = h.provider.calls().len();
-    let v2 = web("z2", policy);
+    let v2 = web("z2", policy, false);
     roll(
         &h,
         &v2,
@@ -248,6 +257,33 @@ async fn create_first_replacements_surge_by_two_and_delete_each_old_copy_once_re
     // Readiness was asked again while the provider said "starting".
     let asked = calls.iter().filter(|(_, v)| *v == "ready").count();
     assert_eq!(asked, MEMBERS + 3);
+    let v = h.state().await;
+    assert!(v.pending_deletes.is_empty());
+    assert_eq!(h.provider.cloud().len(), MEMBERS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_member_that_others_read_keeps_its_old_copy_until_they_moved() {
+    let h = harness();
+    let policy = RollingPolicy::new().max_unavailable(1).max_surge(2);
+    h.up(&web("z1", policy.clone(), true)).await;
+    let calls_before = h.provider.calls().len();
+    let v2 = web("z2", policy, true);
+    roll(
+        &h,
+        &v2,
+        "replace 6 in 3 batches of 2 (max unavailable 1, max surge 2)",
+    )
+    .await;
+    let calls = calls_since(&h, calls_before);
+    let at = |name: &str, verb: &str| calls.iter().position(|(n, v)| n == name && *v == verb);
+    // Batches still wait for each other (web-2 after web-0 is ready)...
+    assert!(at("web-0", "ready") < at("web-2", "create"));
+    // ...but `lb` reads every member: no old copy goes before it moved.
+    let lb = at("lb", "update").expect("lb follows the new ids");
+    for i in 0..MEMBERS {
+        assert!(at(&format!("web-{i}"), "delete") > Some(lb), "{calls:?}");
+    }
     let v = h.state().await;
     assert!(v.pending_deletes.is_empty());
     assert_eq!(h.provider.cloud().len(), MEMBERS + 1);
@@ -276,18 +312,19 @@ async fn a_batch_that_does_not_get_ready_stops_the_rollout_and_four_members_keep
     let h = harness();
     let healthy = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let policy = failing_check(healthy.clone());
-    h.up(&web("z1", policy.clone())).await;
+    h.up(&web("z1", policy.clone(), true)).await;
     let before = h.state().await;
     let calls_before = h.provider.calls().len();
 
-    let v2 = web("z2", policy);
+    let v2 = web("z2", policy, true);
     let (_, out) = h.up(&v2).await;
     assert!(!out.succeeded());
     assert_eq!(out.failures.len(), 1, "{:?}", out.failures);
     let f = &out.failures[0];
     assert_eq!((f.urn.name(), f.kind), ("web-1", FailureKind::NotReady));
     assert!(
-        f.error.contains("not ready after 2")
+        f.error
+            .contains("the new copy is not ready after 30s (the group's ready_timeout is 30s)")
             && f.error.contains("connection refused")
             && f.error.contains(
                 "the old copy web-1-id serves on and its new copy web-1-id-2 was deleted"
@@ -329,15 +366,19 @@ async fn a_batch_that_does_not_get_ready_stops_the_rollout_and_four_members_keep
         }
     )));
 
-    // State and cloud: web-0 new, web-1..5 the old copies, nothing extra.
+    // State and cloud: web-0 new (its old copy, which `lb` still reads,
+    // kept for the clean-up the failed update did not reach), web-1..5 the
+    // old copies, nothing else.
     let v = h.state().await;
     assert_eq!(live_id(&v, "web-0"), "web-0-id-2");
     for i in 1..MEMBERS {
         let name = format!("web-{i}");
         assert_eq!(live_id(&v, &name), live_id(&before, &name));
     }
-    assert!(v.pending_deletes.is_empty() && v.pending.is_empty());
-    assert_eq!(h.provider.cloud().len(), MEMBERS + 1);
+    let kept: Vec<&String> = v.pending_deletes.keys().map(|(_, id)| id).collect();
+    assert_eq!(kept, ["web-0-id"]);
+    assert!(v.pending.is_empty());
+    assert_eq!(h.provider.cloud().len(), MEMBERS + 2);
     assert!(h.provider.cloud().contains_key("web-1-id"));
 
     // Fixed: the next `up` rolls the rest.
@@ -349,43 +390,131 @@ async fn a_batch_that_does_not_get_ready_stops_the_rollout_and_four_members_keep
     )
     .await;
     assert!(!h.preview(&v2).await.has_changes());
+    assert!(h.state().await.pending_deletes.is_empty());
     assert_eq!(h.provider.cloud().len(), MEMBERS + 1);
 }
 
 #[tokio::test(start_paused = true)]
 async fn with_rollback_the_finished_batches_are_reverted_too() {
-    let h = harness();
-    let healthy = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    // web-1 is in the second batch: batch 1 (web-0 alone) finishes first.
-    let policy = failing_check(healthy).max_surge(1).max_unavailable(1);
-    h.up(&web("z1", policy.clone())).await;
-    let mut opts = h.options();
-    opts.rollback = true;
-    let (_, out) = h.up_with(&web("z2", policy.clone()), opts).await.unwrap();
-    assert_eq!(out.result(), OperationResult::RolledBack, "{out:?}");
-    let rb = out.rollback.clone().unwrap();
-    assert_eq!(rb.reverted.len(), 1, "{rb:?}");
-    assert_eq!(rb.reverted[0].urn.name(), "web-0");
-    // Everything is in z1 again; web-1 kept its old copy throughout.
-    let v = h.state().await;
-    for r in v.live.values().filter(|r| r.urn.name().starts_with("web-")) {
-        assert_eq!(r.inputs["zone"], "z1", "{}", r.urn.name());
+    // With `lb` reading the members, web-0's old copy is still there: the
+    // rollback swaps it back. Without, its old copy went with its batch: the
+    // rollback creates it again first, then deletes the new copy (the member
+    // never goes without a copy).
+    for (lb, action) in [
+        (true, RevertAction::SwapBack),
+        (false, RevertAction::Recreate),
+    ] {
+        let h = harness();
+        let healthy = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // web-1 is in the second batch: batch 1 (web-0 alone) finishes first.
+        let policy = failing_check(healthy).max_surge(1).max_unavailable(1);
+        h.up(&web("z1", policy.clone(), lb)).await;
+        let calls_before = h.provider.calls().len();
+        let mut opts = h.options();
+        opts.rollback = true;
+        let (_, out) = h
+            .up_with(&web("z2", policy.clone(), lb), opts)
+            .await
+            .unwrap();
+        assert_eq!(out.result(), OperationResult::RolledBack, "{out:?}");
+        let rb = out.rollback.clone().unwrap();
+        // (A swap back is followed by the delete of the new copy.)
+        assert_eq!(rb.reverted.len(), if lb { 2 } else { 1 }, "{rb:?}");
+        assert!(
+            rb.reverted.iter().all(|r| r.urn.name() == "web-0"),
+            "{rb:?}"
+        );
+        assert_eq!(rb.reverted[0].action, action);
+        if !lb {
+            let calls = calls_since(&h, calls_before);
+            let web_0: Vec<&str> = calls
+                .iter()
+                .filter(|(n, v)| n == "web-0" && *v != "ready")
+                .map(|(_, v)| *v)
+                .collect();
+            // Forward: create the new copy, delete the old; back: create
+            // again, then delete the new copy.
+            assert_eq!(web_0, ["create", "delete", "create", "delete"]);
+        }
+        // Everything is in z1 again; web-1 kept its old copy throughout.
+        let v = h.state().await;
+        for r in v.live.values().filter(|r| r.urn.name().starts_with("web-")) {
+            assert_eq!(r.inputs["zone"], "z1", "{}", r.urn.name());
+        }
+        assert_eq!(live_id(&v, "web-1"), "web-1-id");
+        assert!(v.pending_deletes.is_empty());
+        assert_eq!(h.provider.cloud().len(), MEMBERS + usize::from(lb));
+        assert!(
+            !h.preview(&web("z1", policy, lb)).await.has_changes(),
+            "lb: {lb}"
+        );
     }
-    assert_eq!(live_id(&v, "web-1"), "web-1-id");
-    assert!(v.pending_deletes.is_empty());
-    assert_eq!(h.provider.cloud().len(), MEMBERS + 1);
-    let plan = h.preview(&web("z1", policy)).await;
-    let changed: Vec<(&str, mkso::Op)> = plan
-        .steps
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_while_a_new_copy_was_not_ready_yet_keeps_the_old_copy_until_it_is() {
+    // The check panics for web-0's new copy: the step dies where a kill -9
+    // would leave it (the new copy recorded, the old one still to delete).
+    let h = harness();
+    let state = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(0));
+    let s2 = state.clone();
+    let policy = RollingPolicy::new()
+        .ready_timeout(Duration::from_secs(10))
+        .readiness(ReadinessCheck::custom(move |m| {
+            let mode = s2.load(std::sync::atomic::Ordering::SeqCst);
+            async move {
+                match mode {
+                    0 => Ok(()),
+                    1 if m.name == "web-0" => panic!("killed while web-0 was starting"),
+                    2 if m.name == "web-0" => Err("connection refused".to_string()),
+                    _ => Ok(()),
+                }
+            }
+        }));
+    h.up(&web("z1", policy.clone(), false)).await;
+    state.store(1, std::sync::atomic::Ordering::SeqCst);
+    let v2 = web("z2", policy, false);
+    let (_, out) = h.up(&v2).await;
+    assert_eq!(out.panics, 1);
+    let v = h.state().await;
+    assert_eq!(live_id(&v, "web-0"), "web-0-id-2");
+    assert!(
+        v.pending_deletes.contains_key(&(
+            v.live
+                .values()
+                .find(|r| r.urn.name() == "web-0")
+                .unwrap()
+                .urn
+                .clone(),
+            "web-0-id".to_string()
+        ))
+    );
+
+    // Next `up`: web-0 is planned as it is, but its old copy goes only once
+    // its new copy is ready; still not ready: kept, the update fails.
+    state.store(2, std::sync::atomic::Ordering::SeqCst);
+    let (_, out) = h.up(&v2).await;
+    let f = out
+        .failures
         .iter()
-        .filter(|s| s.op().is_change())
-        .map(|s| (s.name.as_str(), s.op()))
-        .collect();
-    // web-0's old copy was deleted by its batch: the rollback made it again
-    // (a new id), which `lb`, left alone by the failed update, does not
-    // read yet: the next `up` updates it, nothing else.
-    assert_eq!(changed, [("lb", mkso::Op::Update)]);
-    assert_eq!(rb.reverted[0].action, mkso::engine::RevertAction::Recreate);
+        .find(|f| f.urn.name() == "web-0")
+        .unwrap();
+    assert_eq!((f.op, f.kind), (mkso::Op::Delete, FailureKind::NotReady));
+    assert!(
+        f.error.contains("the old copy web-0-id of this rolling group member is kept: its live copy web-0-id-2 is not ready after 10s"),
+        "{}",
+        f.error
+    );
+    assert!(h.provider.cloud().contains_key("web-0-id"));
+
+    // Ready: the old copy goes, the rest rolls.
+    state.store(3, std::sync::atomic::Ordering::SeqCst);
+    let (_, out) = h.up(&v2).await;
+    assert!(out.succeeded(), "{:?}", out.failures);
+    assert!(!h.provider.cloud().contains_key("web-0-id"));
+    assert!(h.state().await.pending_deletes.is_empty());
+    assert!(!h.preview(&v2).await.has_changes());
+    assert_eq!(h.provider.cloud().len(), MEMBERS);
 }
 
 #[test]

@@ -268,18 +268,11 @@ pub(crate) fn tag_spec(cx: &Cx<'_>, rt: ResourceType, own: &Tags) -> TagSpecific
 /// changed behind its back: kept among the recorded tags, a refresh reports
 /// it as drift and the next update sets it back (see [`Call::had`]).
 pub(crate) fn own_tags(cx: &Cx<'_>, cloud: &[Tag]) -> Tags {
-    let defaults = &cx.provider.config.default_tags;
-    let cloud = tags::from_sdk(cloud);
-    let mut own = tags::own_tags(&cloud, defaults);
-    let expected = tags::full_tags(cx.identity, defaults, &Tags::new());
-    for key in tags::MANAGED {
-        if let (Some(have), Some(want)) = (cloud.get(*key), expected.get(*key))
-            && have != want
-        {
-            own.insert((*key).to_string(), have.clone());
-        }
-    }
-    own
+    tags::observed_own_tags(
+        cx.identity,
+        &cx.provider.config.default_tags,
+        &tags::from_sdk(cloud),
+    )
 }
 
 /// Changes the resource's own tags from `old` to `new` in the cloud.

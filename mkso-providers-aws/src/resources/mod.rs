@@ -7,6 +7,8 @@ mod common;
 mod compute;
 mod network;
 mod security;
+#[cfg(feature = "s3")]
+mod storage;
 
 use std::collections::BTreeMap;
 
@@ -20,7 +22,8 @@ type Tags = BTreeMap<String, String>;
 
 /// Registers every EC2 type.
 pub(crate) fn register(b: TypedProviderBuilder<AwsState>) -> TypedProviderBuilder<AwsState> {
-    b.resource::<Vpc>()
+    let b = b
+        .resource::<Vpc>()
         .resource::<Subnet>()
         .resource::<InternetGateway>()
         .resource::<RouteTable>()
@@ -31,7 +34,54 @@ pub(crate) fn register(b: TypedProviderBuilder<AwsState>) -> TypedProviderBuilde
         .resource::<Instance>()
         .resource::<Eip>()
         .resource::<NatGateway>()
-        .resource::<KeyPair>()
+        .resource::<KeyPair>();
+    #[cfg(feature = "s3")]
+    let b = b.resource::<Bucket>();
+    b
+}
+
+/// An S3 bucket (`aws:s3:Bucket`, feature `s3`), with versioning, default
+/// encryption and the public-access block. Replaced when its name changes.
+#[cfg(feature = "s3")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(type = "aws:s3:Bucket", resource = Bucket, outputs = BucketOutputs)]
+pub struct BucketInputs {
+    /// The bucket's (global) name; default `<stack>-<resource name>-<hash>`
+    /// in lower case (the hash: 8 hex digits of the resource's URN, so the
+    /// same resource always gets the same name).
+    #[mkso(replace)]
+    pub bucket: Option<String>,
+    /// Keep every version of every object.
+    #[serde(default)]
+    pub versioning: bool,
+    /// Default encryption: `AES256`, `aws:kms` or `aws:kms:dsse` (default:
+    /// S3's own, AES256).
+    pub sse_algorithm: Option<String>,
+    /// Block every form of public access (the four settings of the
+    /// public-access block). Default on.
+    pub block_public_access: Option<bool>,
+    /// Delete the bucket's objects (all versions) when it is deleted;
+    /// otherwise deleting a bucket that holds objects fails.
+    #[serde(default)]
+    pub force_destroy: bool,
+    /// The bucket's own tags (set whole, with the managed and default tags).
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// Outputs of [`Bucket`].
+#[cfg(feature = "s3")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = Bucket)]
+pub struct BucketOutputs {
+    /// The bucket's name.
+    pub id: String,
+    /// Its ARN.
+    pub arn: String,
+    /// `<name>.s3.amazonaws.com`.
+    pub bucket_domain_name: String,
+    /// Its region.
+    pub region: String,
 }
 
 /// A VPC (`aws:ec2:Vpc`). Replaced when `cidr_block` changes.

@@ -3,6 +3,8 @@
 
 mod classify;
 mod resources;
+#[cfg(feature = "s3")]
+mod storage;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -51,6 +53,11 @@ impl Env {
 
     pub async fn client(&self) -> &Client {
         self.provider.client().await
+    }
+
+    #[cfg(feature = "s3")]
+    pub async fn s3(&self) -> &aws_sdk_s3::Client {
+        self.provider.s3().await
     }
 
     /// The kit's harness over this stack, backend and provider(s).
