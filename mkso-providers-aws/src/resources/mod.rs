@@ -5,6 +5,7 @@
 
 mod common;
 mod compute;
+mod ebs;
 mod network;
 mod security;
 #[cfg(feature = "s3")]
@@ -34,10 +35,71 @@ pub(crate) fn register(b: TypedProviderBuilder<AwsState>) -> TypedProviderBuilde
         .resource::<Instance>()
         .resource::<Eip>()
         .resource::<NatGateway>()
-        .resource::<KeyPair>();
+        .resource::<KeyPair>()
+        .resource::<Volume>()
+        .resource::<VolumeAttachment>();
     #[cfg(feature = "s3")]
     let b = b.resource::<Bucket>();
     b
+}
+
+/// An EBS volume (`aws:ec2:Volume`). Its size (it only grows) and type
+/// change in place; a new zone or encryption replaces it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(type = "aws:ec2:Volume", resource = Volume, outputs = VolumeOutputs)]
+pub struct VolumeInputs {
+    /// The availability zone (that of the instance it will attach to).
+    #[mkso(replace)]
+    pub availability_zone: String,
+    /// The size in GiB.
+    pub size: i32,
+    /// `gp3`, `gp2`, `io1`, `io2`, `st1`, `sc1`, `standard` (default: EC2's, gp2/gp3).
+    pub volume_type: Option<String>,
+    /// Encrypt it (default: the account's default).
+    #[mkso(replace)]
+    pub encrypted: Option<bool>,
+    /// The resource's own tags.
+    #[serde(default)]
+    #[mkso(tags)]
+    pub tags: Tags,
+}
+
+/// Outputs of [`Volume`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = Volume)]
+pub struct VolumeOutputs {
+    /// The volume id.
+    pub id: String,
+    /// Its availability zone.
+    pub availability_zone: String,
+}
+
+/// A volume attached to an instance (`aws:ec2:VolumeAttachment`); its id is
+/// `<volume id>:<instance id>`. Any change replaces it (detach, attach).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(
+    type = "aws:ec2:VolumeAttachment",
+    resource = VolumeAttachment,
+    outputs = VolumeAttachmentOutputs
+)]
+pub struct VolumeAttachmentInputs {
+    /// The volume.
+    #[mkso(replace)]
+    pub volume_id: String,
+    /// The instance.
+    #[mkso(replace)]
+    pub instance_id: String,
+    /// The device name, e.g. `/dev/sdf`.
+    #[mkso(replace)]
+    pub device_name: String,
+}
+
+/// Outputs of [`VolumeAttachment`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = VolumeAttachment)]
+pub struct VolumeAttachmentOutputs {
+    /// `<volume id>:<instance id>`.
+    pub id: String,
 }
 
 /// An S3 bucket (`aws:s3:Bucket`, feature `s3`), with versioning, default

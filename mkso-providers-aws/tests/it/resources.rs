@@ -844,3 +844,143 @@ async fn two_regions_through_the_provider_option() {
         "deleted through the west provider"
     );
 }
+
+/// A volume in the instance's zone, attached to it (the instance in the
+/// default VPC: the other tests count VPCs).
+fn ebs_program(size: i32, volume_type: Option<&'static str>) -> Box<Program> {
+    boxed(move |s| {
+        let vm = Instance::new(
+            s,
+            "vm",
+            InstanceArgs::builder()
+                .ami("ami-12c6146b")
+                .instance_type("t3.micro"),
+            ResourceOptions::new(),
+        )?;
+        let vol = Volume::new(
+            s,
+            "data",
+            VolumeArgs::builder()
+                .availability_zone(vm.availability_zone().map(Option::unwrap_or_default))
+                .size(size)
+                .volume_type(volume_type.map(String::from))
+                .tags(tags("a")),
+            ResourceOptions::new(),
+        )?;
+        VolumeAttachment::new(
+            s,
+            "data-on-vm",
+            VolumeAttachmentArgs::builder()
+                .volume_id(vol.id())
+                .instance_id(vm.id())
+                .device_name("/dev/sdf"),
+            ResourceOptions::new(),
+        )?;
+        Ok(())
+    })
+}
+
+#[tokio::test]
+async fn volume_and_attachment() {
+    let env = Env::new("Ebs");
+    let c = env.client().await.clone();
+    let plan = env.up(&*ebs_program(8, None)).await;
+    for name in ["data", "data-on-vm"] {
+        assert_eq!(op(&plan, name), Op::Create, "{name}");
+    }
+    let (vol, vm) = (env.id("data").await, env.id("vm").await);
+    assert_eq!(env.id("data-on-vm").await, format!("{vol}:{vm}"));
+    let attached = |v: &aws_sdk_ec2::types::Volume| {
+        v.attachments()
+            .iter()
+            .any(|a| a.instance_id() == Some(vm.as_str()) && a.device() == Some("/dev/sdf"))
+    };
+    let describe = || async {
+        c.describe_volumes()
+            .volume_ids(&vol)
+            .send()
+            .await
+            .unwrap()
+            .volumes()[0]
+            .clone()
+    };
+    let v = describe().await;
+    assert!(attached(&v), "{v:?}");
+    assert_eq!(v.size(), Some(8));
+    assert_eq!(env.tags(&vol).await["team"], "a");
+    assert!(!env.preview(&*ebs_program(8, None)).await.has_changes());
+
+    // In place: the volume grows and changes type.
+    let v2 = ebs_program(16, Some("gp3"));
+    let plan = env.up(&*v2).await;
+    assert_eq!(op(&plan, "data"), Op::Update);
+    assert_eq!(op(&plan, "data-on-vm"), Op::Same);
+    assert_eq!(env.id("data").await, vol, "the same volume");
+    assert_eq!(describe().await.size(), Some(16));
+    assert!(!env.preview(&*v2).await.has_changes());
+
+    // A volume does not shrink: refused, naming what to do.
+    let (_, out) = env.try_up(&*ebs_program(4, Some("gp3"))).await;
+    assert_eq!(out.failures.len(), 1);
+    assert!(
+        out.failures[0]
+            .error
+            .contains("cannot shrink from 16 GiB to 4 GiB"),
+        "{}",
+        out.failures[0].error
+    );
+
+    // Drift: detached behind mkso's back; refresh reports it, up attaches it again.
+    // (moto needs the instance, which EC2 does not.)
+    c.detach_volume()
+        .volume_id(&vol)
+        .instance_id(&vm)
+        .send()
+        .await
+        .unwrap();
+    let r = env.refresh(&*v2).await;
+    assert_eq!(drifted(&r, "data-on-vm"), DriftKind::Deleted);
+    let plan = env.up(&*v2).await;
+    assert_eq!(op(&plan, "data-on-vm"), Op::Create);
+    assert!(attached(&describe().await));
+
+    // Import the volume into another stack by id, then forget it there.
+    let other = Env::new("EbsImport");
+    let import = vol.clone();
+    let zone = describe().await.availability_zone().unwrap().to_string();
+    let adopt = move |retain: bool| {
+        let (import, zone) = (import.clone(), zone.clone());
+        boxed(move |s| {
+            Volume::new(
+                s,
+                "data",
+                VolumeArgs::builder()
+                    .availability_zone(zone.clone())
+                    .size(16)
+                    .volume_type(Some("gp3".to_string()))
+                    .tags(tags("a")),
+                ResourceOptions::new()
+                    .import(import.clone())
+                    .retain_on_delete(retain),
+            )?;
+            Ok(())
+        })
+    };
+    let plan = other.up(&*adopt(false)).await;
+    assert_eq!(op(&plan, "data"), Op::Import);
+    assert_eq!(other.id("data").await, vol);
+    other.up(&*adopt(true)).await;
+    other.up(&*empty()).await;
+
+    // Delete: detached, then deleted.
+    env.up(&*empty()).await;
+    let left = c.describe_volumes().volume_ids(&vol).send().await;
+    assert!(
+        left.map(|o| o
+            .volumes()
+            .iter()
+            .all(|v| v.state() == Some(&aws_sdk_ec2::types::VolumeState::Deleted)))
+            .unwrap_or(true),
+        "the volume is gone"
+    );
+}
