@@ -3,7 +3,8 @@
 //! Resources: [`Vpc`], [`Subnet`], [`InternetGateway`] (with its VPC
 //! attachment), [`RouteTable`], [`Route`], [`RouteTableAssociation`],
 //! [`SecurityGroup`], [`SecurityGroupRule`], [`Instance`], [`Eip`],
-//! [`NatGateway`], [`KeyPair`], [`Volume`], [`VolumeAttachment`]; with the
+//! [`NatGateway`], [`KeyPair`], [`Volume`], [`VolumeAttachment`],
+//! [`EgressOnlyInternetGateway`], [`EipAssociation`]; with the
 //! `s3` feature (on `aws-sdk-s3`), `Bucket`. Every taggable resource is tagged `Name`,
 //! `Environment` (the stack's environment), `mkso:stack`, `mkso:urn`, then
 //! `aws:defaultTags` and its own `tags`. Before a create, the provider looks

@@ -6,6 +6,7 @@
 mod common;
 mod compute;
 mod ebs;
+mod egress;
 mod network;
 mod security;
 #[cfg(feature = "s3")]
@@ -37,7 +38,9 @@ pub(crate) fn register(b: TypedProviderBuilder<AwsState>) -> TypedProviderBuilde
         .resource::<NatGateway>()
         .resource::<KeyPair>()
         .resource::<Volume>()
-        .resource::<VolumeAttachment>();
+        .resource::<VolumeAttachment>()
+        .resource::<EgressOnlyInternetGateway>()
+        .resource::<EipAssociation>();
     #[cfg(feature = "s3")]
     let b = b.resource::<Bucket>();
     b
@@ -100,6 +103,63 @@ pub struct VolumeAttachmentInputs {
 pub struct VolumeAttachmentOutputs {
     /// `<volume id>:<instance id>`.
     pub id: String,
+}
+
+/// An egress-only internet gateway (`aws:ec2:EgressOnlyInternetGateway`):
+/// outbound-only IPv6 for a VPC. A new VPC replaces it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(
+    type = "aws:ec2:EgressOnlyInternetGateway",
+    resource = EgressOnlyInternetGateway,
+    outputs = EgressOnlyInternetGatewayOutputs
+)]
+pub struct EgressOnlyInternetGatewayInputs {
+    /// The VPC.
+    #[mkso(replace)]
+    pub vpc_id: String,
+    /// The resource's own tags.
+    #[serde(default)]
+    #[mkso(tags)]
+    pub tags: Tags,
+}
+
+/// Outputs of [`EgressOnlyInternetGateway`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = EgressOnlyInternetGateway)]
+pub struct EgressOnlyInternetGatewayOutputs {
+    /// The gateway id.
+    pub id: String,
+}
+
+/// An Elastic IP associated with an instance or a network interface
+/// (`aws:ec2:EipAssociation`), apart from the address (an [`Eip`] without
+/// `instance_id`). Any change replaces it (disassociate, associate).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(
+    type = "aws:ec2:EipAssociation",
+    resource = EipAssociation,
+    outputs = EipAssociationOutputs
+)]
+pub struct EipAssociationInputs {
+    /// The address's allocation id (`eipalloc-...`).
+    #[mkso(replace)]
+    pub allocation_id: String,
+    /// The instance (or give `network_interface_id`).
+    #[mkso(replace)]
+    pub instance_id: Option<String>,
+    /// The network interface (or give `instance_id`).
+    #[mkso(replace)]
+    pub network_interface_id: Option<String>,
+}
+
+/// Outputs of [`EipAssociation`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = EipAssociation)]
+pub struct EipAssociationOutputs {
+    /// The association id (`eipassoc-...`).
+    pub id: String,
+    /// The address.
+    pub public_ip: String,
 }
 
 /// An S3 bucket (`aws:s3:Bucket`, feature `s3`), with versioning, default

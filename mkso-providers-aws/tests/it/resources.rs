@@ -117,13 +117,29 @@ async fn vpc() {
 
     // Import it into another stack (adopts the id, creates nothing).
     let other = Env::new("VpcImport");
-    let before = c.describe_vpcs().send().await.unwrap().vpcs().len();
     let plan = other
         .up(&*vpc_program("10.2.0.0/16", true, "b", Some(id3.clone())))
         .await;
     assert_eq!(op(&plan, "vpc"), Op::Import);
     assert_eq!(other.id("vpc").await, id3);
-    assert_eq!(c.describe_vpcs().send().await.unwrap().vpcs().len(), before);
+    // Nothing made for the other stack (other tests make VPCs meanwhile:
+    // counting them all would not tell).
+    let made = c
+        .describe_vpcs()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:mkso:stack")
+                .values(other.stack.as_str())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // (The adopted one carries the other stack's tags now.)
+    assert!(
+        made.vpcs().iter().all(|v| v.vpc_id() == Some(id3.as_str())),
+        "{made:?}"
+    );
     // Forget it there (retain) so only the first stack deletes it.
     other
         .up(&*boxed(move |s| {
@@ -982,5 +998,111 @@ async fn volume_and_attachment() {
             .all(|v| v.state() == Some(&aws_sdk_ec2::types::VolumeState::Deleted)))
             .unwrap_or(true),
         "the volume is gone"
+    );
+}
+
+#[tokio::test]
+async fn egress_only_gateway_and_eip_association() {
+    let env = Env::new("Egress");
+    let c = env.client().await.clone();
+    let p = boxed(|s| {
+        let (vpc, _) = network(s)?;
+        EgressOnlyInternetGateway::new(
+            s,
+            "eigw",
+            EgressOnlyInternetGatewayArgs::builder()
+                .vpc_id(vpc.id())
+                .tags(tags("a")),
+            ResourceOptions::new(),
+        )?;
+        let vm = Instance::new(
+            s,
+            "vm",
+            InstanceArgs::builder()
+                .ami("ami-12c6146b")
+                .instance_type("t3.micro"),
+            ResourceOptions::new(),
+        )?;
+        let ip = Eip::new(s, "ip", EipArgs::builder(), ResourceOptions::new())?;
+        EipAssociation::new(
+            s,
+            "ip-on-vm",
+            EipAssociationArgs::builder()
+                .allocation_id(ip.id())
+                .instance_id(vm.id().map(Some)),
+            ResourceOptions::new(),
+        )?;
+        Ok(())
+    });
+    let plan = env.up(&*p).await;
+    for name in ["eigw", "ip-on-vm"] {
+        assert_eq!(op(&plan, name), Op::Create, "{name}");
+    }
+    let (eigw, vpc, vm, alloc) = (
+        env.id("eigw").await,
+        env.id("vpc").await,
+        env.id("vm").await,
+        env.id("ip").await,
+    );
+    let g = c
+        .describe_egress_only_internet_gateways()
+        .egress_only_internet_gateway_ids(&eigw)
+        .send()
+        .await
+        .unwrap();
+    let g = &g.egress_only_internet_gateways()[0];
+    assert_eq!(g.attachments()[0].vpc_id(), Some(vpc.as_str()));
+    assert_eq!(env.tags(&eigw).await["team"], "a");
+    let address = || async {
+        c.describe_addresses()
+            .allocation_ids(&alloc)
+            .send()
+            .await
+            .unwrap()
+            .addresses()[0]
+            .clone()
+    };
+    let a = address().await;
+    assert_eq!(a.instance_id(), Some(vm.as_str()));
+    assert_eq!(env.id("ip-on-vm").await, a.association_id().unwrap());
+    assert!(
+        !env.preview(&*p).await.has_changes(),
+        "the interface it names too is not drift"
+    );
+
+    // Drift: disassociated behind mkso's back; refresh reports it, up
+    // associates it again.
+    c.disassociate_address()
+        .association_id(a.association_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let r = env.refresh(&*p).await;
+    assert_eq!(drifted(&r, "ip-on-vm"), DriftKind::Deleted);
+    let plan = env.up(&*p).await;
+    assert_eq!(op(&plan, "ip-on-vm"), Op::Create);
+    assert_eq!(address().await.instance_id(), Some(vm.as_str()));
+
+    // Delete: the association, then the address; the gateway.
+    env.up(&*empty()).await;
+    let left = c
+        .describe_egress_only_internet_gateways()
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !left
+            .egress_only_internet_gateways()
+            .iter()
+            .any(|g| g.egress_only_internet_gateway_id() == Some(eigw.as_str())),
+        "the gateway is gone"
+    );
+    assert!(
+        c.describe_addresses()
+            .allocation_ids(&alloc)
+            .send()
+            .await
+            .is_err(),
+        "the address is released"
     );
 }
