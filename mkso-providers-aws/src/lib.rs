@@ -4,7 +4,8 @@
 //! attachment), [`RouteTable`], [`Route`], [`RouteTableAssociation`],
 //! [`SecurityGroup`], [`SecurityGroupRule`], [`Instance`], [`Eip`],
 //! [`NatGateway`], [`KeyPair`], [`Volume`], [`VolumeAttachment`],
-//! [`EgressOnlyInternetGateway`], [`EipAssociation`]; with the
+//! [`EgressOnlyInternetGateway`], [`EipAssociation`], [`NetworkAcl`],
+//! [`NetworkAclEntry`]; with the
 //! `s3` feature (on `aws-sdk-s3`), `Bucket`. Every taggable resource is tagged `Name`,
 //! `Environment` (the stack's environment), `mkso:stack`, `mkso:urn`, then
 //! `aws:defaultTags` and its own `tags`. Before a create, the provider looks

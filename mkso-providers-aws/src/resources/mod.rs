@@ -3,6 +3,7 @@
 //! [`CustomResource`](mkso::typed::CustomResource) of [`AwsState`], registered
 //! in [`register`]; what they share is in [`common`].
 
+mod acl;
 mod common;
 mod compute;
 mod ebs;
@@ -40,7 +41,9 @@ pub(crate) fn register(b: TypedProviderBuilder<AwsState>) -> TypedProviderBuilde
         .resource::<Volume>()
         .resource::<VolumeAttachment>()
         .resource::<EgressOnlyInternetGateway>()
-        .resource::<EipAssociation>();
+        .resource::<EipAssociation>()
+        .resource::<NetworkAcl>()
+        .resource::<NetworkAclEntry>();
     #[cfg(feature = "s3")]
     let b = b.resource::<Bucket>();
     b
@@ -160,6 +163,68 @@ pub struct EipAssociationOutputs {
     pub id: String,
     /// The address.
     pub public_ip: String,
+}
+
+/// A network ACL of a VPC (`aws:ec2:NetworkAcl`); its rules are
+/// [`NetworkAclEntry`]s. A new VPC replaces it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(type = "aws:ec2:NetworkAcl", resource = NetworkAcl, outputs = NetworkAclOutputs)]
+pub struct NetworkAclInputs {
+    /// The VPC.
+    #[mkso(replace)]
+    pub vpc_id: String,
+    /// The resource's own tags.
+    #[serde(default)]
+    #[mkso(tags)]
+    pub tags: Tags,
+}
+
+/// Outputs of [`NetworkAcl`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = NetworkAcl)]
+pub struct NetworkAclOutputs {
+    /// The ACL id.
+    pub id: String,
+}
+
+/// One rule of a network ACL (`aws:ec2:NetworkAclEntry`), identified by
+/// `<acl id>:<ingress|egress>:<rule number>`. Action, protocol, range and
+/// ports change in place; another ACL, number or direction replaces it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(
+    type = "aws:ec2:NetworkAclEntry",
+    resource = NetworkAclEntry,
+    outputs = NetworkAclEntryOutputs
+)]
+pub struct NetworkAclEntryInputs {
+    /// The ACL.
+    #[mkso(replace)]
+    pub network_acl_id: String,
+    /// The rule number (rules apply lowest first).
+    #[mkso(replace)]
+    pub rule_number: i32,
+    /// An egress rule (else ingress).
+    #[serde(default)]
+    #[mkso(replace)]
+    pub egress: bool,
+    /// The protocol number (`6` TCP, `17` UDP, `-1` all).
+    pub protocol: String,
+    /// `allow` or `deny`.
+    pub rule_action: String,
+    /// The IPv4 range.
+    pub cidr_block: String,
+    /// The first port (TCP, UDP).
+    pub from_port: Option<i32>,
+    /// The last port (default: `from_port`).
+    pub to_port: Option<i32>,
+}
+
+/// Outputs of [`NetworkAclEntry`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = NetworkAclEntry)]
+pub struct NetworkAclEntryOutputs {
+    /// `<acl id>:<ingress|egress>:<rule number>`.
+    pub id: String,
 }
 
 /// An S3 bucket (`aws:s3:Bucket`, feature `s3`), with versioning, default

@@ -1106,3 +1106,106 @@ async fn egress_only_gateway_and_eip_association() {
         "the address is released"
     );
 }
+
+/// A network ACL with one ingress rule (HTTPS from `cidr` up to `to_port`).
+fn acl_program(cidr: &'static str, to_port: i32) -> Box<Program> {
+    boxed(move |s| {
+        let (vpc, _) = network(s)?;
+        let acl = NetworkAcl::new(
+            s,
+            "acl",
+            NetworkAclArgs::builder().vpc_id(vpc.id()).tags(tags("a")),
+            ResourceOptions::new(),
+        )?;
+        NetworkAclEntry::new(
+            s,
+            "https-in",
+            NetworkAclEntryArgs::builder()
+                .network_acl_id(acl.id())
+                .rule_number(100)
+                .protocol("6")
+                .rule_action("allow")
+                .cidr_block(cidr)
+                .from_port(Some(443))
+                .to_port(Some(to_port)),
+            ResourceOptions::new(),
+        )?;
+        Ok(())
+    })
+}
+
+#[tokio::test]
+async fn network_acl_and_entry() {
+    let env = Env::new("Acl");
+    let c = env.client().await.clone();
+    let plan = env.up(&*acl_program("10.0.0.0/8", 443)).await;
+    assert_eq!(op(&plan, "acl"), Op::Create);
+    assert_eq!(op(&plan, "https-in"), Op::Create);
+    let acl = env.id("acl").await;
+    assert_eq!(env.id("https-in").await, format!("{acl}:ingress:100"));
+    let rule = || async {
+        let out = c
+            .describe_network_acls()
+            .network_acl_ids(&acl)
+            .send()
+            .await
+            .unwrap();
+        out.network_acls()[0]
+            .entries()
+            .iter()
+            .find(|e| e.rule_number() == Some(100) && e.egress() == Some(false))
+            .cloned()
+    };
+    let r = rule().await.expect("the rule");
+    assert_eq!(r.cidr_block(), Some("10.0.0.0/8"));
+    assert_eq!(r.port_range().and_then(|p| p.to()), Some(443));
+    assert_eq!(env.tags(&acl).await["team"], "a");
+    assert!(
+        !env.preview(&*acl_program("10.0.0.0/8", 443))
+            .await
+            .has_changes()
+    );
+
+    // In place: another range and port.
+    let v2 = acl_program("192.168.0.0/16", 444);
+    let plan = env.up(&*v2).await;
+    assert_eq!(op(&plan, "https-in"), Op::Update);
+    let r = rule().await.unwrap();
+    assert_eq!(r.cidr_block(), Some("192.168.0.0/16"));
+    assert_eq!(r.port_range().and_then(|p| p.to()), Some(444));
+    assert!(!env.preview(&*v2).await.has_changes());
+
+    // A bad range is refused before any call, naming the property.
+    let e = env
+        .try_preview(&*acl_program("10.0.0.0/33", 443))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("cidr_block"), "{e}");
+
+    // Drift: the rule deleted behind mkso's back; refresh reports it, up
+    // puts it back.
+    c.delete_network_acl_entry()
+        .network_acl_id(&acl)
+        .rule_number(100)
+        .egress(false)
+        .send()
+        .await
+        .unwrap();
+    let r = env.refresh(&*v2).await;
+    assert_eq!(drifted(&r, "https-in"), DriftKind::Deleted);
+    let plan = env.up(&*v2).await;
+    assert_eq!(op(&plan, "https-in"), Op::Create);
+    assert!(rule().await.is_some());
+
+    // Delete: the rule, the ACL.
+    env.up(&*empty()).await;
+    assert!(
+        c.describe_network_acls()
+            .network_acl_ids(&acl)
+            .send()
+            .await
+            .map(|o| o.network_acls().is_empty())
+            .unwrap_or(true),
+        "the ACL is gone"
+    );
+}
