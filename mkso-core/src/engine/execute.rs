@@ -471,11 +471,16 @@ struct BatchState {
 
 impl Batches {
     fn new(plan: &Plan, graph: &ProgramGraph) -> Self {
-        let read = graph
-            .resources
-            .iter()
-            .flat_map(|d| d.dependencies().into_iter().filter(|u| *u != d.urn))
-            .collect();
+        // Only an update that rolls a group needs to know who reads whom.
+        let read = if plan.rollouts.is_empty() {
+            HashSet::new()
+        } else {
+            graph
+                .resources
+                .iter()
+                .flat_map(|d| d.dependencies().into_iter().filter(|u| *u != d.urn))
+                .collect()
+        };
         let mut of_step = std::collections::HashMap::new();
         let mut state = Vec::new();
         for (k, r) in plan.rollouts.iter().enumerate() {
@@ -890,19 +895,27 @@ fn readiness_gates(
         .filter(|t| t.batch.is_some() && t.result == StepResult::Succeeded)
         .map(|t| &t.urn)
         .collect();
-    let policy_of = |urn: &Urn| {
-        let d = graph.resources.iter().find(|d| &d.urn == urn)?;
-        graph.rolling_groups.get(d.options.rolling_group.as_ref()?)
-    };
+    // The members' policies, by URN (none at all without rolling groups).
+    let policy_of: std::collections::HashMap<&Urn, &RollingPolicy> = graph
+        .resources
+        .iter()
+        .filter(|_| !graph.rolling_groups.is_empty())
+        .filter_map(|d| {
+            let policy = graph
+                .rolling_groups
+                .get(d.options.rolling_group.as_ref()?)?;
+            Some((&d.urn, policy))
+        })
+        .collect();
     records
         .iter()
         .map(|r| {
             if !r.pending_delete || settled.contains(&r.urn) {
                 return None;
             }
-            let policy = policy_of(&r.urn)?;
+            let policy = policy_of.get(&r.urn)?;
             let live = tally.view.live.get(&r.urn)?;
-            Some((policy.clone(), live.clone()))
+            Some(((*policy).clone(), live.clone()))
         })
         .collect()
 }

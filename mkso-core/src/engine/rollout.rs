@@ -264,12 +264,18 @@ pub(crate) async fn wait_ready(
                         outputs: Value::clone(&rec.outputs),
                     });
                     let left = timeout.saturating_sub(clock.now() - started);
+                    // The check's answer first: at the deadline (nothing
+                    // left) a check that answers at once still counts, and
+                    // one that does not leaves the last answer standing.
                     tokio::select! {
+                        biased;
                         r = probe => match r {
                             Ok(()) => return Ok(()),
                             Err(why) => why,
                         },
-                        _ = clock.sleep(left) => "its readiness check did not answer".to_string(),
+                        _ = clock.sleep(left) => last_why
+                            .clone()
+                            .unwrap_or_else(|| "its readiness check did not answer".to_string()),
                         _ = ctx.opts.cancel.cancelled() => return Err(cancelled("its check was running")),
                     }
                 }
