@@ -54,7 +54,7 @@ pub struct ResolvedResource {
     /// The provider id, if known.
     pub id: Option<String>,
     /// The outputs; fields may hold [`UNKNOWN`].
-    pub outputs: Arc<Value>,
+    pub outputs: crate::state::Recorded,
     /// Whether the outputs are secret as a whole.
     pub secret: bool,
     /// The output properties that are secret (when not `secret` as a whole).

@@ -71,7 +71,9 @@ pub struct Declared {
     /// Its inputs (for components: their registered outputs).
     pub inputs: Output<Value>,
     /// Its options (with `parent` set for children).
-    pub options: ResourceOptions,
+    /// (Shared: every resource declared with the default options points at
+    /// one copy, which keeps a large program small.)
+    pub options: Arc<ResourceOptions>,
     /// Where the program declared it.
     pub location: &'static Location<'static>,
 }
@@ -457,19 +459,31 @@ impl Stack {
             type_token: type_token.to_string(),
             kind,
             inputs,
-            options: opts,
+            options: if opts == ResourceOptions::default() {
+                DEFAULT_OPTIONS.clone()
+            } else {
+                Arc::new(opts)
+            },
             location,
         });
         Ok(Registered::new(urn))
     }
 
     /// Takes what the program declared (the engine does this after the program ran).
+    ///
+    /// (The list gives back the room it grew into beyond what it holds.)
     pub fn take_graph(&self) -> ProgramGraph {
         let mut reg = self.lock();
-        reg.by_name.clear();
-        std::mem::take(&mut reg.graph)
+        reg.by_name = HashMap::new();
+        let mut graph = std::mem::take(&mut reg.graph);
+        graph.resources.shrink_to_fit();
+        graph
     }
 }
+
+/// The options of every resource declared without any.
+static DEFAULT_OPTIONS: std::sync::LazyLock<Arc<ResourceOptions>> =
+    std::sync::LazyLock::new(|| Arc::new(ResourceOptions::default()));
 
 fn validate_name(name: &str) -> Result<(), Error> {
     let bad = |reason: &str| {

@@ -227,6 +227,9 @@ pub(crate) async fn run(ctx: &CliContext, args: Args) -> CmdResult {
     let outcome = session.apply(&graph, &plan, &opts).await?;
     display.finish();
     let (code, result) = report(&display, OperationKind::Up, &outcome);
+    // Writing the snapshot needs neither the program nor the plan: freed
+    // first, they do not add to a large stack's peak memory.
+    drop((plan, graph));
     let outputs = session.view().outputs.clone();
     let secret_outputs = session.view().secret_outputs.clone();
     session

@@ -31,6 +31,7 @@ use crate::provider::{
     CreateRequest, DeleteRequest, ErrorClass, Provider, ReadRequest, UpdateRequest,
 };
 use crate::stack::{Declared, ResourceKind};
+use crate::state::Recorded;
 use crate::state::{JournalEntry, PendingOp, PendingOperation, ResourceState, SecretProps};
 
 /// The result of one step.
@@ -68,15 +69,25 @@ impl StepDone {
 pub(crate) fn build_record(
     d: &Declared,
     id: String,
-    inputs: impl Into<Arc<Value>>,
-    outputs: impl Into<Arc<Value>>,
+    inputs: impl Into<Recorded>,
+    outputs: impl Into<Recorded>,
     secrets: &SecretProps,
 ) -> ResourceState {
     let (inputs, outputs) = (inputs.into(), outputs.into());
     ResourceState {
         secret: secrets.all,
-        secret_inputs: secrets.keys_of(&inputs),
-        secret_outputs: secrets.output_keys_of(&outputs),
+        // Without secrets a record's values are not read (a recorded one
+        // stays unparsed).
+        secret_inputs: if secrets.no_input_keys() {
+            Vec::new()
+        } else {
+            secrets.keys_of(&inputs)
+        },
+        secret_outputs: if secrets.no_output_keys() {
+            Vec::new()
+        } else {
+            secrets.output_keys_of(&outputs)
+        },
         urn: d.urn.clone(),
         type_token: d.type_token.clone(),
         kind: d.kind,
@@ -99,7 +110,7 @@ fn pending(op_id: u64, op: PendingOp, r: &ResourceState) -> PendingOperation {
         urn: r.urn.clone(),
         type_token: r.type_token.clone(),
         id: r.id.clone(),
-        inputs: Value::clone(&r.inputs),
+        inputs: r.inputs.to_value(),
         dependencies: r.dependencies.clone(),
         parent: r.parent.clone(),
         provider: r.provider.clone(),
@@ -320,8 +331,8 @@ impl StepCx<'_> {
                     provider.update(UpdateRequest {
                         identity: identity.clone(),
                         id: old.id.clone(),
-                        old_inputs: Value::clone(&old.inputs),
-                        old_outputs: Value::clone(&old.outputs),
+                        old_inputs: old.inputs.to_value(),
+                        old_outputs: old.outputs.to_value(),
                         new_inputs: inputs.clone(),
                         changed: changed.to_vec(),
                         labels: ctx.labels.clone(),
@@ -538,8 +549,8 @@ impl DeleteStep {
                     let req = DeleteRequest {
                         identity: identity.clone(),
                         id: r.id.clone(),
-                        inputs: Value::clone(&r.inputs),
-                        outputs: Value::clone(&r.outputs),
+                        inputs: r.inputs.to_value(),
+                        outputs: r.outputs.to_value(),
                     };
                     async move {
                         match p.delete(req).await {

@@ -1,7 +1,7 @@
 //! Execution: the plan's steps run along the graph, each made durable in the
 //! journal before its dependents start; then the clean-up deletes.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -17,14 +17,13 @@ use super::apply::{DeclaredStep, StepDone, build_record, run_declared};
 use super::consistency::PlannedOp;
 use super::events::{EngineEvent, Level, Op, OperationResult};
 use super::failure::{FailureKind, StepError, StepFailure};
-use super::limiter::{CallEnd, INITIAL_WINDOW, Limiters};
+use super::limiter::{CallEnd, INITIAL_WINDOW, Limiter, Limiters};
 use super::plan::{
-    MapResolver, Plan, PlanKind, PlannedStep, delete_deps, delete_step, provider_for, provider_ref,
-    resolved_from_state,
+    MapResolver, Plan, PlanKind, delete_deps, provider_for, provider_ref, resolved_from_state,
 };
 use super::rollback::{Before, RollbackOutcome, UpdateDone, roll_back};
 use super::rollout::{BatchRef, Member, wait_ready, with_batch_edges};
-use super::step::DeleteStep;
+use super::step::{DeleteStep, StepAction};
 use super::timeline::{StepResult, StepTiming, span_ms};
 use super::walk::{Handler, NodeEnd, Skip, Start, walk};
 use crate::error::Error;
@@ -38,7 +37,8 @@ use crate::provider::{
 use crate::rolling::RollingPolicy;
 use crate::stack::{ProgramGraph, ResourceKind};
 use crate::state::{
-    JournalEntry, JournalWriter, PendingOp, PendingOperation, ResourceState, SecretProps, StateView,
+    JournalEntry, JournalWriter, PendingOp, PendingOperation, Recorded, ResourceState, SecretProps,
+    StateView,
 };
 
 /// What an update (or destroy) did.
@@ -632,6 +632,12 @@ impl DeclaredPhase<'_> {
 impl Handler for DeclaredPhase<'_> {
     type Output = StepDone;
 
+    fn lane(&self, i: usize) -> Option<Arc<Limiter>> {
+        let d = &self.graph.resources[self.plan.steps[i].declared?];
+        (d.kind == ResourceKind::Custom)
+            .then(|| self.ctx.limiters.get(&limiter_key(Some(&provider_ref(d)))))
+    }
+
     fn start(&mut self, i: usize, deps_changed: bool) -> Start<StepDone> {
         let step = &self.plan.steps[i];
         let d = &self.graph.resources[step.declared.expect("declared step")];
@@ -667,14 +673,19 @@ impl Handler for DeclaredPhase<'_> {
                         d,
                         String::new(),
                         Value::Object(Default::default()),
-                        Value::clone(&o.outputs),
+                        o.outputs.clone(),
                         &SecretProps::new(step.secret, step.secret_outputs.iter().cloned()),
                     ),
                     ResourceKind::Custom => build_record(
                         d,
                         o.id.clone(),
-                        step.action.new_inputs().cloned().unwrap_or(Value::Null),
-                        Value::clone(&o.outputs),
+                        // Shared with the record when unchanged: compared
+                        // without reading it.
+                        match &step.action {
+                            StepAction::Same(s) => s.new_inputs.clone().unwrap_or_default(),
+                            _ => Recorded::default(),
+                        },
+                        o.outputs.clone(),
                         &SecretProps::new(
                             step.secret,
                             step.secret_inputs
@@ -787,10 +798,11 @@ impl Handler for DeclaredPhase<'_> {
 
 struct DeletePhase<'a> {
     ctx: Arc<Ctx>,
-    steps: Vec<(PlannedStep, ResourceState)>,
-    /// Per step: the old copy of a rolling group's member is deleted only
+    /// The records to delete.
+    steps: Vec<ResourceState>,
+    /// By step: the old copy of a rolling group's member is deleted only
     /// once the live copy is ready (its group's policy, the live record).
-    gates: Vec<Option<(RollingPolicy, ResourceState)>>,
+    gates: HashMap<usize, (RollingPolicy, ResourceState)>,
     /// The deletes each one waits for.
     deps: &'a [Vec<usize>],
     providers: &'a ProviderRegistry,
@@ -802,7 +814,7 @@ impl DeletePhase<'_> {
     fn waits_for(&self, i: usize) -> Vec<Urn> {
         self.deps[i]
             .iter()
-            .map(|&j| self.steps[j].0.urn.clone())
+            .map(|&j| self.steps[j].urn.clone())
             .collect()
     }
 }
@@ -811,14 +823,14 @@ impl Handler for DeletePhase<'_> {
     type Output = StepDone;
 
     fn start(&mut self, i: usize, _: bool) -> Start<StepDone> {
-        let (_, rec) = &self.steps[i];
+        let rec = &self.steps[i];
         let rec = rec.clone();
         let provider = rec
             .provider
             .as_ref()
             .and_then(|r: &ProviderRef| self.providers.get(r));
         let ctx = self.ctx.clone();
-        let gate = self.gates[i].clone();
+        let gate = self.gates.get(&i).cloned();
         self.started_at[i] = Some(ctx.opts.clock.now());
         let fut: BoxFuture<'static, StepDone> = async move {
             let mut done = StepDone::new(Op::Delete, true);
@@ -850,21 +862,28 @@ impl Handler for DeletePhase<'_> {
     }
 
     fn finish(&mut self, i: usize, out: StepDone) -> NodeEnd {
-        let urn = self.steps[i].0.urn.clone();
+        let urn = self.steps[i].urn.clone();
         let deps = self.waits_for(i);
         self.tally
             .finish(&self.ctx, &urn, out, self.started_at[i], || deps)
     }
 
     fn skip(&mut self, i: usize, why: Skip) {
-        let urn = self.steps[i].0.urn.clone();
+        let urn = self.steps[i].urn.clone();
         let deps = self.waits_for(i);
         self.tally
             .skipped(&self.ctx, &urn, Op::Delete, why.reason(), deps);
     }
 
+    fn lane(&self, i: usize) -> Option<Arc<Limiter>> {
+        let rec = &self.steps[i];
+        rec.provider
+            .as_ref()
+            .map(|p| self.ctx.limiters.get(&limiter_key(Some(p))))
+    }
+
     fn panicked(&mut self, i: usize, message: String) {
-        let urn = self.steps[i].0.urn.clone();
+        let urn = self.steps[i].urn.clone();
         self.tally.panicked(&self.ctx, &urn, Op::Delete, &message);
     }
 }
@@ -888,7 +907,7 @@ fn readiness_gates(
     graph: &ProgramGraph,
     records: &[ResourceState],
     tally: &Tally,
-) -> Vec<Option<(RollingPolicy, ResourceState)>> {
+) -> HashMap<usize, (RollingPolicy, ResourceState)> {
     let settled: HashSet<&Urn> = tally
         .timeline
         .iter()
@@ -909,13 +928,14 @@ fn readiness_gates(
         .collect();
     records
         .iter()
-        .map(|r| {
+        .enumerate()
+        .filter_map(|(i, r)| {
             if !r.pending_delete || settled.contains(&r.urn) {
                 return None;
             }
             let policy = policy_of.get(&r.urn)?;
             let live = tally.view.live.get(&r.urn)?;
-            Some(((*policy).clone(), live.clone()))
+            Some((i, ((*policy).clone(), live.clone())))
         })
         .collect()
 }
@@ -1081,14 +1101,11 @@ pub(crate) async fn execute(
         if clean || plan.kind == PlanKind::Destroy && !cancelled {
             let refs: Vec<&ResourceState> = records.iter().collect();
             let deps = delete_deps(&refs);
-            let steps: Vec<(PlannedStep, ResourceState)> = records
-                .iter()
-                .map(|r| (delete_step(r), r.clone()))
-                .collect();
+            drop(refs);
             let gates = readiness_gates(graph, &records, &tally);
             let mut phase = DeletePhase {
                 ctx: ctx.clone(),
-                steps,
+                steps: records,
                 gates,
                 deps: &deps,
                 providers: &graph.providers,

@@ -148,6 +148,11 @@ impl Limiter {
         self.aimd.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The current window (at least one).
+    pub(crate) fn window(&self) -> usize {
+        self.lock().window.max(1) as usize
+    }
+
     /// A snapshot of the controller.
     #[cfg(test)]
     pub(crate) fn state(&self) -> Aimd {

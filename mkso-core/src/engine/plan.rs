@@ -22,7 +22,7 @@ use crate::provider::{
     package_of,
 };
 use crate::stack::{Declared, ProgramGraph, ResourceKind};
-use crate::state::{ResourceState, SecretProps, StateView};
+use crate::state::{Recorded, ResourceState, SecretProps, StateView};
 
 /// Resource values known so far, by URN (shared with outputs being evaluated).
 #[derive(Default)]
@@ -99,17 +99,20 @@ impl PlannedStep {
         let inputs = self.input_secrets();
         let outputs = self.output_secrets();
         let a = &self.action;
+        // (Recorded values are read only when some key could be secret.)
         self.secret
-            || [a.new_inputs(), a.old_inputs()]
-                .into_iter()
-                .flatten()
-                .any(|v| !inputs.keys_in(v).is_empty())
-            || match a.planned_outputs() {
+            || (!inputs.no_input_keys()
+                && [a.new_inputs(), a.old_inputs()]
+                    .into_iter()
+                    .flatten()
+                    .any(|v| !inputs.keys_in(v).is_empty()))
+            || match a.planned_outputs_if(!outputs.no_output_keys()) {
                 None => !self.secret_outputs.is_empty(),
                 Some(o) => !outputs.keys_in(o).is_empty(),
             }
-            || a.old_outputs()
-                .is_some_and(|o| !outputs.keys_in(o).is_empty())
+            || (!outputs.no_output_keys()
+                && a.old_outputs()
+                    .is_some_and(|o| !outputs.keys_in(o).is_empty()))
     }
 }
 
@@ -269,7 +272,7 @@ impl Plan {
 }
 
 /// Sets the ignored properties of `new` to their recorded values.
-pub(crate) fn apply_ignore_changes(new: &mut Value, old: &Value, ignore: &[String]) {
+pub(crate) fn apply_ignore_changes(new: &mut Value, old: &Recorded, ignore: &[String]) {
     if ignore.is_empty() {
         return;
     }
@@ -373,8 +376,8 @@ pub(crate) async fn decide(
         .diff(DiffRequest {
             identity: identity.clone(),
             id: old.id.clone(),
-            old_inputs: Value::clone(&old.inputs),
-            old_outputs: Value::clone(&old.outputs),
+            old_inputs: old.inputs.to_value(),
+            old_outputs: old.outputs.to_value(),
             new_inputs: new_inputs.clone(),
         })
         .await
@@ -402,7 +405,7 @@ pub(crate) async fn decide(
                 action: "replaced",
             });
         }
-        return Ok(StepAction::Replace(ReplaceStep {
+        return Ok(StepAction::Replace(Box::new(ReplaceStep {
             delete_before_replace: d.options.delete_before_replace || resp.delete_before_replace,
             changed: resp.changed,
             replace_keys,
@@ -412,23 +415,23 @@ pub(crate) async fn decide(
             new_inputs,
             old_outputs: old.outputs.clone(),
             planned_outputs: resp.planned_outputs,
-        }));
+        })));
     }
     if resp.has_changes() {
-        return Ok(StepAction::Update(UpdateStep {
+        return Ok(StepAction::Update(Box::new(UpdateStep {
             changed: resp.changed,
             property_changes: resp.details,
             old_inputs: old.inputs.clone(),
             new_inputs,
             old_outputs: old.outputs.clone(),
             planned_outputs: resp.planned_outputs,
-        }));
+        })));
     }
     // Unchanged inputs share the record's copy instead of keeping their own.
-    let new_inputs = if *old.inputs == new_inputs {
+    let new_inputs = if old.inputs.same_as(&new_inputs) {
         old.inputs.clone()
     } else {
-        Arc::new(new_inputs)
+        Recorded::new(new_inputs)
     };
     Ok(StepAction::Same(SameStep {
         new_inputs: Some(new_inputs),
@@ -674,7 +677,11 @@ pub async fn plan_update(
                 // Secret values new or recorded (the old value of a secret
                 // property is masked too).
                 let mut secret_inputs = secrets.keys_of(&inputs);
-                for k in old.map(|o| secrets.keys_of(&o.inputs)).unwrap_or_default() {
+                let recorded_secrets = old.filter(|_| !secrets.no_input_keys());
+                for k in recorded_secrets
+                    .map(|o| secrets.keys_of(&o.inputs))
+                    .unwrap_or_default()
+                {
                     if !secret_inputs.contains(&k) {
                         secret_inputs.push(k);
                     }
@@ -703,7 +710,7 @@ pub async fn plan_update(
                         })
                         .await;
                 }
-                step.secret_outputs = match action.planned_outputs() {
+                step.secret_outputs = match action.planned_outputs_if(!secrets.no_output_keys()) {
                     Some(out) => secrets.output_keys_of(out),
                     None => secrets
                         .keys
@@ -724,7 +731,7 @@ pub async fn plan_update(
                     id: old
                         .filter(|_| step.op() != Op::Replace)
                         .map(|o| o.id.clone()),
-                    outputs: Arc::new(out.clone()),
+                    outputs: Recorded::new(out.clone()),
                     secret: step.secret,
                     secret_outputs: step.secret_outputs.clone(),
                 },
@@ -863,20 +870,20 @@ pub(crate) fn component_action(old: Option<&ResourceState>, outputs: Value) -> S
             inputs: empty(),
             planned_outputs: Some(outputs),
         }),
-        Some(o) if *o.outputs == outputs && !contains_unknown(&outputs) => {
+        Some(o) if o.outputs.same_as(&outputs) && !contains_unknown(&outputs) => {
             StepAction::Same(SameStep {
-                new_inputs: Some(Arc::new(empty())),
+                new_inputs: Some(Recorded::new(empty())),
                 outputs: Some(o.outputs.clone()),
             })
         }
-        Some(o) => StepAction::Update(UpdateStep {
+        Some(o) => StepAction::Update(Box::new(UpdateStep {
             changed: vec!["outputs".into()],
             property_changes: Vec::new(),
             old_inputs: o.inputs.clone(),
             new_inputs: empty(),
             old_outputs: o.outputs.clone(),
             planned_outputs: Some(outputs),
-        }),
+        })),
     }
 }
 

@@ -110,8 +110,8 @@ impl Handler for RefreshPhase {
                         stack,
                     },
                     id: r.id.clone(),
-                    inputs: Value::clone(&r.inputs),
-                    outputs: Value::clone(&r.outputs),
+                    inputs: r.inputs.to_value(),
+                    outputs: r.outputs.to_value(),
                 };
                 let span = tracing::info_span!("provider", verb = "read", urn = %r.urn);
                 let result = tracing::Instrument::instrument(provider.read(req), span).await;
@@ -138,7 +138,7 @@ impl Handler for RefreshPhase {
                     Ok(resp) => {
                         // Drift is a change of what the program declares (inputs);
                         // computed outputs that moved are recorded silently.
-                        let new_inputs = resp.inputs.unwrap_or_else(|| Value::clone(&r.inputs));
+                        let new_inputs = resp.inputs.unwrap_or_else(|| r.inputs.to_value());
                         let keys = changed_keys(&r.inputs, &new_inputs);
                         if keys.is_empty() && resp.id == r.id && resp.outputs == *r.outputs {
                             (Vec::new(), None)

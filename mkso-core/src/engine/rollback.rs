@@ -291,9 +291,9 @@ async fn update_back(
                 provider.update(UpdateRequest {
                     identity: identity.clone(),
                     id: now.id.clone(),
-                    old_inputs: Value::clone(&now.inputs),
-                    old_outputs: Value::clone(&now.outputs),
-                    new_inputs: Value::clone(&was.inputs),
+                    old_inputs: now.inputs.to_value(),
+                    old_outputs: now.outputs.to_value(),
+                    new_inputs: was.inputs.to_value(),
                     changed: changed.clone(),
                     labels: ctx.labels.clone(),
                 })
@@ -345,7 +345,7 @@ async fn recreate(
             || {
                 provider.create(CreateRequest {
                     identity: identity.clone(),
-                    inputs: Value::clone(&was.inputs),
+                    inputs: was.inputs.to_value(),
                     labels: ctx.labels.clone(),
                     exclude_ids: exclude.clone(),
                 })
@@ -555,7 +555,7 @@ impl Handler for RevertPhase<'_> {
         if let Some(before) = r.before.as_mut()
             && !self.recreated.is_empty()
         {
-            replace_ids(Arc::make_mut(&mut before.inputs), &self.recreated);
+            replace_ids(before.inputs.to_mut(), &self.recreated);
         }
         let rec = r.after.as_ref().or(r.before.as_ref()).expect("a record");
         let provider = rec.provider.as_ref().and_then(|p| self.providers.get(p));

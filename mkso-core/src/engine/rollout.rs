@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::apply::StepDone;
 use super::events::Op;
@@ -242,8 +241,8 @@ pub(crate) async fn wait_ready(
                     provider.ready(ReadRequest {
                         identity: identity.clone(),
                         id: rec.id.clone(),
-                        inputs: Value::clone(&rec.inputs),
-                        outputs: Value::clone(&rec.outputs),
+                        inputs: rec.inputs.to_value(),
+                        outputs: rec.outputs.to_value(),
                     })
                 },
             )
@@ -261,7 +260,7 @@ pub(crate) async fn wait_ready(
                     let probe = check.probe(ReadyProbe {
                         name: rec.urn.name().to_string(),
                         id: rec.id.clone(),
-                        outputs: Value::clone(&rec.outputs),
+                        outputs: rec.outputs.to_value(),
                     });
                     let left = timeout.saturating_sub(clock.now() - started);
                     // The check's answer first: at the deadline (nothing

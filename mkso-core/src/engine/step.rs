@@ -10,13 +10,13 @@
 //! ([`StepAction::permits`], Terraform's inconsistent-plan rule).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
 
 use super::events::Op;
 use crate::names::Urn;
+use crate::state::Recorded;
 use crate::typed::PropertyChange;
 
 /// A resource that stays as it is (its recorded inputs are its inputs now,
@@ -25,10 +25,10 @@ use crate::typed::PropertyChange;
 pub struct SameStep {
     /// Its inputs now, as far as known (`None`: not evaluated, a resource
     /// outside `--target`).
-    pub new_inputs: Option<Arc<Value>>,
+    pub new_inputs: Option<Recorded>,
     /// Its recorded outputs, which stay (`None`: a resource outside
     /// `--target` that does not exist yet).
-    pub outputs: Option<Arc<Value>>,
+    pub outputs: Option<Recorded>,
 }
 
 /// A new resource.
@@ -49,11 +49,11 @@ pub struct UpdateStep {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub property_changes: Vec<PropertyChange>,
     /// Recorded inputs.
-    pub old_inputs: Arc<Value>,
+    pub old_inputs: Recorded,
     /// New inputs as far as known.
     pub new_inputs: Value,
     /// Recorded outputs.
-    pub old_outputs: Arc<Value>,
+    pub old_outputs: Recorded,
     /// Outputs after the update (`None`: known after apply).
     pub planned_outputs: Option<Value>,
 }
@@ -79,11 +79,11 @@ pub struct ReplaceStep {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub property_changes: Vec<PropertyChange>,
     /// Recorded inputs.
-    pub old_inputs: Arc<Value>,
+    pub old_inputs: Recorded,
     /// New inputs as far as known.
     pub new_inputs: Value,
     /// Recorded outputs.
-    pub old_outputs: Arc<Value>,
+    pub old_outputs: Recorded,
     /// Outputs of the new copy (`None`: known after apply).
     pub planned_outputs: Option<Value>,
 }
@@ -93,9 +93,9 @@ pub struct ReplaceStep {
 #[derive(Debug, Clone, Serialize)]
 pub struct DeleteStep {
     /// Its recorded inputs.
-    pub inputs: Arc<Value>,
+    pub inputs: Recorded,
     /// Its recorded outputs.
-    pub outputs: Arc<Value>,
+    pub outputs: Recorded,
     /// It is the old copy of a replaced resource.
     pub replaced_copy: bool,
 }
@@ -120,9 +120,9 @@ pub enum StepAction {
     /// Create it.
     Create(CreateStep),
     /// Update it in place.
-    Update(UpdateStep),
+    Update(Box<UpdateStep>),
     /// Replace it.
-    Replace(ReplaceStep),
+    Replace(Box<ReplaceStep>),
     /// Delete it.
     Delete(DeleteStep),
     /// Adopt an existing cloud resource.
@@ -202,6 +202,18 @@ impl StepAction {
             StepAction::Update(u) => u.planned_outputs.as_ref(),
             StepAction::Replace(r) => r.planned_outputs.as_ref(),
             StepAction::Delete(_) | StepAction::Import(_) => None,
+        }
+    }
+
+    /// [`planned_outputs`](Self::planned_outputs) when `read`; otherwise the
+    /// recorded outputs of a step that keeps them are not read (they may
+    /// still be unparsed text) and an empty object stands for them.
+    pub fn planned_outputs_if(&self, read: bool) -> Option<&Value> {
+        static EMPTY: std::sync::LazyLock<Value> =
+            std::sync::LazyLock::new(|| Value::Object(Default::default()));
+        match self {
+            StepAction::Same(s) if !read => s.outputs.as_ref().map(|_| &*EMPTY),
+            _ => self.planned_outputs(),
         }
     }
 

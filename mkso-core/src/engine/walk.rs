@@ -1,13 +1,22 @@
 //! A bounded-parallel walk of a DAG: a node starts when all its dependencies
 //! finished; a node whose dependency failed (or was skipped) is skipped; after
 //! cancellation nothing new starts and running nodes finish.
+//!
+//! A node that calls a provider belongs to that provider's *lane* (its
+//! adaptive limiter): a lane runs at most as many nodes as its window lets
+//! calls through, the rest wait in the walk as indices, not as tasks. With
+//! unbounded `--parallel` a 100 000-resource stack so holds a few hundred
+//! step futures instead of one per resource, at the same call rate.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+
+use super::limiter::Limiter;
 
 /// How a node ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +68,36 @@ pub(crate) trait Handler {
     fn skip(&mut self, i: usize, why: Skip);
     /// A node's task panicked.
     fn panicked(&mut self, i: usize, message: String);
+    /// The limiter node `i`'s provider calls go through (`None`: it calls
+    /// no provider, or is not held back).
+    fn lane(&self, _i: usize) -> Option<Arc<Limiter>> {
+        None
+    }
+}
+
+/// The nodes of one lane: how many run, and those waiting for room.
+struct Lane {
+    limiter: Arc<Limiter>,
+    running: usize,
+    parked: VecDeque<usize>,
+}
+
+impl Lane {
+    /// Moves as many parked nodes to `ready` as the window has room for
+    /// (all of them once the walk is cancelled: they are skipped there).
+    fn unpark(&mut self, ready: &mut VecDeque<usize>, all: bool) {
+        let room = if all {
+            self.parked.len()
+        } else {
+            self.limiter.window().saturating_sub(self.running)
+        };
+        for _ in 0..room {
+            let Some(i) = self.parked.pop_front() else {
+                break;
+            };
+            ready.push_back(i);
+        }
+    }
 }
 
 /// Walks the graph; returns whether it was cancelled before finishing.
@@ -78,6 +117,9 @@ pub(crate) async fn walk<H: Handler>(
     let mut running: JoinSet<Joined<H::Output>> = JoinSet::new();
     let mut cancelled = false;
     let mut handled = vec![false; n];
+    // Lanes by limiter, and the lane of each running node.
+    let mut lanes: HashMap<usize, Lane> = HashMap::new();
+    let mut lane_of: HashMap<tokio::task::Id, usize> = HashMap::new();
 
     let mut complete = |i: usize,
                         end: NodeEnd,
@@ -101,6 +143,11 @@ pub(crate) async fn walk<H: Handler>(
     loop {
         if !cancelled && cancel.is_cancelled() {
             cancelled = true;
+        }
+        if cancelled {
+            for lane in lanes.values_mut() {
+                lane.unpark(&mut ready, true);
+            }
         }
         while let Some(i) = ready.front().copied() {
             if blocked[i] || cancelled {
@@ -126,25 +173,64 @@ pub(crate) async fn walk<H: Handler>(
                 break;
             }
             ready.pop_front();
+            let lane = h.lane(i).map(|limiter| {
+                let key = Arc::as_ptr(&limiter) as usize;
+                lanes.entry(key).or_insert_with(|| Lane {
+                    limiter,
+                    running: 0,
+                    parked: VecDeque::new(),
+                });
+                key
+            });
+            if let Some(key) = lane {
+                let lane = lanes.get_mut(&key).expect("made above");
+                if lane.running >= lane.limiter.window() {
+                    // Its lane is full: it waits here until a node of the
+                    // lane ends.
+                    lane.parked.push_back(i);
+                    continue;
+                }
+            }
             match h.start(i, deps_changed[i]) {
                 Start::Done(out) => {
                     let end = h.finish(i, out);
                     complete(i, end, &mut ready, &mut blocked, &mut deps_changed);
                 }
                 Start::Run(fut) => {
-                    running.spawn(async move {
+                    let task = running.spawn(async move {
                         (i, std::panic::AssertUnwindSafe(fut).catch_unwind().await)
                     });
+                    if let Some(key) = lane {
+                        lanes.get_mut(&key).expect("made above").running += 1;
+                        lane_of.insert(task.id(), key);
+                    }
                 }
             }
         }
         if running.is_empty() {
-            break;
+            // (Nodes park only behind running ones; should any be left,
+            // they start now rather than never.)
+            let before = ready.len();
+            for lane in lanes.values_mut() {
+                lane.unpark(&mut ready, true);
+            }
+            if ready.len() == before {
+                break;
+            }
+            continue;
         }
         tokio::select! {
-            joined = running.join_next() => {
+            joined = running.join_next_with_id() => {
                 let Some(joined) = joined else { continue };
-                match joined {
+                let id = match &joined {
+                    Ok((id, _)) => *id,
+                    Err(e) => e.id(),
+                };
+                if let Some(lane) = lane_of.remove(&id).and_then(|k| lanes.get_mut(&k)) {
+                    lane.running -= 1;
+                    lane.unpark(&mut ready, cancelled);
+                }
+                match joined.map(|(_, r)| r) {
                     Ok((i, Ok(out))) => {
                         let end = h.finish(i, out);
                         complete(i, end, &mut ready, &mut blocked, &mut deps_changed);

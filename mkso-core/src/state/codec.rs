@@ -102,8 +102,9 @@ pub fn decode_snapshot(bytes: &[u8], location: &str) -> Result<Snapshot, StateEr
             header.crc32
         )));
     }
-    let mut snap: Snapshot =
-        serde_json::from_slice(body).map_err(|e| corrupt(format!("unreadable body: {e}")))?;
+    // Recorded inputs and outputs stay text until read (see `Recorded`).
+    let mut snap: Snapshot = super::read_as_text(|| serde_json::from_slice(body))
+        .map_err(|e| corrupt(format!("unreadable body: {e}")))?;
     snap.resolve_refs();
     Ok(snap)
 }

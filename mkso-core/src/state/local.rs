@@ -80,6 +80,26 @@ impl LocalBackend {
         }
     }
 
+    /// The CRC-32 of a file's bytes, read in pieces (a large snapshot is
+    /// not held in memory to check it), `None` when there is no such file.
+    fn crc_opt(path: &Path) -> Result<Option<u32>, StateError> {
+        let mut f = match fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io("read", path)(e)),
+        };
+        let mut hasher = crc32fast::Hasher::new();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            match std::io::Read::read(&mut f, &mut buf) {
+                Ok(0) => return Ok(Some(hasher.finalize())),
+                Ok(n) => hasher.update(&buf[..n]),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(io("read", path)(e)),
+            }
+        }
+    }
+
     fn remove_opt(path: &Path) -> Result<(), StateError> {
         match fs::remove_file(path) {
             Ok(()) => Ok(()),
@@ -287,7 +307,7 @@ impl Backend for LocalBackend {
         ));
         let result = (|| {
             let seen = self.seen.lock().unwrap().get(stack).copied().flatten();
-            let current = Self::read_opt(&path)?.as_deref().map(crc32fast::hash);
+            let current = Self::crc_opt(&path)?;
             if current != seen {
                 return Err(conflict());
             }

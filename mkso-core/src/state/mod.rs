@@ -17,6 +17,7 @@ mod local;
 mod lock;
 mod memory;
 mod model;
+mod recorded;
 #[cfg(feature = "s3")]
 mod s3;
 mod sealing;
@@ -33,6 +34,7 @@ pub use model::{
     JournalEntry, PendingOp, PendingOperation, ResourceState, SecretProps, Snapshot, SnapshotRef,
     StateView,
 };
+pub use recorded::{Recorded, read_as_text};
 #[cfg(feature = "s3")]
 pub use s3::S3Backend;
 pub use sealing::Sealer;

@@ -1,11 +1,11 @@
 //! The state's data model and how journal entries change it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::Recorded;
 use crate::names::{StackName, Urn};
 use crate::provider::ProviderRef;
 use crate::stack::ResourceKind;
@@ -26,10 +26,10 @@ pub struct ResourceState {
     /// The inputs it was created or updated with (shared, not copied, by
     /// the plan and the outputs the program reads).
     #[serde(default)]
-    pub inputs: Arc<Value>,
+    pub inputs: Recorded,
     /// Its outputs (shared like `inputs`).
     #[serde(default)]
-    pub outputs: Arc<Value>,
+    pub outputs: Recorded,
     /// Direct dependencies only (state stays O(N)); stored relative to the
     /// stack's URN prefix (`type::name`), resolved on load.
     #[serde(default, skip_serializing_if = "Vec::is_empty", with = "relative_urns")]
@@ -161,7 +161,7 @@ impl SecretProps {
     }
 
     fn output_keys(&self, outputs: &Value, with_null: bool) -> Vec<String> {
-        if !self.all_outputs && self.keys.is_empty() && self.declared_outputs.is_empty() {
+        if self.no_output_keys() {
             return Vec::new();
         }
         match outputs.as_object() {
@@ -186,6 +186,18 @@ impl SecretProps {
             secret && secret_keys.is_empty(),
             secret_keys.iter().cloned(),
         )
+    }
+
+    /// Whether [`keys_of`](Self::keys_of) and [`keys_in`](Self::keys_in)
+    /// find nothing in any value (so the value need not be read).
+    pub fn no_input_keys(&self) -> bool {
+        self.all || self.keys.is_empty()
+    }
+
+    /// Whether [`output_keys_of`](Self::output_keys_of) and
+    /// [`output_keys_in`](Self::output_keys_in) find nothing in any value.
+    pub fn no_output_keys(&self) -> bool {
+        self.all || (!self.all_outputs && self.keys.is_empty() && self.declared_outputs.is_empty())
     }
 
     /// Nothing secret.

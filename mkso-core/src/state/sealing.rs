@@ -125,11 +125,11 @@ impl Sealer {
     fn seal_resource(&self, r: &mut ResourceState, location: &str) -> Result<(), StateError> {
         // Values are shared (`Arc`): copied only when there is something to seal.
         if r.secret || !r.secret_inputs.is_empty() {
-            let inputs = Arc::make_mut(&mut r.inputs);
+            let inputs = r.inputs.to_mut();
             self.seal_props(inputs, r.secret, &r.secret_inputs, location)?;
         }
         if r.secret || !r.secret_outputs.is_empty() {
-            let outputs = Arc::make_mut(&mut r.outputs);
+            let outputs = r.outputs.to_mut();
             self.seal_props(outputs, r.secret, &r.secret_outputs, location)?;
         }
         Ok(())
@@ -145,9 +145,9 @@ impl Sealer {
     fn open_resource(&self, r: &mut ResourceState, location: &str) -> Result<(), StateError> {
         if r.has_secrets() {
             let what = format!("the secret values of {} in {location}", r.urn);
-            let inputs = Arc::make_mut(&mut r.inputs);
+            let inputs = r.inputs.to_mut();
             self.open_props(inputs, r.secret, &r.secret_inputs, &what, location)?;
-            let outputs = Arc::make_mut(&mut r.outputs);
+            let outputs = r.outputs.to_mut();
             self.open_props(outputs, r.secret, &r.secret_outputs, &what, location)?;
         }
         Ok(())

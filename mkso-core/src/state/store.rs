@@ -433,7 +433,7 @@ impl StateStore {
                         urn: r.urn,
                         type_token: r.type_token,
                         id: r.id,
-                        inputs: Arc::unwrap_or_clone(r.inputs),
+                        inputs: r.inputs.to_value(),
                         dependencies: r.dependencies,
                         parent: r.parent,
                         provider: r.provider,

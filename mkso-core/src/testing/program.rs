@@ -406,7 +406,7 @@ where
                     options: ResourceOptions {
                         parent: None,
                         depends_on: Vec::new(),
-                        ..d.options.clone()
+                        ..ResourceOptions::clone(&d.options)
                     },
                     dependencies: s
                         .dependencies

@@ -563,3 +563,74 @@ async fn a_step_that_cannot_be_recorded_is_a_state_failure() {
     let hint = mkso::cli::failure_hint(mkso::engine::OperationKind::Up, f).unwrap();
     assert!(hint.starts_with("nothing was lost"), "{hint}");
 }
+
+/// `n` independent resources named `<prefix>NNNN`, on a provider whose
+/// calls take `latency`.
+fn wide(prefix: &str, n: usize, latency: Duration) -> (Harness, Vec<crate::Spec>) {
+    let names: Vec<&'static str> = (0..n)
+        .map(|i| &*Box::leak(format!("{prefix}{i:04}").into_boxed_str()))
+        .collect();
+    let h = Harness::new();
+    let h = Harness {
+        provider: h.provider.clone().latency(latency),
+        ..h
+    };
+    (h, names.iter().map(|n| spec(n, json!(1))).collect())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wide_update_starts_only_as_many_steps_as_the_provider_window_lets_through() {
+    // 1 000 independent one-second creates, unbounded parallelism: the
+    // provider's adaptive window (256 to start with) lets that many calls
+    // through at once, and the walk starts no more steps than that (the
+    // rest wait as indices, not as tasks), so the rate is the window's.
+    let (h, specs) = wide("w", 1000, Duration::from_secs(1));
+    let p = program(specs);
+    let (_, out) = h.up_with(&p, h.options()).await.unwrap();
+    assert!(out.succeeded(), "{:?}", out.failures);
+    assert_eq!(out.changes.get("create"), Some(&1000));
+    assert_eq!(h.cloud_names().len(), 1000);
+    let (mut running, mut most) = (0usize, 0usize);
+    for e in h.events.events() {
+        match e {
+            EngineEvent::StepStarted { .. } => {
+                running += 1;
+                most = most.max(running);
+            }
+            EngineEvent::StepFinished { .. } | EngineEvent::StepFailed { .. } => running -= 1,
+            _ => {}
+        }
+    }
+    // The window starts at 256 and widens by one per window of successes.
+    assert!((256..=260).contains(&most), "{most} steps ran at once");
+    // Four windows' worth of one-second calls (virtual time).
+    assert!(
+        out.duration >= Duration::from_secs(3) && out.duration < Duration::from_secs(5),
+        "{:?}",
+        out.duration
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancelling_a_wide_update_skips_the_steps_waiting_for_the_window() {
+    let (h, specs) = wide("c", 600, Duration::from_secs(10));
+    let p = program(specs);
+    let cancel = CancellationToken::new();
+    let opts = EngineOptions {
+        cancel: cancel.clone(),
+        ..h.options()
+    };
+    let c2 = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        c2.cancel();
+    });
+    let (_, out) = h.up_with(&p, opts).await.unwrap();
+    assert!(out.cancelled);
+    // The first window's steps were running and finished; the others never
+    // started.
+    assert_eq!(out.changes.get("create"), Some(&256));
+    assert_eq!(out.skipped, 600 - 256);
+    assert_eq!(h.state().await.live.len(), 256);
+    assert_eq!(h.cloud_names().len(), 256);
+}
