@@ -633,7 +633,13 @@ impl Handler for DeclaredPhase<'_> {
     type Output = StepDone;
 
     fn lane(&self, i: usize) -> Option<Arc<Limiter>> {
-        let d = &self.graph.resources[self.plan.steps[i].declared?];
+        let step = &self.plan.steps[i];
+        // An unchanged step mostly ends at once (the fast path): it does
+        // not wait for room behind the provider's creates.
+        if !step.targeted || step.op() == Op::Same {
+            return None;
+        }
+        let d = &self.graph.resources[step.declared?];
         (d.kind == ResourceKind::Custom)
             .then(|| self.ctx.limiters.get(&limiter_key(Some(&provider_ref(d)))))
     }

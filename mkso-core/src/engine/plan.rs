@@ -722,8 +722,13 @@ pub async fn plan_update(
                 step.action = action;
             }
         }
+        // (An unchanged resource's recorded outputs are shared, not copied.)
+        let planned = match &step.action {
+            StepAction::Same(s) => s.outputs.clone(),
+            a => a.planned_outputs().cloned().map(Recorded::new),
+        };
         if needed.contains(&d.urn)
-            && let Some(out) = step.action.planned_outputs()
+            && let Some(outputs) = planned
         {
             resolver.insert(
                 d.urn.clone(),
@@ -731,7 +736,7 @@ pub async fn plan_update(
                     id: old
                         .filter(|_| step.op() != Op::Replace)
                         .map(|o| o.id.clone()),
-                    outputs: Recorded::new(out.clone()),
+                    outputs,
                     secret: step.secret,
                     secret_outputs: step.secret_outputs.clone(),
                 },

@@ -138,9 +138,17 @@ impl Handler for RefreshPhase {
                     Ok(resp) => {
                         // Drift is a change of what the program declares (inputs);
                         // computed outputs that moved are recorded silently.
+                        // Compared with the records' text where they are
+                        // still text (a refresh does not leave every record
+                        // parsed).
+                        let same_inputs = resp.inputs.as_ref().is_none_or(|i| r.inputs.same_as(i));
                         let new_inputs = resp.inputs.unwrap_or_else(|| r.inputs.to_value());
-                        let keys = changed_keys(&r.inputs, &new_inputs);
-                        if keys.is_empty() && resp.id == r.id && resp.outputs == *r.outputs {
+                        let keys = if same_inputs {
+                            Vec::new()
+                        } else {
+                            changed_keys(&r.inputs.to_value(), &new_inputs)
+                        };
+                        if keys.is_empty() && resp.id == r.id && r.outputs.same_as(&resp.outputs) {
                             (Vec::new(), None)
                         } else {
                             let mut rec = r.clone();

@@ -130,11 +130,12 @@ pub struct StateMark {
 impl StateMark {
     /// The mark of a state.
     pub fn of(view: &StateView) -> Self {
-        let strip = |v: &Value, all: bool, keys: &[String]| -> Value {
+        let strip = |v: &crate::state::Recorded, all: bool, keys: &[String]| -> Value {
             if all {
                 return json!("[secret]");
             }
-            let mut v = v.clone();
+            // A copy, parsed for the mark only (the record stays as it is).
+            let mut v = v.to_value();
             if let Value::Object(o) = &mut v {
                 for k in keys {
                     o.remove(k);

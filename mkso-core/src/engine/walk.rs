@@ -118,7 +118,10 @@ pub(crate) async fn walk<H: Handler>(
     let mut cancelled = false;
     let mut handled = vec![false; n];
     // Lanes by limiter, and the lane of each running node.
-    let mut lanes: HashMap<usize, Lane> = HashMap::new();
+    // (In the order they were first used: what is unparked at once goes in
+    // a repeatable order.)
+    let mut lanes: Vec<Lane> = Vec::new();
+    let mut lane_index: HashMap<usize, usize> = HashMap::new();
     let mut lane_of: HashMap<tokio::task::Id, usize> = HashMap::new();
 
     let mut complete = |i: usize,
@@ -145,7 +148,7 @@ pub(crate) async fn walk<H: Handler>(
             cancelled = true;
         }
         if cancelled {
-            for lane in lanes.values_mut() {
+            for lane in lanes.iter_mut() {
                 lane.unpark(&mut ready, true);
             }
         }
@@ -174,16 +177,19 @@ pub(crate) async fn walk<H: Handler>(
             }
             ready.pop_front();
             let lane = h.lane(i).map(|limiter| {
-                let key = Arc::as_ptr(&limiter) as usize;
-                lanes.entry(key).or_insert_with(|| Lane {
-                    limiter,
-                    running: 0,
-                    parked: VecDeque::new(),
-                });
-                key
+                *lane_index
+                    .entry(Arc::as_ptr(&limiter) as usize)
+                    .or_insert_with(|| {
+                        lanes.push(Lane {
+                            limiter,
+                            running: 0,
+                            parked: VecDeque::new(),
+                        });
+                        lanes.len() - 1
+                    })
             });
             if let Some(key) = lane {
-                let lane = lanes.get_mut(&key).expect("made above");
+                let lane = &mut lanes[key];
                 if lane.running >= lane.limiter.window() {
                     // Its lane is full: it waits here until a node of the
                     // lane ends.
@@ -195,13 +201,18 @@ pub(crate) async fn walk<H: Handler>(
                 Start::Done(out) => {
                     let end = h.finish(i, out);
                     complete(i, end, &mut ready, &mut blocked, &mut deps_changed);
+                    // It took no room: the room it was let in for goes to
+                    // the next one waiting.
+                    if let Some(key) = lane {
+                        lanes[key].unpark(&mut ready, cancelled);
+                    }
                 }
                 Start::Run(fut) => {
                     let task = running.spawn(async move {
                         (i, std::panic::AssertUnwindSafe(fut).catch_unwind().await)
                     });
                     if let Some(key) = lane {
-                        lanes.get_mut(&key).expect("made above").running += 1;
+                        lanes[key].running += 1;
                         lane_of.insert(task.id(), key);
                     }
                 }
@@ -211,7 +222,7 @@ pub(crate) async fn walk<H: Handler>(
             // (Nodes park only behind running ones; should any be left,
             // they start now rather than never.)
             let before = ready.len();
-            for lane in lanes.values_mut() {
+            for lane in lanes.iter_mut() {
                 lane.unpark(&mut ready, true);
             }
             if ready.len() == before {
@@ -226,7 +237,7 @@ pub(crate) async fn walk<H: Handler>(
                     Ok((id, _)) => *id,
                     Err(e) => e.id(),
                 };
-                if let Some(lane) = lane_of.remove(&id).and_then(|k| lanes.get_mut(&k)) {
+                if let Some(lane) = lane_of.remove(&id).and_then(|k| lanes.get_mut(k)) {
                     lane.running -= 1;
                     lane.unpark(&mut ready, cancelled);
                 }

@@ -204,8 +204,12 @@ impl Serialize for Recorded {
         match (self.0.value.get(), &self.0.text) {
             (Some(v), _) => v.serialize(s),
             // Parsed for the serializer only: writing a snapshot does not
-            // leave every record parsed.
-            (None, Some(t)) => parse(t).serialize(s),
+            // leave every record parsed. Text that `Value` cannot hold is
+            // written back as it was read (nothing recorded is lost).
+            (None, Some(t)) => match serde_json::from_str::<Value>(t.get()) {
+                Ok(v) => v.serialize(s),
+                Err(_) => t.serialize(s),
+            },
             (None, None) => s.serialize_unit(),
         }
     }
@@ -274,6 +278,13 @@ mod tests {
             serde_json::from_str(r#"{"kind":"Put","value":{"a":[1]}}"#).unwrap();
         assert_eq!(*value, json!({"a": [1]}));
         assert!(!value.is_text());
+    }
+
+    #[test]
+    fn text_a_value_cannot_hold_is_written_back_as_read() {
+        let r = read(r#"{"big":1e400}"#);
+        assert_eq!(serde_json::to_string(&r).unwrap(), r#"{"big":1e400}"#);
+        assert!(r.is_null(), "read as null (with a warning)");
     }
 
     #[test]
