@@ -109,7 +109,7 @@ fn answer_class(status: u16, code: &str) -> Answer {
         Answer::Throttled
     } else if CATALOG_NOT_FOUND.contains(&code) {
         Answer::Permanent
-    } else if code.ends_with("NotFound") {
+    } else if code.ends_with("NotFound") || code == "NoSuchEntity" {
         Answer::NotFound
     } else if TRANSIENT_ERRORS.contains(&code)
         || EC2_RETRYABLE_ERRORS.contains(&code)

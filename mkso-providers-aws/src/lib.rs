@@ -6,7 +6,8 @@
 //! [`NatGateway`], [`KeyPair`], [`Volume`], [`VolumeAttachment`],
 //! [`EgressOnlyInternetGateway`], [`EipAssociation`], [`NetworkAcl`],
 //! [`NetworkAclEntry`]; with the
-//! `s3` feature (on `aws-sdk-s3`), `Bucket`. Every taggable resource is tagged `Name`,
+//! `s3` feature (on `aws-sdk-s3`), `Bucket`; with the `iam` feature (on `aws-sdk-iam`),
+//! `Role`, `Policy`, `RolePolicyAttachment`, `InstanceProfile`. Every taggable resource is tagged `Name`,
 //! `Environment` (the stack's environment), `mkso:stack`, `mkso:urn`, then
 //! `aws:defaultTags` and its own `tags`. Before a create, the provider looks
 //! the resource up by its `mkso:urn` tag and adopts it: an interrupted `up`

@@ -33,6 +33,8 @@ pub struct AwsState {
     client: tokio::sync::OnceCell<Client>,
     #[cfg(feature = "s3")]
     s3: tokio::sync::OnceCell<aws_sdk_s3::Client>,
+    #[cfg(feature = "iam")]
+    iam: tokio::sync::OnceCell<aws_sdk_iam::Client>,
 }
 
 impl std::fmt::Debug for AwsState {
@@ -73,6 +75,8 @@ impl AwsProvider {
             client: tokio::sync::OnceCell::new(),
             #[cfg(feature = "s3")]
             s3: tokio::sync::OnceCell::new(),
+            #[cfg(feature = "iam")]
+            iam: tokio::sync::OnceCell::new(),
         };
         Ok(AwsProvider {
             inner: resources::register(TypedProvider::builder("aws", state)).build(),
@@ -88,6 +92,12 @@ impl AwsProvider {
     #[cfg(feature = "s3")]
     pub async fn s3(&self) -> &aws_sdk_s3::Client {
         self.inner.state().s3().await
+    }
+
+    /// The IAM client (feature `iam`).
+    #[cfg(feature = "iam")]
+    pub async fn iam(&self) -> &aws_sdk_iam::Client {
+        self.inner.state().iam().await
     }
 
     /// The resource types it serves.
@@ -122,6 +132,19 @@ impl AwsState {
                     .force_path_style(!self.endpoint.ends_with(".amazonaws.com"))
                     .build();
                 aws_sdk_s3::Client::from_conf(conf)
+            })
+            .await
+    }
+
+    /// The IAM client (feature `iam`; created on first use).
+    #[cfg(feature = "iam")]
+    pub async fn iam(&self) -> &aws_sdk_iam::Client {
+        self.iam
+            .get_or_init(|| async {
+                let conf = aws_sdk_iam::config::Builder::from(&self.sdk_config().await)
+                    .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled())
+                    .build();
+                aws_sdk_iam::Client::from_conf(conf)
             })
             .await
     }

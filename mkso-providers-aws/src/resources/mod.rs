@@ -8,6 +8,10 @@ mod common;
 mod compute;
 mod ebs;
 mod egress;
+#[cfg(feature = "iam")]
+mod iam;
+#[cfg(any(feature = "s3", feature = "iam"))]
+mod naming;
 mod network;
 mod security;
 #[cfg(feature = "s3")]
@@ -46,6 +50,12 @@ pub(crate) fn register(b: TypedProviderBuilder<AwsState>) -> TypedProviderBuilde
         .resource::<NetworkAclEntry>();
     #[cfg(feature = "s3")]
     let b = b.resource::<Bucket>();
+    #[cfg(feature = "iam")]
+    let b = b
+        .resource::<Role>()
+        .resource::<Policy>()
+        .resource::<RolePolicyAttachment>()
+        .resource::<InstanceProfile>();
     b
 }
 
@@ -269,6 +279,148 @@ pub struct BucketOutputs {
     pub bucket_domain_name: String,
     /// Its region.
     pub region: String,
+}
+
+/// An IAM role (`aws:iam:Role`, feature `iam`). Replaced when its name or
+/// path changes; its trust policy, description, session length and tags
+/// change in place.
+#[cfg(feature = "iam")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(type = "aws:iam:Role", resource = Role, outputs = RoleOutputs)]
+pub struct RoleInputs {
+    /// The role's name (global to the account); default
+    /// `<stack>-<resource name>-<hash>`.
+    #[mkso(replace)]
+    pub name: Option<String>,
+    /// Its path (default `/`).
+    #[mkso(replace)]
+    pub path: Option<String>,
+    /// Who may assume it: a JSON trust policy document
+    /// (`serde_json::json!(..).to_string()`).
+    pub assume_role_policy: String,
+    /// What it is for.
+    pub description: Option<String>,
+    /// The longest session, in seconds (default IAM's, 3600).
+    pub max_session_duration: Option<i32>,
+    /// The role's own tags.
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// Outputs of [`Role`].
+#[cfg(feature = "iam")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = Role)]
+pub struct RoleOutputs {
+    /// The role's name.
+    pub id: String,
+    /// Its ARN.
+    pub arn: String,
+    /// IAM's unique id for it (`AROA...`).
+    pub unique_id: String,
+}
+
+/// A customer-managed IAM policy (`aws:iam:Policy`, feature `iam`). A new
+/// document becomes a new default version (the oldest one goes when there
+/// are five); a new name, path or description replaces it.
+#[cfg(feature = "iam")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(type = "aws:iam:Policy", resource = Policy, outputs = PolicyOutputs)]
+pub struct PolicyInputs {
+    /// The policy's name; default `<stack>-<resource name>-<hash>`.
+    #[mkso(replace)]
+    pub name: Option<String>,
+    /// Its path (default `/`).
+    #[mkso(replace)]
+    pub path: Option<String>,
+    /// The JSON policy document.
+    pub policy: String,
+    /// What it is for (IAM cannot change it: a new one replaces the policy).
+    #[mkso(replace)]
+    pub description: Option<String>,
+    /// The policy's own tags.
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// Outputs of [`Policy`].
+#[cfg(feature = "iam")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = Policy)]
+pub struct PolicyOutputs {
+    /// Its ARN (the id).
+    pub id: String,
+    /// Its ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+    /// The version in force (`v1`, `v2`, ...).
+    pub default_version_id: String,
+}
+
+/// A managed policy attached to a role (`aws:iam:RolePolicyAttachment`,
+/// feature `iam`), id `<role name>/<policy arn>`. Replaced when either
+/// changes.
+#[cfg(feature = "iam")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(
+    type = "aws:iam:RolePolicyAttachment",
+    resource = RolePolicyAttachment,
+    outputs = RolePolicyAttachmentOutputs
+)]
+pub struct RolePolicyAttachmentInputs {
+    /// The role's name.
+    #[mkso(replace)]
+    pub role: String,
+    /// The policy's ARN (a customer-managed or an AWS-managed one).
+    #[mkso(replace)]
+    pub policy_arn: String,
+}
+
+/// Outputs of [`RolePolicyAttachment`].
+#[cfg(feature = "iam")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = RolePolicyAttachment)]
+pub struct RolePolicyAttachmentOutputs {
+    /// `<role name>/<policy arn>`.
+    pub id: String,
+}
+
+/// An instance profile (`aws:iam:InstanceProfile`, feature `iam`): how an
+/// EC2 instance takes a role. Its role changes in place; a new name or path
+/// replaces it.
+#[cfg(feature = "iam")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(
+    type = "aws:iam:InstanceProfile",
+    resource = InstanceProfile,
+    outputs = InstanceProfileOutputs
+)]
+pub struct InstanceProfileInputs {
+    /// The profile's name; default `<stack>-<resource name>-<hash>`.
+    #[mkso(replace)]
+    pub name: Option<String>,
+    /// Its path (default `/`).
+    #[mkso(replace)]
+    pub path: Option<String>,
+    /// The role's name (a profile holds at most one).
+    pub role: Option<String>,
+    /// The profile's own tags.
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// Outputs of [`InstanceProfile`].
+#[cfg(feature = "iam")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = InstanceProfile)]
+pub struct InstanceProfileOutputs {
+    /// The profile's name.
+    pub id: String,
+    /// Its ARN (what an instance's `iam_instance_profile` takes).
+    pub arn: String,
+    /// IAM's unique id for it.
+    pub unique_id: String,
 }
 
 /// A VPC (`aws:ec2:Vpc`). Replaced when `cidr_block` changes.

@@ -304,16 +304,13 @@ fn bucket_name(cx: &Cx<'_>, i: &BucketInputs) -> String {
 }
 
 fn default_name(stack: &str, name: &str, urn: &str) -> String {
-    use sha2::Digest;
-    let raw = format!("{stack}-{name}").to_ascii_lowercase();
-    let mut base: String = raw
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    base.truncate(54);
-    let hash = sha2::Sha256::digest(urn.as_bytes());
-    let suffix: String = hash[..4].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{suffix}", base.trim_matches('-'))
+    super::naming::default_name(
+        &stack.to_ascii_lowercase(),
+        &name.to_ascii_lowercase(),
+        urn,
+        63,
+        |c| c.is_ascii_alphanumeric(),
+    )
 }
 
 fn outputs(name: &str, region: &str) -> BucketOutputs {

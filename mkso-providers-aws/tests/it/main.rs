@@ -2,6 +2,8 @@
 //! `scripts/test.sh`): every resource type through the real engine.
 
 mod classify;
+#[cfg(feature = "iam")]
+mod iam;
 mod resources;
 #[cfg(feature = "s3")]
 mod storage;
@@ -58,6 +60,11 @@ impl Env {
     #[cfg(feature = "s3")]
     pub async fn s3(&self) -> &aws_sdk_s3::Client {
         self.provider.s3().await
+    }
+
+    #[cfg(feature = "iam")]
+    pub async fn iam(&self) -> &aws_sdk_iam::Client {
+        self.provider.iam().await
     }
 
     /// The kit's harness over this stack, backend and provider(s).

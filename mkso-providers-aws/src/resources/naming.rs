@@ -1,0 +1,46 @@
+//! Default physical names for resources whose names are global (S3
+//! buckets, IAM roles, policies and instance profiles):
+//! `<stack>-<resource name>-<hash>`, the hash being 8 hex digits of the
+//! SHA-256 of the resource's URN. The same resource always gets the same
+//! name (an interrupted create finds its resource again), two stacks or
+//! projects do not collide.
+
+use sha2::Digest;
+
+/// `<stack>-<name>-<hash>` in at most `max` characters, each character
+/// that `allowed` refuses written `-`.
+pub(crate) fn default_name(
+    stack: &str,
+    name: &str,
+    urn: &str,
+    max: usize,
+    allowed: impl Fn(char) -> bool,
+) -> String {
+    let mut base: String = format!("{stack}-{name}")
+        .chars()
+        .map(|c| if allowed(c) { c } else { '-' })
+        .collect();
+    base.truncate(max.saturating_sub(9));
+    let hash = sha2::Sha256::digest(urn.as_bytes());
+    let suffix: String = hash[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{suffix}", base.trim_matches('-'))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_fit_and_differ_by_urn() {
+        let ok = |c: char| c.is_ascii_alphanumeric() || c == '-';
+        let a = super::default_name("aws.app.QA", "web/role", "urn:a", 64, ok);
+        assert!(a.starts_with("aws-app-QA-web-role-"), "{a}");
+        assert_eq!(a.len(), "aws-app-QA-web-role-".len() + 8);
+        assert_ne!(
+            a,
+            super::default_name("aws.app.QA", "web/role", "urn:b", 64, ok)
+        );
+        assert_eq!(
+            super::default_name(&"s".repeat(100), "x", "u", 64, ok).len(),
+            64
+        );
+    }
+}
