@@ -162,12 +162,6 @@ impl From<Value> for Recorded {
     }
 }
 
-impl From<Arc<Value>> for Recorded {
-    fn from(v: Arc<Value>) -> Self {
-        Recorded::new(Arc::unwrap_or_clone(v))
-    }
-}
-
 impl PartialEq for Recorded {
     fn eq(&self, other: &Self) -> bool {
         if Recorded::ptr_eq(self, other) {

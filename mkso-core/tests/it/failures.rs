@@ -237,11 +237,7 @@ async fn cancellation_lets_running_steps_finish_and_starts_nothing_new() {
         cancel: cancel.clone(),
         ..h.options()
     };
-    let c2 = cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        c2.cancel();
-    });
+    cancel_after(&cancel, Duration::from_secs(1));
     let p = program(vec![
         spec("a", json!(1)),
         spec("b", json!(2)),
@@ -564,6 +560,15 @@ async fn a_step_that_cannot_be_recorded_is_a_state_failure() {
     assert!(hint.starts_with("nothing was lost"), "{hint}");
 }
 
+/// Cancels `cancel` after `d` (virtual time in paused tests).
+fn cancel_after(cancel: &CancellationToken, d: Duration) {
+    let c = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(d).await;
+        c.cancel();
+    });
+}
+
 /// `n` independent resources named `<prefix>NNNN`, on a provider whose
 /// calls take `latency`.
 fn wide(prefix: &str, n: usize, latency: Duration) -> (Harness, Vec<crate::Spec>) {
@@ -620,11 +625,7 @@ async fn cancelling_a_wide_update_skips_the_steps_waiting_for_the_window() {
         cancel: cancel.clone(),
         ..h.options()
     };
-    let c2 = cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        c2.cancel();
-    });
+    cancel_after(&cancel, Duration::from_secs(1));
     let (_, out) = h.up_with(&p, opts).await.unwrap();
     assert!(out.cancelled);
     // The first window's steps were running and finished; the others never

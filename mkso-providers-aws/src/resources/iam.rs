@@ -200,17 +200,6 @@ impl Iam<'_> {
             .map_err(self.err("GetRole"));
         Ok(Self::found(r)?.and_then(|o| o.role))
     }
-
-    async fn role_tags(&self, name: &str) -> Result<Vec<Tag>> {
-        Ok(self
-            .c
-            .list_role_tags()
-            .role_name(name)
-            .send()
-            .await
-            .map_err(self.err("ListRoleTags"))?
-            .tags)
-    }
 }
 
 #[mkso::async_trait]
@@ -266,7 +255,8 @@ impl CustomResource<crate::AwsState> for Role {
         let Some(role) = iam.role(&name).await? else {
             return Ok(None);
         };
-        Ok(iam.is_mine(&iam.role_tags(&name).await?).then(|| Created {
+        // (GetRole answers with the role's tags.)
+        Ok(iam.is_mine(role.tags()).then(|| Created {
             id: name,
             outputs: role_outputs(&role),
         }))
@@ -279,7 +269,6 @@ impl CustomResource<crate::AwsState> for Role {
                 "role `{id}` does not exist"
             )));
         };
-        let have = iam.role_tags(id).await?;
         let inputs = RoleInputs {
             name: recorded.map_or(Some(id.to_string()), |r| r.name.clone()),
             path: unless_default(
@@ -300,7 +289,7 @@ impl CustomResource<crate::AwsState> for Role {
                 role.max_session_duration().unwrap_or(3600),
                 3600,
             ),
-            tags: iam.own_tags(&have),
+            tags: iam.own_tags(role.tags()),
         };
         Ok(Observed {
             id: id.to_string(),
