@@ -7,7 +7,9 @@
 //! [`EgressOnlyInternetGateway`], [`EipAssociation`], [`NetworkAcl`],
 //! [`NetworkAclEntry`]; with the
 //! `s3` feature (on `aws-sdk-s3`), `Bucket`; with the `iam` feature (on `aws-sdk-iam`),
-//! `Role`, `Policy`, `RolePolicyAttachment`, `InstanceProfile`. Every taggable resource is tagged `Name`,
+//! `Role`, `Policy`, `RolePolicyAttachment`, `InstanceProfile`; with the `elbv2`
+//! feature (on `aws-sdk-elasticloadbalancingv2`), `LoadBalancer`, `TargetGroup`,
+//! `Listener`, `TargetGroupAttachment`. Every taggable resource is tagged `Name`,
 //! `Environment` (the stack's environment), `mkso:stack`, `mkso:urn`, then
 //! `aws:defaultTags` and its own `tags`. Before a create, the provider looks
 //! the resource up by its `mkso:urn` tag and adopts it: an interrupted `up`
@@ -64,6 +66,23 @@ pub mod error;
 mod provider;
 mod resources;
 mod tags;
+
+/// The AWS SDK crates of the services this build serves (each behind its
+/// feature), for calls of one's own — a test that checks what a stack made,
+/// or changes something behind mkso's back — without depending on them.
+pub mod sdk {
+    pub use aws_sdk_ec2 as ec2;
+    #[cfg(feature = "elbv2")]
+    pub use aws_sdk_elasticloadbalancingv2 as elbv2;
+    #[cfg(feature = "iam")]
+    pub use aws_sdk_iam as iam;
+    #[cfg(feature = "rds")]
+    pub use aws_sdk_rds as rds;
+    #[cfg(feature = "route53")]
+    pub use aws_sdk_route53 as route53;
+    #[cfg(feature = "s3")]
+    pub use aws_sdk_s3 as s3;
+}
 
 pub use config::AwsConfig;
 pub use provider::{AwsProvider, AwsState};

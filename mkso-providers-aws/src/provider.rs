@@ -35,6 +35,12 @@ pub struct AwsState {
     s3: tokio::sync::OnceCell<aws_sdk_s3::Client>,
     #[cfg(feature = "iam")]
     iam: tokio::sync::OnceCell<aws_sdk_iam::Client>,
+    #[cfg(feature = "elbv2")]
+    elbv2: tokio::sync::OnceCell<aws_sdk_elasticloadbalancingv2::Client>,
+    #[cfg(feature = "rds")]
+    rds: tokio::sync::OnceCell<aws_sdk_rds::Client>,
+    #[cfg(feature = "route53")]
+    route53: tokio::sync::OnceCell<aws_sdk_route53::Client>,
 }
 
 impl std::fmt::Debug for AwsState {
@@ -77,6 +83,12 @@ impl AwsProvider {
             s3: tokio::sync::OnceCell::new(),
             #[cfg(feature = "iam")]
             iam: tokio::sync::OnceCell::new(),
+            #[cfg(feature = "elbv2")]
+            elbv2: tokio::sync::OnceCell::new(),
+            #[cfg(feature = "rds")]
+            rds: tokio::sync::OnceCell::new(),
+            #[cfg(feature = "route53")]
+            route53: tokio::sync::OnceCell::new(),
         };
         Ok(AwsProvider {
             inner: resources::register(TypedProvider::builder("aws", state)).build(),
@@ -98,6 +110,24 @@ impl AwsProvider {
     #[cfg(feature = "iam")]
     pub async fn iam(&self) -> &aws_sdk_iam::Client {
         self.inner.state().iam().await
+    }
+
+    /// The ELBv2 client (feature `elbv2`).
+    #[cfg(feature = "elbv2")]
+    pub async fn elbv2(&self) -> &aws_sdk_elasticloadbalancingv2::Client {
+        self.inner.state().elbv2().await
+    }
+
+    /// The RDS client (feature `rds`).
+    #[cfg(feature = "rds")]
+    pub async fn rds(&self) -> &aws_sdk_rds::Client {
+        self.inner.state().rds().await
+    }
+
+    /// The Route 53 client (feature `route53`).
+    #[cfg(feature = "route53")]
+    pub async fn route53(&self) -> &aws_sdk_route53::Client {
+        self.inner.state().route53().await
     }
 
     /// The resource types it serves.
@@ -145,6 +175,46 @@ impl AwsState {
                     .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled())
                     .build();
                 aws_sdk_iam::Client::from_conf(conf)
+            })
+            .await
+    }
+
+    /// The ELBv2 client (feature `elbv2`; created on first use).
+    #[cfg(feature = "elbv2")]
+    pub async fn elbv2(&self) -> &aws_sdk_elasticloadbalancingv2::Client {
+        use aws_sdk_elasticloadbalancingv2 as sdk;
+        self.elbv2
+            .get_or_init(|| async {
+                let conf = sdk::config::Builder::from(&self.sdk_config().await)
+                    .retry_config(sdk::config::retry::RetryConfig::disabled())
+                    .build();
+                sdk::Client::from_conf(conf)
+            })
+            .await
+    }
+
+    /// The RDS client (feature `rds`; created on first use).
+    #[cfg(feature = "rds")]
+    pub async fn rds(&self) -> &aws_sdk_rds::Client {
+        self.rds
+            .get_or_init(|| async {
+                let conf = aws_sdk_rds::config::Builder::from(&self.sdk_config().await)
+                    .retry_config(aws_sdk_rds::config::retry::RetryConfig::disabled())
+                    .build();
+                aws_sdk_rds::Client::from_conf(conf)
+            })
+            .await
+    }
+
+    /// The Route 53 client (feature `route53`; created on first use).
+    #[cfg(feature = "route53")]
+    pub async fn route53(&self) -> &aws_sdk_route53::Client {
+        self.route53
+            .get_or_init(|| async {
+                let conf = aws_sdk_route53::config::Builder::from(&self.sdk_config().await)
+                    .retry_config(aws_sdk_route53::config::retry::RetryConfig::disabled())
+                    .build();
+                aws_sdk_route53::Client::from_conf(conf)
             })
             .await
     }

@@ -83,6 +83,36 @@ pub(crate) fn observed_own_tags(
     own
 }
 
+/// What to set and unset to go from a resource's `old` own tags to `new`
+/// ones, for services that tag by key (IAM, ELBv2): a managed tag recorded
+/// among the own ones is what the cloud had for it, changed behind mkso's
+/// back, and is set back.
+#[cfg(any(feature = "iam", feature = "elbv2"))]
+pub(crate) fn changes(
+    identity: &ResourceIdentity,
+    defaults: &BTreeMap<String, String>,
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> (BTreeMap<String, String>, Vec<String>) {
+    let want = full_tags(identity, defaults, new);
+    let mut had = full_tags(identity, defaults, old);
+    for (k, v) in old {
+        if MANAGED.contains(&k.as_str()) {
+            had.insert(k.clone(), v.clone());
+        }
+    }
+    let unset = had
+        .keys()
+        .filter(|k| !want.contains_key(*k))
+        .cloned()
+        .collect();
+    let set = want
+        .into_iter()
+        .filter(|(k, v)| had.get(k) != Some(v))
+        .collect();
+    (set, unset)
+}
+
 /// A describe filter on the `mkso:urn` tag.
 pub(crate) fn urn_filter(identity: &ResourceIdentity) -> Filter {
     Filter::builder()

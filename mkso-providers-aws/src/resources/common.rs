@@ -203,6 +203,19 @@ pub(crate) fn urn_filter(cx: &Cx<'_>) -> aws_sdk_ec2::types::Filter {
 
 pub(crate) use mkso::typed::existing;
 
+/// `Ok(None)` for a not-found answer (of any service).
+#[cfg_attr(
+    not(any(feature = "iam", feature = "elbv2", feature = "rds")),
+    allow(dead_code)
+)]
+pub(crate) fn found<T>(r: Result<T>) -> Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.class == mkso::ErrorClass::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// "`what` `id` does not exist".
 pub(crate) fn not_found(what: &str, id: &str) -> ProviderError {
     ProviderError::not_found(format!("{what} {id} does not exist"))

@@ -17,7 +17,7 @@ use aws_sdk_iam::types::{PolicyScopeType, Tag};
 use mkso::ProviderError;
 use mkso::typed::{Created, CustomResource, Observed, Planned};
 
-use super::common::{Cx, ReadResult, Result, Update, unless_default};
+use super::common::{Cx, ReadResult, Result, Update, found, unless_default};
 use super::{
     InstanceProfile, InstanceProfileInputs, InstanceProfileOutputs, Policy, PolicyInputs,
     PolicyOutputs, Role, RoleInputs, RoleOutputs, RolePolicyAttachment, RolePolicyAttachmentInputs,
@@ -54,15 +54,6 @@ impl<'a> Iam<'a> {
         }
     }
 
-    /// `Ok(None)` for a not-found answer.
-    fn found<T>(r: Result<T>) -> Result<Option<T>> {
-        match r {
-            Ok(v) => Ok(Some(v)),
-            Err(e) if e.class == mkso::ErrorClass::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
     fn full_tags(&self, own: &Tags) -> Vec<Tag> {
         tags::full_tags(self.cx.identity, &self.cx.provider.config.default_tags, own)
             .into_iter()
@@ -88,22 +79,10 @@ impl<'a> Iam<'a> {
     /// it, changed behind mkso's back: set back).
     fn tag_changes(&self, old: &Tags, new: &Tags) -> (Vec<Tag>, Vec<String>) {
         let defaults = &self.cx.provider.config.default_tags;
-        let want = tags::full_tags(self.cx.identity, defaults, new);
-        let mut had = tags::full_tags(self.cx.identity, defaults, old);
-        for (k, v) in old {
-            if tags::MANAGED.contains(&k.as_str()) {
-                had.insert(k.clone(), v.clone());
-            }
-        }
-        let set = want
+        let (set, unset) = tags::changes(self.cx.identity, defaults, old, new);
+        let set = set
             .iter()
-            .filter(|(k, v)| had.get(*k) != Some(*v))
             .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
-            .collect();
-        let unset = had
-            .keys()
-            .filter(|k| !want.contains_key(*k))
-            .cloned()
             .collect();
         (set, unset)
     }
@@ -134,15 +113,18 @@ fn name_problem(kind: &str, name: &str, max: usize) -> Option<String> {
 }
 
 /// The name of an IAM resource: the program's, or
-/// `<stack>-<resource name>-<hash>` in the characters IAM allows.
-fn iam_name(cx: &Cx<'_>, given: Option<&String>, max: usize) -> String {
+/// `<stack>-<resource name>-<hash>` in the characters IAM allows. The hash
+/// covers the URN and, when set, the other inputs whose change replaces the
+/// resource (`variant`): a replacement is created under a new name next to
+/// the old copy.
+fn iam_name(cx: &Cx<'_>, given: Option<&String>, max: usize, variant: &[Option<String>]) -> String {
     if let Some(n) = given {
         return n.clone();
     }
     super::naming::default_name(
         cx.identity.stack.as_str(),
         cx.identity.name(),
-        cx.urn().as_str(),
+        &super::naming::hashed(cx.urn().as_str(), variant),
         max,
         |c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c),
     )
@@ -198,7 +180,7 @@ impl Iam<'_> {
             .send()
             .await
             .map_err(self.err("GetRole"));
-        Ok(Self::found(r)?.and_then(|o| o.role))
+        Ok(found(r)?.and_then(|o| o.role))
     }
 }
 
@@ -220,7 +202,7 @@ impl CustomResource<crate::AwsState> for Role {
 
     async fn create(cx: &Cx<'_>, i: &Self::Inputs) -> Result<Created<Self::Outputs>> {
         let iam = Iam::of(cx).await;
-        let name = iam_name(cx, i.name.as_ref(), 64);
+        let name = iam_name(cx, i.name.as_ref(), 64, std::slice::from_ref(&i.path));
         if iam.role(&name).await?.is_some() {
             return Err(taken(
                 &format!("CreateRole of `{}`", cx.name()),
@@ -251,7 +233,7 @@ impl CustomResource<crate::AwsState> for Role {
 
     async fn find(cx: &Cx<'_>, i: &Self::Inputs) -> Result<Option<Created<Self::Outputs>>> {
         let iam = Iam::of(cx).await;
-        let name = iam_name(cx, i.name.as_ref(), 64);
+        let name = iam_name(cx, i.name.as_ref(), 64, std::slice::from_ref(&i.path));
         let Some(role) = iam.role(&name).await? else {
             return Ok(None);
         };
@@ -399,7 +381,7 @@ impl Iam<'_> {
             .send()
             .await
             .map_err(self.err("GetPolicy"));
-        Ok(Self::found(r)?.and_then(|o| o.policy))
+        Ok(found(r)?.and_then(|o| o.policy))
     }
 
     async fn policy_tags(&self, arn: &str) -> Result<Vec<Tag>> {
@@ -474,7 +456,12 @@ impl CustomResource<crate::AwsState> for Policy {
 
     async fn create(cx: &Cx<'_>, i: &Self::Inputs) -> Result<Created<Self::Outputs>> {
         let iam = Iam::of(cx).await;
-        let name = iam_name(cx, i.name.as_ref(), 128);
+        let name = iam_name(
+            cx,
+            i.name.as_ref(),
+            128,
+            &[i.path.clone(), i.description.clone()],
+        );
         if iam.policy_by_name(&name).await?.is_some() {
             return Err(taken(
                 &format!("CreatePolicy of `{}`", cx.name()),
@@ -505,7 +492,12 @@ impl CustomResource<crate::AwsState> for Policy {
 
     async fn find(cx: &Cx<'_>, i: &Self::Inputs) -> Result<Option<Created<Self::Outputs>>> {
         let iam = Iam::of(cx).await;
-        let name = iam_name(cx, i.name.as_ref(), 128);
+        let name = iam_name(
+            cx,
+            i.name.as_ref(),
+            128,
+            &[i.path.clone(), i.description.clone()],
+        );
         let Some(p) = iam.policy_by_name(&name).await? else {
             return Ok(None);
         };
@@ -679,7 +671,7 @@ impl CustomResource<crate::AwsState> for RolePolicyAttachment {
     /// Attaching is idempotent: an existing attachment is this one.
     async fn find(cx: &Cx<'_>, i: &Self::Inputs) -> Result<Option<Created<Self::Outputs>>> {
         let iam = Iam::of(cx).await;
-        let attached = Iam::found(iam.attached(&i.role, &i.policy_arn).await)?.unwrap_or(false);
+        let attached = found(iam.attached(&i.role, &i.policy_arn).await)?.unwrap_or(false);
         let id = attachment_id(i);
         Ok(attached.then(|| Created {
             id: id.clone(),
@@ -694,7 +686,7 @@ impl CustomResource<crate::AwsState> for RolePolicyAttachment {
                 "`{id}` is not a role policy attachment id: use `<role name>/<policy arn>`"
             )));
         };
-        if !Iam::found(iam.attached(role, arn).await)?.unwrap_or(false) {
+        if !found(iam.attached(role, arn).await)?.unwrap_or(false) {
             return Err(ProviderError::not_found(format!(
                 "policy `{arn}` is not attached to role `{role}`"
             )));
@@ -731,7 +723,7 @@ impl Iam<'_> {
             .send()
             .await
             .map_err(self.err("GetInstanceProfile"));
-        Ok(Self::found(r)?.and_then(|o| o.instance_profile))
+        Ok(found(r)?.and_then(|o| o.instance_profile))
     }
 
     async fn set_profile_role(
@@ -750,7 +742,7 @@ impl Iam<'_> {
                 .await
                 .map_err(self.err("RemoveRoleFromInstanceProfile"));
             // Already gone from it: as wanted.
-            Self::found(removed)?;
+            found(removed)?;
         }
         if let Some(r) = new {
             self.c
@@ -787,7 +779,7 @@ impl CustomResource<crate::AwsState> for InstanceProfile {
 
     async fn create(cx: &Cx<'_>, i: &Self::Inputs) -> Result<Created<Self::Outputs>> {
         let iam = Iam::of(cx).await;
-        let name = iam_name(cx, i.name.as_ref(), 128);
+        let name = iam_name(cx, i.name.as_ref(), 128, std::slice::from_ref(&i.path));
         if iam.profile(&name).await?.is_some() {
             return Err(taken(
                 &format!("CreateInstanceProfile of `{}`", cx.name()),
@@ -816,7 +808,7 @@ impl CustomResource<crate::AwsState> for InstanceProfile {
 
     async fn find(cx: &Cx<'_>, i: &Self::Inputs) -> Result<Option<Created<Self::Outputs>>> {
         let iam = Iam::of(cx).await;
-        let name = iam_name(cx, i.name.as_ref(), 128);
+        let name = iam_name(cx, i.name.as_ref(), 128, std::slice::from_ref(&i.path));
         let Some(p) = iam.profile(&name).await? else {
             return Ok(None);
         };

@@ -8,9 +8,11 @@ mod common;
 mod compute;
 mod ebs;
 mod egress;
+#[cfg(feature = "elbv2")]
+mod elbv2;
 #[cfg(feature = "iam")]
 mod iam;
-#[cfg(any(feature = "s3", feature = "iam"))]
+#[cfg(any(feature = "s3", feature = "iam", feature = "elbv2", feature = "rds"))]
 mod naming;
 mod network;
 mod security;
@@ -56,6 +58,12 @@ pub(crate) fn register(b: TypedProviderBuilder<AwsState>) -> TypedProviderBuilde
         .resource::<Policy>()
         .resource::<RolePolicyAttachment>()
         .resource::<InstanceProfile>();
+    #[cfg(feature = "elbv2")]
+    let b = b
+        .resource::<LoadBalancer>()
+        .resource::<TargetGroup>()
+        .resource::<Listener>()
+        .resource::<TargetGroupAttachment>();
     b
 }
 
@@ -421,6 +429,175 @@ pub struct InstanceProfileOutputs {
     pub arn: String,
     /// IAM's unique id for it.
     pub unique_id: String,
+}
+
+/// An application (or network) load balancer (`aws:elbv2:LoadBalancer`,
+/// feature `elbv2`). Its subnets and security groups change in place; a new
+/// name, scheme or type replaces it.
+#[cfg(feature = "elbv2")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(type = "aws:elbv2:LoadBalancer", resource = LoadBalancer, outputs = LoadBalancerOutputs)]
+pub struct LoadBalancerInputs {
+    /// The name (at most 32 letters, digits and hyphens, unique in the
+    /// region); default `<stack>-<resource name>-<hash>`.
+    #[mkso(replace)]
+    pub name: Option<String>,
+    /// Internal (reachable from the VPC only) rather than internet-facing.
+    #[mkso(replace)]
+    pub internal: Option<bool>,
+    /// `application` (default) or `network`.
+    #[mkso(replace)]
+    pub load_balancer_type: Option<String>,
+    /// Its subnets, one per availability zone (an application load balancer
+    /// needs two zones at least).
+    pub subnets: Vec<String>,
+    /// Its security groups (application load balancers).
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+    /// The load balancer's own tags.
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// Outputs of [`LoadBalancer`].
+#[cfg(feature = "elbv2")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = LoadBalancer)]
+pub struct LoadBalancerOutputs {
+    /// Its ARN (the id).
+    pub id: String,
+    /// Its ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+    /// Its DNS name (what clients and a DNS record point at).
+    pub dns_name: String,
+    /// The Route 53 zone of its DNS name (for an alias record).
+    pub zone_id: String,
+    /// Its VPC.
+    pub vpc_id: String,
+}
+
+/// A target group (`aws:elbv2:TargetGroup`, feature `elbv2`): where a
+/// listener forwards to. Its health check and deregistration delay change
+/// in place; a new name, port, protocol, VPC or target type replaces it.
+#[cfg(feature = "elbv2")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(type = "aws:elbv2:TargetGroup", resource = TargetGroup, outputs = TargetGroupOutputs)]
+pub struct TargetGroupInputs {
+    /// The name (at most 32 letters, digits and hyphens); default
+    /// `<stack>-<resource name>-<hash>`.
+    #[mkso(replace)]
+    pub name: Option<String>,
+    /// The port the targets listen on.
+    #[mkso(replace)]
+    pub port: i32,
+    /// `HTTP` (default), `HTTPS`, `TCP`, ...
+    #[mkso(replace)]
+    pub protocol: Option<String>,
+    /// The VPC of the targets.
+    #[mkso(replace)]
+    pub vpc_id: String,
+    /// `instance` (default), `ip` or `lambda`.
+    #[mkso(replace)]
+    pub target_type: Option<String>,
+    /// The health check's path (HTTP/HTTPS; default ELB's, `/`).
+    pub health_check_path: Option<String>,
+    /// Seconds between health checks (default ELB's, 30).
+    pub health_check_interval: Option<i32>,
+    /// The HTTP codes of a healthy answer, e.g. `200-299` (default `200`).
+    pub health_check_matcher: Option<String>,
+    /// Checks in a row that make a target healthy (default ELB's, 5).
+    pub healthy_threshold: Option<i32>,
+    /// Checks in a row that make a target unhealthy (default ELB's, 2).
+    pub unhealthy_threshold: Option<i32>,
+    /// Seconds a deregistered target keeps its connections (default 300).
+    pub deregistration_delay: Option<i32>,
+    /// The target group's own tags.
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// Outputs of [`TargetGroup`].
+#[cfg(feature = "elbv2")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = TargetGroup)]
+pub struct TargetGroupOutputs {
+    /// Its ARN (the id).
+    pub id: String,
+    /// Its ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// A listener of a load balancer (`aws:elbv2:Listener`, feature `elbv2`)
+/// forwarding to a target group. Port, protocol, target group, certificate
+/// and TLS policy change in place; a new load balancer replaces it.
+#[cfg(feature = "elbv2")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(type = "aws:elbv2:Listener", resource = Listener, outputs = ListenerOutputs)]
+pub struct ListenerInputs {
+    /// The load balancer's ARN.
+    #[mkso(replace)]
+    pub load_balancer_arn: String,
+    /// The port it listens on (one listener per port).
+    pub port: i32,
+    /// `HTTP` (default), `HTTPS`, `TCP`, `TLS`, ...
+    pub protocol: Option<String>,
+    /// The target group it forwards to.
+    pub target_group_arn: String,
+    /// The certificate's ARN (`HTTPS`, `TLS`).
+    pub certificate_arn: Option<String>,
+    /// The TLS policy (`HTTPS`, `TLS`; default ELB's).
+    pub ssl_policy: Option<String>,
+    /// The listener's own tags.
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// Outputs of [`Listener`].
+#[cfg(feature = "elbv2")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = Listener)]
+pub struct ListenerOutputs {
+    /// Its ARN (the id).
+    pub id: String,
+    /// Its ARN.
+    pub arn: String,
+}
+
+/// A target registered with a target group
+/// (`aws:elbv2:TargetGroupAttachment`, feature `elbv2`), id
+/// `<target group arn>/<target id>[/<port>]`. Replaced when any input
+/// changes.
+#[cfg(feature = "elbv2")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(
+    type = "aws:elbv2:TargetGroupAttachment",
+    resource = TargetGroupAttachment,
+    outputs = TargetGroupAttachmentOutputs
+)]
+pub struct TargetGroupAttachmentInputs {
+    /// The target group's ARN.
+    #[mkso(replace)]
+    pub target_group_arn: String,
+    /// The target: an instance id (`instance` groups), an IP address (`ip`)
+    /// or a Lambda function's ARN (`lambda`).
+    #[mkso(replace)]
+    pub target_id: String,
+    /// The port the target listens on (default: the group's).
+    #[mkso(replace)]
+    pub port: Option<i32>,
+}
+
+/// Outputs of [`TargetGroupAttachment`].
+#[cfg(feature = "elbv2")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = TargetGroupAttachment)]
+pub struct TargetGroupAttachmentOutputs {
+    /// `<target group arn>/<target id>[/<port>]`.
+    pub id: String,
 }
 
 /// A VPC (`aws:ec2:Vpc`). Replaced when `cidr_block` changes.

@@ -26,6 +26,20 @@ pub(crate) fn default_name(
     format!("{}-{suffix}", base.trim_matches('-'))
 }
 
+/// What a default name hashes: the URN, then each set `variant` (inputs
+/// whose change replaces the resource, so that the new copy gets a name of
+/// its own). With none set, the URN alone (names made before variants
+/// counted stay the same).
+pub(crate) fn hashed(urn: &str, variant: &[Option<String>]) -> String {
+    let mut key = urn.to_string();
+    for (i, v) in variant.iter().enumerate() {
+        if let Some(v) = v {
+            key.push_str(&format!("|{i}={v}"));
+        }
+    }
+    key
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -2,6 +2,8 @@
 //! `scripts/test.sh`): every resource type through the real engine.
 
 mod classify;
+#[cfg(feature = "elbv2")]
+mod elbv2;
 #[cfg(feature = "iam")]
 mod iam;
 mod resources;
@@ -65,6 +67,11 @@ impl Env {
     #[cfg(feature = "iam")]
     pub async fn iam(&self) -> &aws_sdk_iam::Client {
         self.provider.iam().await
+    }
+
+    #[cfg(feature = "elbv2")]
+    pub async fn elbv2(&self) -> &mkso_providers_aws::sdk::elbv2::Client {
+        self.provider.elbv2().await
     }
 
     /// The kit's harness over this stack, backend and provider(s).
