@@ -19,6 +19,10 @@ order.
 And S3's GetBucketVersioning answers as S3 does: moto 5.2.5 wraps the
 status in a `GetBucketVersioningResponse` element, which no S3 client reads
 (S3's answer is a `VersioningConfiguration`).
+
+And RDS's ModifyDBSubnetGroup keeps the group: moto 5.2.5 takes it out of
+the region to change it and never puts it back, so the group is gone after
+its first change.
 """
 import re
 import sys
@@ -77,6 +81,19 @@ def _get_bucket_versioning_like_s3(self):
 
 
 S3Response.get_bucket_versioning = _get_bucket_versioning_like_s3
+
+from moto.rds.models import RDSBackend  # noqa: E402
+
+_modify_db_subnet_group = RDSBackend.modify_db_subnet_group
+
+
+def _modify_db_subnet_group_keeping_it(self, subnet_name, description, subnets):
+    group = _modify_db_subnet_group(self, subnet_name, description, subnets)
+    self.subnet_groups[subnet_name] = group
+    return group
+
+
+RDSBackend.modify_db_subnet_group = _modify_db_subnet_group_keeping_it
 
 from moto.server import main  # noqa: E402
 

@@ -12,7 +12,8 @@
 //! - a code of [`THROTTLING_ERRORS`], or HTTP 429: throttled (the engine
 //!   narrows its concurrency and retries it without counting a failure);
 //! - a code ending in `NotFound` (`InvalidVpcID.NotFound`,
-//!   `NatGatewayNotFound`): not found — except those of
+//!   `NatGatewayNotFound`) or `NotFoundFault` (RDS), or one of
+//!   [`NOT_FOUND`] (`NoSuchEntity`): not found — except those of
 //!   [`CATALOG_NOT_FOUND`] (an instance type that does not exist): permanent;
 //! - a code of [`TRANSIENT_ERRORS`] or [`EC2_RETRYABLE_ERRORS`], or HTTP 5xx:
 //!   retryable;
@@ -87,6 +88,10 @@ pub const EC2_RETRYABLE_ERRORS: &[&str] = &[
     "DependencyViolation",
 ];
 
+/// Not-found codes besides those ending in `NotFound` or `NotFoundFault`
+/// (RDS's `DBSubnetGroupNotFoundFault`): IAM's and Route 53's.
+pub const NOT_FOUND: &[&str] = &["NoSuchEntity", "NoSuchHostedZone"];
+
 /// Codes ending in `NotFound` that name something of the service's own
 /// catalog, not a resource: an instance type that does not exist will not
 /// appear by waiting (EC2 answers `InvalidParameterValue`; moto
@@ -109,7 +114,10 @@ fn answer_class(status: u16, code: &str) -> Answer {
         Answer::Throttled
     } else if CATALOG_NOT_FOUND.contains(&code) {
         Answer::Permanent
-    } else if code.ends_with("NotFound") || code == "NoSuchEntity" {
+    } else if code.ends_with("NotFound")
+        || code.ends_with("NotFoundFault")
+        || NOT_FOUND.contains(&code)
+    {
         Answer::NotFound
     } else if TRANSIENT_ERRORS.contains(&code)
         || EC2_RETRYABLE_ERRORS.contains(&code)

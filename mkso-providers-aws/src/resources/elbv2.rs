@@ -22,7 +22,9 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use mkso::ProviderError;
 use mkso::typed::{Created, CustomResource, Observed, Planned};
 
-use super::common::{Cx, ReadResult, Result, Update, found, unless_default, unless_unset};
+use super::common::{
+    Cx, ReadResult, Result, Update, differ, found, same_set, unless_default, unless_unset,
+};
 use super::{
     Listener, ListenerInputs, ListenerOutputs, LoadBalancer, LoadBalancerInputs,
     LoadBalancerOutputs, Tags, TargetGroup, TargetGroupAttachment, TargetGroupAttachmentInputs,
@@ -208,27 +210,6 @@ fn one_of(key: &str, v: &Planned<Option<String>>, values: &[&str]) -> Vec<(Strin
         )],
         _ => Vec::new(),
     }
-}
-
-/// The cloud's list when it holds the same items as the recorded one (kept
-/// in the recorded order: no drift from ordering), else sorted.
-fn same_set(recorded: Option<&Vec<String>>, mut cloud: Vec<String>) -> Vec<String> {
-    cloud.sort();
-    if let Some(r) = recorded {
-        let mut sorted = r.clone();
-        sorted.sort();
-        if sorted == cloud {
-            return r.clone();
-        }
-    }
-    cloud
-}
-
-fn differ(a: &[String], b: &[String]) -> bool {
-    let (mut a, mut b) = (a.to_vec(), b.to_vec());
-    a.sort();
-    b.sort();
-    a != b
 }
 
 /// The inputs besides the name whose change replaces a load balancer.

@@ -15,6 +15,8 @@ mod iam;
 #[cfg(any(feature = "s3", feature = "iam", feature = "elbv2", feature = "rds"))]
 mod naming;
 mod network;
+#[cfg(feature = "rds")]
+mod rds;
 mod security;
 #[cfg(feature = "s3")]
 mod storage;
@@ -64,6 +66,8 @@ pub(crate) fn register(b: TypedProviderBuilder<AwsState>) -> TypedProviderBuilde
         .resource::<TargetGroup>()
         .resource::<Listener>()
         .resource::<TargetGroupAttachment>();
+    #[cfg(feature = "rds")]
+    let b = b.resource::<DbSubnetGroup>().resource::<DbInstance>();
     b
 }
 
@@ -598,6 +602,128 @@ pub struct TargetGroupAttachmentInputs {
 pub struct TargetGroupAttachmentOutputs {
     /// `<target group arn>/<target id>[/<port>]`.
     pub id: String,
+}
+
+/// A DB subnet group (`aws:rds:DbSubnetGroup`, feature `rds`): the subnets
+/// a database may be placed in. Its subnets and description change in
+/// place; a new name replaces it.
+#[cfg(feature = "rds")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(type = "aws:rds:DbSubnetGroup", resource = DbSubnetGroup, outputs = DbSubnetGroupOutputs)]
+pub struct DbSubnetGroupInputs {
+    /// The name (lower case letters, digits, hyphens); default
+    /// `<stack>-<resource name>-<hash>` in lower case.
+    #[mkso(replace)]
+    pub name: Option<String>,
+    /// What it is for (default `Managed by mkso`).
+    pub description: Option<String>,
+    /// Its subnets, in two availability zones at least.
+    pub subnet_ids: Vec<String>,
+    /// The group's own tags.
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// Outputs of [`DbSubnetGroup`].
+#[cfg(feature = "rds")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = DbSubnetGroup)]
+pub struct DbSubnetGroupOutputs {
+    /// Its name (the id).
+    pub id: String,
+    /// Its ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+    /// The VPC of its subnets.
+    pub vpc_id: String,
+}
+
+/// A database instance (`aws:rds:DbInstance`, feature `rds`). Class,
+/// storage (it only grows), engine version, password, security groups,
+/// port, multi-AZ, public access, backups and deletion protection change in
+/// place (applied at once); a new identifier, engine, database name, master
+/// user, subnet group or encryption replaces it. Deleting it takes a final
+/// snapshot `<identifier>-final-<time>` unless `skip_final_snapshot`.
+#[cfg(feature = "rds")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(type = "aws:rds:DbInstance", resource = DbInstance, outputs = DbInstanceOutputs)]
+pub struct DbInstanceInputs {
+    /// The identifier (lower case letters, digits, hyphens, starting with a
+    /// letter; at most 63); default `<stack>-<resource name>-<hash>` in
+    /// lower case.
+    #[mkso(replace)]
+    pub identifier: Option<String>,
+    /// The engine: `postgres`, `mysql`, `mariadb`, ...
+    #[mkso(replace)]
+    pub engine: String,
+    /// The engine version (default RDS's for the engine); a newer one
+    /// upgrades in place.
+    pub engine_version: Option<String>,
+    /// The instance class, e.g. `db.t3.micro`.
+    pub instance_class: String,
+    /// Storage in GiB (it only grows).
+    pub allocated_storage: i32,
+    /// `gp3`, `gp2`, `io1`, ... (default RDS's).
+    pub storage_type: Option<String>,
+    /// The database created with the instance.
+    #[mkso(replace)]
+    pub db_name: Option<String>,
+    /// The master user's name.
+    #[mkso(replace)]
+    pub username: String,
+    /// The master user's password: always secret, in state and plans.
+    /// RDS never answers with it: drift in it cannot be seen, and an
+    /// imported instance gets the program's password at its next update.
+    #[mkso(secret)]
+    pub password: Option<String>,
+    /// The port (default the engine's).
+    pub port: Option<i32>,
+    /// The subnet group (default: the default VPC's).
+    #[mkso(replace)]
+    pub db_subnet_group_name: Option<String>,
+    /// Its VPC security groups.
+    #[serde(default)]
+    pub vpc_security_group_ids: Vec<String>,
+    /// Reachable from the internet (default no).
+    pub publicly_accessible: Option<bool>,
+    /// A standby in another zone (default no).
+    pub multi_az: Option<bool>,
+    /// Days of automated backups (0 turns them off; default RDS's, 1).
+    pub backup_retention_period: Option<i32>,
+    /// Encrypt its storage (default no).
+    #[mkso(replace)]
+    pub storage_encrypted: Option<bool>,
+    /// Refuse to delete it (RDS refuses too): turn it off before a delete.
+    pub deletion_protection: Option<bool>,
+    /// Delete it without a final snapshot (default: take one).
+    #[serde(default)]
+    pub skip_final_snapshot: bool,
+    /// The instance's own tags.
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// Outputs of [`DbInstance`].
+#[cfg(feature = "rds")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = DbInstance)]
+pub struct DbInstanceOutputs {
+    /// Its identifier (the id).
+    pub id: String,
+    /// Its ARN.
+    pub arn: String,
+    /// The host name clients connect to.
+    #[mkso(computed)]
+    pub address: String,
+    /// The port clients connect to.
+    #[mkso(computed)]
+    pub port: i32,
+    /// `<address>:<port>`.
+    #[mkso(computed)]
+    pub endpoint: String,
+    /// RDS's unique id for it (`db-...`).
+    pub resource_id: String,
 }
 
 /// A VPC (`aws:ec2:Vpc`). Replaced when `cidr_block` changes.

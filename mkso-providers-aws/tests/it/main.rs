@@ -6,6 +6,8 @@ mod classify;
 mod elbv2;
 #[cfg(feature = "iam")]
 mod iam;
+#[cfg(feature = "rds")]
+mod rds;
 mod resources;
 #[cfg(feature = "s3")]
 mod storage;
@@ -72,6 +74,11 @@ impl Env {
     #[cfg(feature = "elbv2")]
     pub async fn elbv2(&self) -> &mkso_providers_aws::sdk::elbv2::Client {
         self.provider.elbv2().await
+    }
+
+    #[cfg(feature = "rds")]
+    pub async fn rds(&self) -> &mkso_providers_aws::sdk::rds::Client {
+        self.provider.rds().await
     }
 
     /// The kit's harness over this stack, backend and provider(s).
