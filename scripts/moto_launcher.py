@@ -23,6 +23,13 @@ status in a `GetBucketVersioningResponse` element, which no S3 client reads
 And RDS's ModifyDBSubnetGroup keeps the group: moto 5.2.5 takes it out of
 the region to change it and never puts it back, so the group is gone after
 its first change.
+
+And Route 53's ChangeResourceRecordSets decides whether a CREATE meets an
+existing record as Route 53 does, by the record's name and type: moto 5.2.5
+refuses a CREATE identical to an earlier one whenever any record sorts after
+that name (so a record deleted and created again with the same values is
+refused), and lets a CREATE of an existing record with other values through
+(a duplicate).
 """
 import re
 import sys
@@ -94,6 +101,34 @@ def _modify_db_subnet_group_keeping_it(self, subnet_name, description, subnets):
 
 
 RDSBackend.modify_db_subnet_group = _modify_db_subnet_group_keeping_it
+
+from moto.route53.exceptions import ResourceRecordAlreadyExists  # noqa: E402
+from moto.route53.models import Route53Backend  # noqa: E402
+
+_change_resource_record_sets = Route53Backend.change_resource_record_sets
+
+
+def _change_resource_record_sets_like_route53(self, zoneid, change_list):
+    zone = self.get_hosted_zone(zoneid)
+
+    def key(name, type_):
+        return (name.rstrip(".").lower(), type_)
+
+    existing = {key(r.name, r.type) for r in zone.rrsets}
+    for change in change_list:
+        if change["Action"] != "CREATE":
+            continue
+        rrset = change["ResourceRecordSet"]
+        if key(rrset["Name"], rrset["Type"]) in existing:
+            raise ResourceRecordAlreadyExists(
+                name=rrset["Name"].rstrip(".") + ".", _type=rrset["Type"]
+            )
+        # Known not to exist: an upsert creates it, past moto's check.
+        change["Action"] = "UPSERT"
+    return _change_resource_record_sets(self, zoneid, change_list)
+
+
+Route53Backend.change_resource_record_sets = _change_resource_record_sets_like_route53
 
 from moto.server import main  # noqa: E402
 

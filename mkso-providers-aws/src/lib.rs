@@ -10,7 +10,8 @@
 //! `Role`, `Policy`, `RolePolicyAttachment`, `InstanceProfile`; with the `elbv2`
 //! feature (on `aws-sdk-elasticloadbalancingv2`), `LoadBalancer`, `TargetGroup`,
 //! `Listener`, `TargetGroupAttachment`; with the `rds` feature (on `aws-sdk-rds`),
-//! `DbSubnetGroup`, `DbInstance` (its password a secret property). Every taggable resource is tagged `Name`,
+//! `DbSubnetGroup`, `DbInstance` (its password a secret property); with the
+//! `route53` feature (on `aws-sdk-route53`), `HostedZone`, `Record`. Every taggable resource is tagged `Name`,
 //! `Environment` (the stack's environment), `mkso:stack`, `mkso:urn`, then
 //! `aws:defaultTags` and its own `tags`. Before a create, the provider looks
 //! the resource up by its `mkso:urn` tag and adopts it: an interrupted `up`

@@ -87,7 +87,12 @@ pub(crate) fn observed_own_tags(
 /// ones, for services that tag by key (IAM, ELBv2): a managed tag recorded
 /// among the own ones is what the cloud had for it, changed behind mkso's
 /// back, and is set back.
-#[cfg(any(feature = "iam", feature = "elbv2", feature = "rds"))]
+#[cfg(any(
+    feature = "iam",
+    feature = "elbv2",
+    feature = "rds",
+    feature = "route53"
+))]
 pub(crate) fn changes(
     identity: &ResourceIdentity,
     defaults: &BTreeMap<String, String>,

@@ -205,7 +205,12 @@ pub(crate) use mkso::typed::existing;
 
 /// `Ok(None)` for a not-found answer (of any service).
 #[cfg_attr(
-    not(any(feature = "iam", feature = "elbv2", feature = "rds")),
+    not(any(
+        feature = "iam",
+        feature = "elbv2",
+        feature = "rds",
+        feature = "route53"
+    )),
     allow(dead_code)
 )]
 pub(crate) fn found<T>(r: Result<T>) -> Result<Option<T>> {

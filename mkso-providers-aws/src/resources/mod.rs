@@ -12,11 +12,19 @@ mod egress;
 mod elbv2;
 #[cfg(feature = "iam")]
 mod iam;
-#[cfg(any(feature = "s3", feature = "iam", feature = "elbv2", feature = "rds"))]
+#[cfg(any(
+    feature = "s3",
+    feature = "iam",
+    feature = "elbv2",
+    feature = "rds",
+    feature = "route53"
+))]
 mod naming;
 mod network;
 #[cfg(feature = "rds")]
 mod rds;
+#[cfg(feature = "route53")]
+mod route53;
 mod security;
 #[cfg(feature = "s3")]
 mod storage;
@@ -68,6 +76,8 @@ pub(crate) fn register(b: TypedProviderBuilder<AwsState>) -> TypedProviderBuilde
         .resource::<TargetGroupAttachment>();
     #[cfg(feature = "rds")]
     let b = b.resource::<DbSubnetGroup>().resource::<DbInstance>();
+    #[cfg(feature = "route53")]
+    let b = b.resource::<HostedZone>().resource::<Record>();
     b
 }
 
@@ -724,6 +734,87 @@ pub struct DbInstanceOutputs {
     pub endpoint: String,
     /// RDS's unique id for it (`db-...`).
     pub resource_id: String,
+}
+
+/// A Route 53 hosted zone (`aws:route53:HostedZone`, feature `route53`):
+/// public, or private to a VPC. Its comment changes in place; a new name or
+/// VPC replaces it.
+#[cfg(feature = "route53")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(type = "aws:route53:HostedZone", resource = HostedZone, outputs = HostedZoneOutputs)]
+pub struct HostedZoneInputs {
+    /// The domain, e.g. `example.com`.
+    #[mkso(replace)]
+    pub name: String,
+    /// What it is for (default `Managed by mkso`).
+    pub comment: Option<String>,
+    /// Private to this VPC (of the provider's region); unset: public.
+    #[mkso(replace)]
+    pub vpc_id: Option<String>,
+    /// Delete the records mkso does not manage with the zone (default: a
+    /// zone that still holds records is not deleted).
+    #[serde(default)]
+    pub force_destroy: bool,
+    /// The zone's own tags.
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// Outputs of [`HostedZone`].
+#[cfg(feature = "route53")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = HostedZone)]
+pub struct HostedZoneOutputs {
+    /// Its id (`Z...`).
+    pub id: String,
+    /// Its id (what a record's `zone_id` takes).
+    pub zone_id: String,
+    /// Its domain (no trailing dot).
+    pub name: String,
+    /// The name servers to delegate the domain to (public zones).
+    pub name_servers: Vec<String>,
+}
+
+/// A DNS record set (`aws:route53:Record`, feature `route53`), id
+/// `<zone id>_<name>_<type>`: plain values with a TTL, or an alias to an
+/// AWS endpoint (a load balancer). Values, TTL and alias change in place; a
+/// new zone, name or type replaces it.
+#[cfg(feature = "route53")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(type = "aws:route53:Record", resource = Record, outputs = RecordOutputs)]
+pub struct RecordInputs {
+    /// The zone's id.
+    #[mkso(replace)]
+    pub zone_id: String,
+    /// The full name, e.g. `www.example.com`.
+    #[mkso(replace)]
+    pub name: String,
+    /// `A`, `AAAA`, `CNAME`, `TXT`, `MX`, ...
+    #[mkso(replace)]
+    pub record_type: String,
+    /// Seconds resolvers keep it (plain values; default 300).
+    pub ttl: Option<i64>,
+    /// Its values (plain records).
+    #[serde(default)]
+    pub records: Vec<String>,
+    /// An alias instead of values: the target's DNS name (a load
+    /// balancer's `dns_name`).
+    pub alias_name: Option<String>,
+    /// The alias target's hosted zone (a load balancer's `zone_id`).
+    pub alias_zone_id: Option<String>,
+    /// Answer for the alias only while its target is healthy (default no).
+    pub alias_evaluate_target_health: Option<bool>,
+}
+
+/// Outputs of [`Record`].
+#[cfg(feature = "route53")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = Record)]
+pub struct RecordOutputs {
+    /// `<zone id>_<name>_<type>`.
+    pub id: String,
+    /// The full name (no trailing dot).
+    pub fqdn: String,
 }
 
 /// A VPC (`aws:ec2:Vpc`). Replaced when `cidr_block` changes.

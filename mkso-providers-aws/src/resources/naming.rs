@@ -1,14 +1,17 @@
-//! Default physical names for resources whose names are global (S3
-//! buckets, IAM roles, policies and instance profiles):
-//! `<stack>-<resource name>-<hash>`, the hash being 8 hex digits of the
-//! SHA-256 of the resource's URN. The same resource always gets the same
-//! name (an interrupted create finds its resource again), two stacks or
-//! projects do not collide.
+//! Default physical names for resources whose names are unique in an
+//! account or region (S3 buckets, IAM roles, policies and instance
+//! profiles, load balancers and target groups, DB subnet groups and
+//! instances): `<stack>-<name>-<hash>`, the hash being 8 hex digits of the
+//! SHA-256 of the resource's URN (and of the inputs whose change replaces
+//! it, when set). The same resource always gets the same name (an
+//! interrupted create finds its resource again), two stacks or projects do
+//! not collide.
 
 use sha2::Digest;
 
 /// `<stack>-<name>-<hash>` in at most `max` characters, each character
 /// that `allowed` refuses written `-`.
+#[cfg(any(feature = "s3", feature = "iam", feature = "elbv2", feature = "rds"))]
 pub(crate) fn default_name(
     stack: &str,
     name: &str,
@@ -21,15 +24,20 @@ pub(crate) fn default_name(
         .map(|c| if allowed(c) { c } else { '-' })
         .collect();
     base.truncate(max.saturating_sub(9));
-    let hash = sha2::Sha256::digest(urn.as_bytes());
-    let suffix: String = hash[..4].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{suffix}", base.trim_matches('-'))
+    format!("{}-{}", base.trim_matches('-'), short_hash(urn))
+}
+
+/// 8 hex digits of the SHA-256 of `key`.
+pub(crate) fn short_hash(key: &str) -> String {
+    let hash = sha2::Sha256::digest(key.as_bytes());
+    hash[..4].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What a default name hashes: the URN, then each set `variant` (inputs
 /// whose change replaces the resource, so that the new copy gets a name of
 /// its own). With none set, the URN alone (names made before variants
 /// counted stay the same).
+#[cfg(any(feature = "iam", feature = "elbv2", feature = "rds"))]
 pub(crate) fn hashed(urn: &str, variant: &[Option<String>]) -> String {
     let mut key = urn.to_string();
     for (i, v) in variant.iter().enumerate() {
@@ -40,7 +48,7 @@ pub(crate) fn hashed(urn: &str, variant: &[Option<String>]) -> String {
     key
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "s3"))]
 mod tests {
     #[test]
     fn names_fit_and_differ_by_urn() {

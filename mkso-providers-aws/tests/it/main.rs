@@ -9,6 +9,8 @@ mod iam;
 #[cfg(feature = "rds")]
 mod rds;
 mod resources;
+#[cfg(feature = "route53")]
+mod route53;
 #[cfg(feature = "s3")]
 mod storage;
 
@@ -79,6 +81,11 @@ impl Env {
     #[cfg(feature = "rds")]
     pub async fn rds(&self) -> &mkso_providers_aws::sdk::rds::Client {
         self.provider.rds().await
+    }
+
+    #[cfg(feature = "route53")]
+    pub async fn route53(&self) -> &mkso_providers_aws::sdk::route53::Client {
+        self.provider.route53().await
     }
 
     /// The kit's harness over this stack, backend and provider(s).
