@@ -30,6 +30,10 @@ refuses a CREATE identical to an earlier one whenever any record sorts after
 that name (so a record deleted and created again with the same values is
 refused), and lets a CREATE of an existing record with other values through
 (a duplicate).
+
+And a launch template's new version keeps its user data as EC2 does: moto
+5.2.5 decodes it for a template's first version only, so an Auto Scaling
+group launching from a later version with user data fails (HTTP 500).
 """
 import re
 import sys
@@ -129,6 +133,20 @@ def _change_resource_record_sets_like_route53(self, zoneid, change_list):
 
 
 Route53Backend.change_resource_record_sets = _change_resource_record_sets_like_route53
+
+from moto.ec2.models.launch_templates import LaunchTemplate  # noqa: E402
+from moto.ec2.utils import parse_user_data  # noqa: E402
+
+_create_version = LaunchTemplate.create_version
+
+
+def _create_version_with_user_data(self, data, description):
+    if isinstance(data.get("UserData"), str):
+        data = dict(data, UserData=parse_user_data(data["UserData"]))
+    return _create_version(self, data, description)
+
+
+LaunchTemplate.create_version = _create_version_with_user_data
 
 from moto.server import main  # noqa: E402
 

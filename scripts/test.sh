@@ -37,6 +37,6 @@ fi
 # project outside the workspace that the README's "Start a project of your
 # own" makes.
 if [ "$#" -eq 0 ]; then
-  exec bash scripts/with-emulators.sh bash -c 'cargo test --workspace && cargo test -p mkso-providers-aws --features s3,iam,elbv2,rds,route53 --test it -- storage iam elbv2 rds route53 && bash scripts/first-project.sh'
+  exec bash scripts/with-emulators.sh bash -c 'cargo test --workspace && cargo test -p mkso-providers-aws --features s3,iam,elbv2,rds,route53,autoscaling --test it -- storage iam elbv2 rds route53 autoscaling && bash scripts/first-project.sh'
 fi
 exec bash scripts/with-emulators.sh cargo test --workspace "$@"

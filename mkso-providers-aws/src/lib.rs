@@ -5,13 +5,14 @@
 //! [`SecurityGroup`], [`SecurityGroupRule`], [`Instance`], [`Eip`],
 //! [`NatGateway`], [`KeyPair`], [`Volume`], [`VolumeAttachment`],
 //! [`EgressOnlyInternetGateway`], [`EipAssociation`], [`NetworkAcl`],
-//! [`NetworkAclEntry`]; with the
+//! [`NetworkAclEntry`], [`LaunchTemplate`]; with the
 //! `s3` feature (on `aws-sdk-s3`), `Bucket`; with the `iam` feature (on `aws-sdk-iam`),
 //! `Role`, `Policy`, `RolePolicyAttachment`, `InstanceProfile`; with the `elbv2`
 //! feature (on `aws-sdk-elasticloadbalancingv2`), `LoadBalancer`, `TargetGroup`,
 //! `Listener`, `TargetGroupAttachment`; with the `rds` feature (on `aws-sdk-rds`),
 //! `DbSubnetGroup`, `DbInstance` (its password a secret property); with the
-//! `route53` feature (on `aws-sdk-route53`), `HostedZone`, `Record`. Every taggable resource is tagged `Name`,
+//! `route53` feature (on `aws-sdk-route53`), `HostedZone`, `Record`; with the
+//! `autoscaling` feature (on `aws-sdk-autoscaling`), `AutoScalingGroup`. Every taggable resource is tagged `Name`,
 //! `Environment` (the stack's environment), `mkso:stack`, `mkso:urn`, then
 //! `aws:defaultTags` and its own `tags`. Before a create, the provider looks
 //! the resource up by its `mkso:urn` tag and adopts it: an interrupted `up`
@@ -73,6 +74,8 @@ mod tags;
 /// feature), for calls of one's own — a test that checks what a stack made,
 /// or changes something behind mkso's back — without depending on them.
 pub mod sdk {
+    #[cfg(feature = "autoscaling")]
+    pub use aws_sdk_autoscaling as autoscaling;
     pub use aws_sdk_ec2 as ec2;
     #[cfg(feature = "elbv2")]
     pub use aws_sdk_elasticloadbalancingv2 as elbv2;

@@ -41,6 +41,8 @@ pub struct AwsState {
     rds: tokio::sync::OnceCell<aws_sdk_rds::Client>,
     #[cfg(feature = "route53")]
     route53: tokio::sync::OnceCell<aws_sdk_route53::Client>,
+    #[cfg(feature = "autoscaling")]
+    autoscaling: tokio::sync::OnceCell<aws_sdk_autoscaling::Client>,
 }
 
 impl std::fmt::Debug for AwsState {
@@ -89,6 +91,8 @@ impl AwsProvider {
             rds: tokio::sync::OnceCell::new(),
             #[cfg(feature = "route53")]
             route53: tokio::sync::OnceCell::new(),
+            #[cfg(feature = "autoscaling")]
+            autoscaling: tokio::sync::OnceCell::new(),
         };
         Ok(AwsProvider {
             inner: resources::register(TypedProvider::builder("aws", state)).build(),
@@ -128,6 +132,12 @@ impl AwsProvider {
     #[cfg(feature = "route53")]
     pub async fn route53(&self) -> &aws_sdk_route53::Client {
         self.inner.state().route53().await
+    }
+
+    /// The Auto Scaling client (feature `autoscaling`).
+    #[cfg(feature = "autoscaling")]
+    pub async fn autoscaling(&self) -> &aws_sdk_autoscaling::Client {
+        self.inner.state().autoscaling().await
     }
 
     /// The resource types it serves.
@@ -215,6 +225,19 @@ impl AwsState {
                     .retry_config(aws_sdk_route53::config::retry::RetryConfig::disabled())
                     .build();
                 aws_sdk_route53::Client::from_conf(conf)
+            })
+            .await
+    }
+
+    /// The Auto Scaling client (feature `autoscaling`; created on first use).
+    #[cfg(feature = "autoscaling")]
+    pub async fn autoscaling(&self) -> &aws_sdk_autoscaling::Client {
+        self.autoscaling
+            .get_or_init(|| async {
+                let conf = aws_sdk_autoscaling::config::Builder::from(&self.sdk_config().await)
+                    .retry_config(aws_sdk_autoscaling::config::retry::RetryConfig::disabled())
+                    .build();
+                aws_sdk_autoscaling::Client::from_conf(conf)
             })
             .await
     }

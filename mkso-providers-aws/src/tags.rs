@@ -91,7 +91,8 @@ pub(crate) fn observed_own_tags(
     feature = "iam",
     feature = "elbv2",
     feature = "rds",
-    feature = "route53"
+    feature = "route53",
+    feature = "autoscaling"
 ))]
 pub(crate) fn changes(
     identity: &ResourceIdentity,

@@ -224,7 +224,6 @@ pub(crate) fn found<T>(r: Result<T>) -> Result<Option<T>> {
 /// The cloud's list when it holds the same items as the recorded one (kept
 /// in the recorded order: no drift from ordering), else sorted. For lists
 /// the cloud keeps in an order of its own (subnets, security groups).
-#[cfg(any(feature = "elbv2", feature = "rds"))]
 pub(crate) fn same_set(recorded: Option<&Vec<String>>, mut cloud: Vec<String>) -> Vec<String> {
     cloud.sort();
     if let Some(r) = recorded {
@@ -238,7 +237,7 @@ pub(crate) fn same_set(recorded: Option<&Vec<String>>, mut cloud: Vec<String>) -
 }
 
 /// Whether two lists hold different items (in any order).
-#[cfg(any(feature = "elbv2", feature = "rds"))]
+#[cfg(any(feature = "elbv2", feature = "rds", feature = "autoscaling"))]
 pub(crate) fn differ(a: &[String], b: &[String]) -> bool {
     let (mut a, mut b) = (a.to_vec(), b.to_vec());
     a.sort();

@@ -4,6 +4,8 @@
 //! in [`register`]; what they share is in [`common`].
 
 mod acl;
+#[cfg(feature = "autoscaling")]
+mod autoscaling;
 mod common;
 mod compute;
 mod ebs;
@@ -17,7 +19,8 @@ mod iam;
     feature = "iam",
     feature = "elbv2",
     feature = "rds",
-    feature = "route53"
+    feature = "route53",
+    feature = "autoscaling"
 ))]
 mod naming;
 mod network;
@@ -28,6 +31,7 @@ mod route53;
 mod security;
 #[cfg(feature = "s3")]
 mod storage;
+mod template;
 
 use std::collections::BTreeMap;
 
@@ -59,7 +63,8 @@ pub(crate) fn register(b: TypedProviderBuilder<AwsState>) -> TypedProviderBuilde
         .resource::<EgressOnlyInternetGateway>()
         .resource::<EipAssociation>()
         .resource::<NetworkAcl>()
-        .resource::<NetworkAclEntry>();
+        .resource::<NetworkAclEntry>()
+        .resource::<LaunchTemplate>();
     #[cfg(feature = "s3")]
     let b = b.resource::<Bucket>();
     #[cfg(feature = "iam")]
@@ -78,6 +83,8 @@ pub(crate) fn register(b: TypedProviderBuilder<AwsState>) -> TypedProviderBuilde
     let b = b.resource::<DbSubnetGroup>().resource::<DbInstance>();
     #[cfg(feature = "route53")]
     let b = b.resource::<HostedZone>().resource::<Record>();
+    #[cfg(feature = "autoscaling")]
+    let b = b.resource::<AutoScalingGroup>();
     b
 }
 
@@ -815,6 +822,105 @@ pub struct RecordOutputs {
     pub id: String,
     /// The full name (no trailing dot).
     pub fqdn: String,
+}
+
+/// A launch template (`aws:ec2:LaunchTemplate`): how an Auto Scaling group
+/// launches its instances. A change of what it launches makes a new version,
+/// the template's default (`latest_version` tells dependents); a new name
+/// replaces it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(type = "aws:ec2:LaunchTemplate", resource = LaunchTemplate, outputs = LaunchTemplateOutputs)]
+pub struct LaunchTemplateInputs {
+    /// The name (unique in the region); default `<stack>-<resource name>`.
+    #[mkso(replace)]
+    pub name: Option<String>,
+    /// The AMI id.
+    pub image_id: String,
+    /// The instance type, e.g. `t3.micro`.
+    pub instance_type: String,
+    /// A key pair's name.
+    pub key_name: Option<String>,
+    /// The instances' security groups.
+    #[serde(default)]
+    pub security_group_ids: Vec<String>,
+    /// User data (plain text; base64-encoded for EC2). Secret when the
+    /// program passes a secret.
+    pub user_data: Option<String>,
+    /// The instance profile's ARN (the role the instances take).
+    pub iam_instance_profile_arn: Option<String>,
+    /// The template's own tags.
+    #[serde(default)]
+    #[mkso(tags)]
+    pub tags: Tags,
+}
+
+/// Outputs of [`LaunchTemplate`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = LaunchTemplate)]
+pub struct LaunchTemplateOutputs {
+    /// Its id (`lt-...`).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The newest version (what an Auto Scaling group should launch).
+    #[mkso(computed)]
+    pub latest_version: i64,
+}
+
+/// An Auto Scaling group (`aws:autoscaling:AutoScalingGroup`, feature
+/// `autoscaling`) launching from a launch template, registering its
+/// instances with target groups. Sizes, template version, subnets, target
+/// groups, health check and tags change in place (instances already running
+/// keep their template version); a new name replaces it.
+#[cfg(feature = "autoscaling")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(
+    type = "aws:autoscaling:AutoScalingGroup",
+    resource = AutoScalingGroup,
+    outputs = AutoScalingGroupOutputs
+)]
+pub struct AutoScalingGroupInputs {
+    /// The name (unique in the region); default
+    /// `<stack>-<resource name>-<hash>`.
+    #[mkso(replace)]
+    pub name: Option<String>,
+    /// The launch template's id.
+    pub launch_template_id: String,
+    /// Which version to launch (default `$Default`; pass the template's
+    /// `latest_version` to follow its changes).
+    pub launch_template_version: Option<String>,
+    /// The fewest instances.
+    pub min_size: i32,
+    /// The most instances.
+    pub max_size: i32,
+    /// How many to run (default `min_size`).
+    pub desired_capacity: Option<i32>,
+    /// The subnets it launches into.
+    pub subnet_ids: Vec<String>,
+    /// Target groups its instances are registered with.
+    #[serde(default)]
+    pub target_group_arns: Vec<String>,
+    /// `EC2` (default) or `ELB` (replace instances the load balancer finds
+    /// unhealthy).
+    pub health_check_type: Option<String>,
+    /// Seconds a new instance has before health checks count (default 300).
+    pub health_check_grace_period: Option<i32>,
+    /// The group's own tags, given to its instances too.
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// Outputs of [`AutoScalingGroup`].
+#[cfg(feature = "autoscaling")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = AutoScalingGroup)]
+pub struct AutoScalingGroupOutputs {
+    /// Its name (the id).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its ARN.
+    pub arn: String,
 }
 
 /// A VPC (`aws:ec2:Vpc`). Replaced when `cidr_block` changes.

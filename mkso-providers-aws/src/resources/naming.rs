@@ -11,7 +11,13 @@ use sha2::Digest;
 
 /// `<stack>-<name>-<hash>` in at most `max` characters, each character
 /// that `allowed` refuses written `-`.
-#[cfg(any(feature = "s3", feature = "iam", feature = "elbv2", feature = "rds"))]
+#[cfg(any(
+    feature = "s3",
+    feature = "iam",
+    feature = "elbv2",
+    feature = "rds",
+    feature = "autoscaling"
+))]
 pub(crate) fn default_name(
     stack: &str,
     name: &str,
@@ -37,7 +43,12 @@ pub(crate) fn short_hash(key: &str) -> String {
 /// whose change replaces the resource, so that the new copy gets a name of
 /// its own). With none set, the URN alone (names made before variants
 /// counted stay the same).
-#[cfg(any(feature = "iam", feature = "elbv2", feature = "rds"))]
+#[cfg(any(
+    feature = "iam",
+    feature = "elbv2",
+    feature = "rds",
+    feature = "autoscaling"
+))]
 pub(crate) fn hashed(urn: &str, variant: &[Option<String>]) -> String {
     let mut key = urn.to_string();
     for (i, v) in variant.iter().enumerate() {

@@ -1,6 +1,8 @@
 //! The AWS provider against the EC2 emulator (moto, started by
 //! `scripts/test.sh`): every resource type through the real engine.
 
+#[cfg(all(feature = "autoscaling", feature = "elbv2"))]
+mod autoscaling;
 mod classify;
 #[cfg(feature = "elbv2")]
 mod elbv2;
@@ -86,6 +88,11 @@ impl Env {
     #[cfg(feature = "route53")]
     pub async fn route53(&self) -> &mkso_providers_aws::sdk::route53::Client {
         self.provider.route53().await
+    }
+
+    #[cfg(feature = "autoscaling")]
+    pub async fn autoscaling(&self) -> &mkso_providers_aws::sdk::autoscaling::Client {
+        self.provider.autoscaling().await
     }
 
     /// The kit's harness over this stack, backend and provider(s).
