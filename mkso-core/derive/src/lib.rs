@@ -667,6 +667,10 @@ fn resource(input: DeriveInput) -> syn::Result<TokenStream2> {
                 args: impl ::std::convert::Into<#args>,
                 opts: ::mkso::ResourceOptions,
             ) -> ::std::result::Result<Self, ::mkso::Error> {
+                ::mkso::typed::note_placeholders(
+                    #token,
+                    <#outs as ::mkso::typed::OutputsMeta>::PLACEHOLDERS,
+                );
                 stack.register::<#name>(name, args.into(), opts)
             }
         }
@@ -740,6 +744,7 @@ fn outputs(input: DeriveInput) -> syn::Result<TokenStream2> {
     let mut accessors = Vec::new();
     let mut computed = Vec::new();
     let mut secret = Vec::new();
+    let mut placeholders = Vec::new();
     for f in &named_fields(&input)?.named {
         let id = f.ident.as_ref().expect("named");
         let a = field_attrs(&f.attrs)?;
@@ -764,6 +769,10 @@ fn outputs(input: DeriveInput) -> syn::Result<TokenStream2> {
         let ty = &f.ty;
         let d = docs(&f.attrs);
         let n = id.unraw().to_string();
+        if let Some(kind) = placeholder(ty) {
+            let kind = syn::Ident::new(kind, Span::call_site());
+            placeholders.push(quote! { (#n, ::mkso::typed::Placeholder::#kind) });
+        }
         accessors.push(quote! {
             #(#d)*
             pub fn #id(&self) -> ::mkso::Output<#ty> {
@@ -779,6 +788,27 @@ fn outputs(input: DeriveInput) -> syn::Result<TokenStream2> {
         impl ::mkso::typed::OutputsMeta for #outs {
             const COMPUTED: &'static [&'static str] = &[#(#computed),*];
             const SECRET: &'static [&'static str] = &[#(#secret),*];
+            const PLACEHOLDERS: &'static [(&'static str, ::mkso::typed::Placeholder)] =
+                &[#(#placeholders),*];
         }
+    })
+}
+
+/// The kind of stand-in value of a required output of type `ty` (an
+/// `Option` needs none).
+fn placeholder(ty: &syn::Type) -> Option<&'static str> {
+    let syn::Type::Path(p) = ty else {
+        return None;
+    };
+    let last = p.path.segments.last()?.ident.to_string();
+    Some(match last.as_str() {
+        "String" => "Text",
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" | "f32" | "f64" => {
+            "Number"
+        }
+        "bool" => "Flag",
+        "Vec" => "List",
+        "BTreeMap" | "HashMap" => "Map",
+        _ => return None,
     })
 }

@@ -480,9 +480,26 @@ pub(crate) fn is_in_memory(p: &dyn Provider) -> bool {
         .any(|w| w.upgrade().is_some_and(|s| std::ptr::eq(s.as_ptr(), ptr)))
 }
 
-fn echo(inputs: &Value, id: &str) -> Value {
+/// Outputs that echo the inputs, with the id, and a stand-in for each
+/// required output of a typed resource that the inputs do not hold
+/// (`<name>-<output>` for a string).
+fn echo(inputs: &Value, id: &str, identity: &crate::provider::ResourceIdentity) -> Value {
+    use crate::typed::Placeholder;
     let mut out = inputs.as_object().cloned().unwrap_or_default();
     out.insert("id".into(), json!(id));
+    let name = identity.name().replace('/', "-");
+    for (key, kind) in crate::typed::placeholders(&identity.type_token) {
+        if out.get(*key).is_none_or(Value::is_null) {
+            let v = match kind {
+                Placeholder::Text => json!(format!("{name}-{key}")),
+                Placeholder::Number => json!(0),
+                Placeholder::Flag => json!(false),
+                Placeholder::List => json!([]),
+                Placeholder::Map => json!({}),
+            };
+            out.insert((*key).to_string(), v);
+        }
+    }
     Value::Object(out)
 }
 
@@ -536,7 +553,7 @@ impl Provider for TestProvider {
         }
         d.replace.sort();
         if d.replace.is_empty() {
-            d.planned_outputs = Some(echo(&req.new_inputs, &req.id));
+            d.planned_outputs = Some(echo(&req.new_inputs, &req.id, &req.identity));
         }
         d.delete_before_replace = delete_first;
         Ok(d)
@@ -575,7 +592,7 @@ impl Provider for TestProvider {
                     format!("{name}-id-{n}")
                 };
                 CreateResponse {
-                    outputs: echo(&req.inputs, &id),
+                    outputs: echo(&req.inputs, &id, &req.identity),
                     id,
                 }
             }
@@ -620,7 +637,7 @@ impl Provider for TestProvider {
         {
             return Err(e);
         }
-        let outputs = echo(&req.new_inputs, &req.id);
+        let outputs = echo(&req.new_inputs, &req.id, &req.identity);
         let mut inner = self.lock();
         match inner.cloud.get_mut(&req.id) {
             Some(entry) => {

@@ -147,6 +147,8 @@ pub use provider::{
     Change, Created, Ctx, CustomResource, Observed, ProviderState, Tags, TypedProvider,
     TypedProviderBuilder, existing, update_tags_only,
 };
+pub(crate) use schema::placeholders;
 pub use schema::{
-    IntoOptionalInput, Missing, OutputsMeta, Planned, PlannedError, Property, Set, TypedResource,
+    IntoOptionalInput, Missing, OutputsMeta, Placeholder, Planned, PlannedError, Property, Set,
+    TypedResource, note_placeholders,
 };

@@ -61,6 +61,55 @@ pub trait OutputsMeta {
     const COMPUTED: &'static [&'static str];
     /// `#[mkso(secret)]` outputs.
     const SECRET: &'static [&'static str];
+    /// Required outputs and the kind of value each holds: what the
+    /// in-memory provider ([`crate::testing::TestProvider`]) answers for an
+    /// output that its inputs do not echo (a load balancer's `dns_name`).
+    const PLACEHOLDERS: &'static [(&'static str, Placeholder)] = &[];
+}
+
+/// The kind of value of a required output, for a stand-in value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placeholder {
+    /// A string: `<resource name>-<output>`.
+    Text,
+    /// A number: 0.
+    Number,
+    /// A boolean: false.
+    Flag,
+    /// A list: empty.
+    List,
+    /// A map: empty.
+    Map,
+}
+
+type PlaceholderTable =
+    std::collections::HashMap<&'static str, &'static [(&'static str, Placeholder)]>;
+
+static PLACEHOLDERS: std::sync::RwLock<Option<PlaceholderTable>> = std::sync::RwLock::new(None);
+
+/// Notes the output placeholders of a resource type (called by the
+/// derived `Name::new`; the in-memory provider reads them).
+#[doc(hidden)]
+pub fn note_placeholders(type_token: &'static str, p: &'static [(&'static str, Placeholder)]) {
+    if p.is_empty() {
+        return;
+    }
+    let known = PLACEHOLDERS
+        .read()
+        .map(|t| t.as_ref().is_some_and(|t| t.contains_key(type_token)))
+        .unwrap_or(true);
+    if !known && let Ok(mut t) = PLACEHOLDERS.write() {
+        t.get_or_insert_with(Default::default).insert(type_token, p);
+    }
+}
+
+/// The output placeholders noted for a type.
+pub(crate) fn placeholders(type_token: &str) -> &'static [(&'static str, Placeholder)] {
+    PLACEHOLDERS
+        .read()
+        .ok()
+        .and_then(|t| t.as_ref().and_then(|t| t.get(type_token).copied()))
+        .unwrap_or(&[])
 }
 
 /// A value a plan may not know yet: it depends on a resource that is not

@@ -71,10 +71,19 @@ impl CustomResource<AwsState> for Instance {
                 .set_security_group_ids(groups)
                 .set_key_name(i.key_name.clone())
                 .set_user_data(user_data)
+                .set_iam_instance_profile(i.iam_instance_profile.as_deref().map(profile))
                 .tag_specifications(tag_spec(cx, ResourceType::Instance, &i.tags))
                 .send()
         })
-        .await?;
+        .await
+        .map_err(|mut e| {
+            // A profile IAM has just made is not yet known to EC2 (IAM is
+            // eventually consistent): try again.
+            if i.iam_instance_profile.is_some() && e.message.contains("iamInstanceProfile") {
+                e.class = mkso::ErrorClass::Retryable;
+            }
+            e
+        })?;
         let id = text(out.instances().first().and_then(|x| x.instance_id()));
         wait(cx, &format!("instance {id} to run"), |c, t| {
             c.wait_until_instance_running().instance_ids(&id).wait(t)
@@ -134,6 +143,10 @@ impl CustomResource<AwsState> for Instance {
             },
             // EC2 does not show user data without another call: kept.
             user_data: recorded.and_then(|r| r.user_data.clone()),
+            iam_instance_profile: observed_profile(
+                recorded.and_then(|r| r.iam_instance_profile.as_deref()),
+                x.iam_instance_profile().and_then(|p| p.arn()),
+            ),
             source_dest_check,
             tags: own_tags(cx, x.tags()),
         };
@@ -177,6 +190,25 @@ impl CustomResource<AwsState> for Instance {
                 other.unwrap_or("in no known state")
             )),
         })
+    }
+}
+
+/// An instance profile given by ARN or by name.
+fn profile(p: &str) -> ec2::IamInstanceProfileSpecification {
+    let b = ec2::IamInstanceProfileSpecification::builder();
+    if p.starts_with("arn:") {
+        b.arn(p).build()
+    } else {
+        b.name(p).build()
+    }
+}
+
+/// The recorded profile when the instance has it (by ARN or name), else
+/// the instance's ARN.
+fn observed_profile(recorded: Option<&str>, cloud: Option<&str>) -> Option<String> {
+    match (recorded, cloud) {
+        (Some(r), Some(c)) if c == r || c.ends_with(&format!("/{r}")) => Some(r.to_string()),
+        (_, c) => c.map(String::from),
     }
 }
 

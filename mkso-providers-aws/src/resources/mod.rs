@@ -1184,6 +1184,11 @@ pub struct InstanceInputs {
     pub user_data: Option<String>,
     /// Check source/destination of traffic (default on; off for NAT instances).
     pub source_dest_check: Option<bool>,
+    /// The instance profile (its ARN, or its name): the IAM role the
+    /// instance takes (an `InstanceProfile`'s `arn`).
+    #[mkso(replace)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iam_instance_profile: Option<String>,
     /// The resource's own tags.
     #[serde(default)]
     #[mkso(tags)]
