@@ -9,7 +9,7 @@ pub mod data_bench;
 #[path = "aws_network/program.rs"]
 pub mod aws_network;
 
-#[cfg(feature = "aws")]
+#[cfg(feature = "aws-app")]
 #[path = "aws_app/program.rs"]
 pub mod aws_app;
 

@@ -1,25 +1,39 @@
 //! The `aws_app` program: an application environment on the network of
 //! `aws.network.<environment>`, read through a stack reference.
 //!
-//! - a security group for the app (HTTP from anywhere, SSH only from
-//!   `app:ssh_cidr`) and one for the bastion (SSH only from `app:ssh_cidr`);
-//! - `app:instances` app instances spread across the network's private subnets,
-//!   their user data carrying the database password (`app:db_password`, a
-//!   secret config value, so the user data is secret too); they are a
-//!   rolling group `app`: a new AMI replaces them one at a time, each new
-//!   instance running before the old one goes;
+//! - a security group for the app instances (SSH only from `app:ssh_cidr`)
+//!   and one for the bastion (SSH only from `app:ssh_cidr`);
+//! - `app:instances` app instances spread across the network's private
+//!   subnets, their user data carrying the database password
+//!   (`app:db_password`, a secret config value, so the user data is secret
+//!   too); they are a rolling group `app`: a new AMI replaces them one at a
+//!   time, each new instance running before the old one goes;
+//! - an instance role (`app-role`, through the instance profile
+//!   `app-profile`) that may read the assets bucket `assets` (S3);
+//! - `web`, an [`AwsWebService`]: an internet-facing load balancer in the
+//!   public subnets forwarding HTTP to the app instances, which take HTTP
+//!   from the load balancer only;
+//! - `db`, an [`AwsPostgres`]: Postgres in the private subnets, reachable
+//!   from the app instances only, its master password the secret;
+//! - a hosted zone for `app:domain` and `www.<domain>`, an alias of the load
+//!   balancer;
 //! - a bastion instance in the first public subnet, with an Elastic IP.
 //!
-//! Exports the app instances' ids and the bastion's public IP.
+//! Exports the site's DNS name, the load balancer's, the database endpoint,
+//! the assets bucket, the zone's name servers, the app instances' ids and
+//! the bastion's public IP.
 
 use std::collections::BTreeMap;
 
 use mkso::prelude::*;
 use mkso::rolling::RollingPolicy;
 use mkso::secrets::Secret;
+use mkso_components::{AwsPostgres, AwsPostgresArgs, AwsWebService, AwsWebServiceArgs, WebTargets};
 use mkso_providers_aws::{
-    Eip, EipArgs, Instance, InstanceArgs, SecurityGroup, SecurityGroupArgs, SecurityGroupRule,
-    SecurityGroupRuleArgs,
+    Bucket, BucketArgs, Eip, EipArgs, HostedZone, HostedZoneArgs, Instance, InstanceArgs,
+    InstanceProfile, InstanceProfileArgs, Policy, PolicyArgs, Record, RecordArgs, Role, RoleArgs,
+    RolePolicyAttachment, RolePolicyAttachmentArgs, SecurityGroup, SecurityGroupArgs,
+    SecurityGroupRule, SecurityGroupRuleArgs,
 };
 
 /// The `app` config namespace.
@@ -39,6 +53,62 @@ pub struct AppConfig {
     /// The network stack to run on (default `aws.network.<environment>`).
     #[serde(default)]
     pub network_stack: Option<String>,
+    /// The environment's domain: a hosted zone of its own, the site at
+    /// `www.<domain>`.
+    pub domain: String,
+    /// The database's instance class (default `db.t3.micro`).
+    #[serde(default = "default_db_class")]
+    pub db_instance_class: String,
+    /// The database's storage in GiB (default 20; it only grows).
+    #[serde(default = "default_db_storage")]
+    pub db_storage: i32,
+    /// A standby database in another zone (default no).
+    #[serde(default)]
+    pub db_multi_az: bool,
+    /// Refuse to delete the database (default no).
+    #[serde(default)]
+    pub db_deletion_protection: bool,
+    /// Delete the database without a final snapshot (default no).
+    #[serde(default)]
+    pub db_skip_final_snapshot: bool,
+    /// Delete the assets bucket with what it holds (default no: a bucket
+    /// that holds objects is not deleted).
+    #[serde(default)]
+    pub assets_force_destroy: bool,
+}
+
+fn default_db_class() -> String {
+    "db.t3.micro".to_string()
+}
+
+fn default_db_storage() -> i32 {
+    20
+}
+
+/// The instance role's trust policy: EC2 instances take it.
+fn ec2_trust() -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "ec2.amazonaws.com"},
+            "Action": "sts:AssumeRole"
+        }]
+    })
+    .to_string()
+}
+
+/// Reading the assets bucket and what it holds.
+fn read_bucket(bucket_arn: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:ListBucket"],
+            "Resource": [bucket_arn, format!("{bucket_arn}/*")]
+        }]
+    })
+    .to_string()
 }
 
 /// The user data of an app instance: the password reaches it as a secret.
@@ -91,7 +161,7 @@ pub fn program(stack: &Stack) -> Result<(), mkso::Error> {
         "bastion-sg",
         SecurityGroupArgs::builder()
             .description(Some(format!("bastion of {env}")))
-            .vpc_id(vpc_id)
+            .vpc_id(vpc_id.clone())
             .tags(tags.clone()),
         ResourceOptions::new(),
     )?;
@@ -110,7 +180,6 @@ pub fn program(stack: &Stack) -> Result<(), mkso::Error> {
             ResourceOptions::new(),
         )
     };
-    rule("app-http", &app_sg, 80, "0.0.0.0/0", "HTTP from anywhere")?;
     rule(
         "app-ssh",
         &app_sg,
@@ -124,6 +193,50 @@ pub fn program(stack: &Stack) -> Result<(), mkso::Error> {
         22,
         &app.ssh_cidr,
         "SSH from the admin range",
+    )?;
+
+    // The assets bucket, and the role the app instances take to read it.
+    let assets = Bucket::new(
+        stack,
+        "assets",
+        BucketArgs::builder()
+            .versioning(true)
+            .force_destroy(app.assets_force_destroy)
+            .tags(tags.clone()),
+        ResourceOptions::new(),
+    )?;
+    let role = Role::new(
+        stack,
+        "app-role",
+        RoleArgs::builder()
+            .assume_role_policy(ec2_trust())
+            .description(Some(format!("app instances of {env}")))
+            .tags(tags.clone()),
+        ResourceOptions::new(),
+    )?;
+    let read_assets = Policy::new(
+        stack,
+        "read-assets",
+        PolicyArgs::builder()
+            .policy(assets.arn().map(|arn| read_bucket(&arn)))
+            .tags(tags.clone()),
+        ResourceOptions::new(),
+    )?;
+    RolePolicyAttachment::new(
+        stack,
+        "app-read-assets",
+        RolePolicyAttachmentArgs::builder()
+            .role(role.id())
+            .policy_arn(read_assets.arn()),
+        ResourceOptions::new(),
+    )?;
+    let profile = InstanceProfile::new(
+        stack,
+        "app-profile",
+        InstanceProfileArgs::builder()
+            .role(role.id().map(Some))
+            .tags(tags.clone()),
+        ResourceOptions::new(),
     )?;
 
     let password: Output<String> = app.db_password.clone().into();
@@ -155,6 +268,7 @@ pub fn program(stack: &Stack) -> Result<(), mkso::Error> {
                 .subnet_id(subnet)
                 .security_group_ids(app_sg.id().map(|id| vec![id]))
                 .user_data(user_data(&env, &password))
+                .iam_instance_profile(profile.arn().map(Some))
                 .tags(tags.clone()),
             ResourceOptions::new().rolling_group(&rolling),
         )?;
@@ -179,9 +293,59 @@ pub fn program(stack: &Stack) -> Result<(), mkso::Error> {
     let eip = Eip::new(
         stack,
         "bastion-eip",
-        EipArgs::builder().instance_id(bastion.id()).tags(tags),
+        EipArgs::builder().instance_id(bastion.id()).tags(tags.clone()),
         ResourceOptions::new(),
     )?;
+    // The load balancer in front of the app instances: only it reaches them.
+    let mut web_args = AwsWebServiceArgs::new(
+        vpc_id.clone(),
+        public.clone(),
+        private.clone(),
+        WebTargets::Instances {
+            ids: ids.clone(),
+            security_group_id: app_sg.id(),
+        },
+    );
+    web_args.tags = tags.clone();
+    let web = AwsWebService::new(stack, "web", web_args, ResourceOptions::new())?;
+
+    // The database, reachable from the app instances only.
+    let mut db_args = AwsPostgresArgs::new(vpc_id, private.clone(), app_sg.id(), password);
+    db_args.instance_class = app.db_instance_class.clone();
+    db_args.allocated_storage = app.db_storage;
+    db_args.multi_az = app.db_multi_az;
+    db_args.deletion_protection = app.db_deletion_protection;
+    db_args.skip_final_snapshot = app.db_skip_final_snapshot;
+    db_args.tags = tags.clone();
+    let db = AwsPostgres::new(stack, "db", db_args, ResourceOptions::new())?;
+
+    // The environment's zone, and the site's name for the load balancer.
+    let zone = HostedZone::new(
+        stack,
+        "zone",
+        HostedZoneArgs::builder()
+            .name(app.domain.clone())
+            .comment(Some(format!("the {env} app environment")))
+            .tags(tags.clone()),
+        ResourceOptions::new(),
+    )?;
+    let site = Record::new(
+        stack,
+        "site",
+        RecordArgs::builder()
+            .zone_id(zone.zone_id())
+            .name(format!("www.{}", app.domain))
+            .record_type("A")
+            .alias_name(web.dns_name.map(Some))
+            .alias_zone_id(web.zone_id.map(Some)),
+        ResourceOptions::new(),
+    )?;
+
+    stack.export("site", site.fqdn());
+    stack.export("load_balancer", web.dns_name.clone());
+    stack.export("db_endpoint", db.endpoint.clone());
+    stack.export("assets_bucket", assets.id());
+    stack.export("name_servers", zone.name_servers());
     // Only the instances' user data is secret: their ids are in clear.
     stack.export("app_instance_ids", Output::all_vec(ids));
     stack.export("bastion_id", bastion.id());

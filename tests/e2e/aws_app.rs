@@ -186,6 +186,10 @@ impl World {
         assert!(o.status.success(), "{}", text(&o));
         assert_eq!(live(&self.app_stack).await, (0, 0, 0, 0));
         assert_eq!(live(&self.net_stack).await, (0, 0, 0, 0));
+        for stack in [&self.app_stack, &self.net_stack] {
+            let left = in_services(stack).await;
+            assert!(left.is_empty(), "left tagged with {stack}: {left:?}");
+        }
     }
 
     /// Every byte the backend keeps for both stacks, and both stack files.
@@ -286,6 +290,143 @@ async fn live(stack: &str) -> (usize, usize, usize, usize) {
     (instances, sgs, eips, vpcs)
 }
 
+/// What the services besides EC2 hold tagged with `stack` (`mkso:stack`):
+/// load balancers, target groups, databases, DB subnet groups, buckets, IAM
+/// roles, policies and instance profiles, hosted zones — each as
+/// `<kind> <id>`.
+pub(crate) async fn in_services(stack: &str) -> Vec<String> {
+    use mkso_providers_aws::sdk::{iam, route53};
+    let p = mkso_providers_aws::AwsProvider::new(mkso_providers_aws::AwsConfig {
+        region: "us-east-1".into(),
+        endpoint: Some(moto()),
+        default_tags: Default::default(),
+    })
+    .unwrap();
+    let mut left = Vec::new();
+    let ours = |k: Option<&str>, v: Option<&str>| k == Some("mkso:stack") && v == Some(stack);
+
+    let elb = p.elbv2().await;
+    let lbs = elb.describe_load_balancers().send().await.unwrap();
+    let tgs = elb.describe_target_groups().send().await.unwrap();
+    let arns: Vec<(String, String)> = lbs
+        .load_balancers()
+        .iter()
+        .filter_map(|l| l.load_balancer_arn())
+        .map(|a| ("load balancer".to_string(), a.to_string()))
+        .chain(
+            tgs.target_groups()
+                .iter()
+                .filter_map(|t| t.target_group_arn())
+                .map(|a| ("target group".to_string(), a.to_string())),
+        )
+        .collect();
+    for (kind, arn) in arns {
+        let t = elb.describe_tags().resource_arns(&arn).send().await.unwrap();
+        if t.tag_descriptions()
+            .iter()
+            .flat_map(|d| d.tags())
+            .any(|t| ours(t.key(), t.value()))
+        {
+            left.push(format!("{kind} {arn}"));
+        }
+    }
+
+    let rds = p.rds().await;
+    for db in rds
+        .describe_db_instances()
+        .send()
+        .await
+        .unwrap()
+        .db_instances()
+    {
+        if db.tag_list().iter().any(|t| ours(t.key(), t.value())) {
+            left.push(format!("database {:?}", db.db_instance_identifier()));
+        }
+    }
+    for g in rds
+        .describe_db_subnet_groups()
+        .send()
+        .await
+        .unwrap()
+        .db_subnet_groups()
+    {
+        let arn = g.db_subnet_group_arn().unwrap_or_default();
+        let t = rds
+            .list_tags_for_resource()
+            .resource_name(arn)
+            .send()
+            .await
+            .unwrap();
+        if t.tag_list().iter().any(|t| ours(t.key(), t.value())) {
+            left.push(format!("DB subnet group {arn}"));
+        }
+    }
+
+    let s3 = p.s3().await;
+    for b in s3.list_buckets().send().await.unwrap().buckets() {
+        let name = b.name().unwrap_or_default();
+        if let Ok(t) = s3.get_bucket_tagging().bucket(name).send().await
+            && t.tag_set()
+                .iter()
+                .any(|t| ours(Some(t.key()), Some(t.value())))
+        {
+            left.push(format!("bucket {name}"));
+        }
+    }
+
+    let iam = p.iam().await;
+    let has = |tags: &[iam::types::Tag]| tags.iter().any(|t| ours(Some(t.key()), Some(t.value())));
+    for r in iam.list_roles().send().await.unwrap().roles() {
+        let got = iam.get_role().role_name(r.role_name()).send().await.unwrap();
+        if got.role().is_some_and(|r| has(r.tags())) {
+            left.push(format!("role {}", r.role_name()));
+        }
+    }
+    for pol in iam
+        .list_policies()
+        .scope(iam::types::PolicyScopeType::Local)
+        .send()
+        .await
+        .unwrap()
+        .policies()
+    {
+        let arn = pol.arn().unwrap_or_default();
+        let t = iam.list_policy_tags().policy_arn(arn).send().await.unwrap();
+        if has(t.tags()) {
+            left.push(format!("policy {arn}"));
+        }
+    }
+    for ip in iam
+        .list_instance_profiles()
+        .send()
+        .await
+        .unwrap()
+        .instance_profiles()
+    {
+        if has(ip.tags()) {
+            left.push(format!("instance profile {}", ip.instance_profile_name()));
+        }
+    }
+
+    let dns = p.route53().await;
+    for z in dns.list_hosted_zones().send().await.unwrap().hosted_zones() {
+        let id = z.id().rsplit('/').next().unwrap_or_default();
+        let t = dns
+            .list_tags_for_resource()
+            .resource_type(route53::types::TagResourceType::Hostedzone)
+            .resource_id(id)
+            .send()
+            .await
+            .unwrap();
+        if t.resource_tag_set()
+            .is_some_and(|s| s.tags().iter().any(|t| ours(t.key(), t.value())))
+        {
+            left.push(format!("hosted zone {id} {}", z.name()));
+        }
+    }
+    left
+}
+
 /// The ingress CIDRs of the security groups tagged with `stack`, sorted.
 async fn ingress(stack: &str) -> Vec<String> {
     let c = ec2().await;
@@ -303,6 +444,81 @@ async fn ingress(stack: &str) -> Vec<String> {
         .collect();
     v.sort();
     v
+}
+
+/// The app stack's outputs name its whole environment, and the services
+/// have it: the site's record aliases the load balancer, whose target group
+/// holds the app instances, which take the role that reads the bucket; the
+/// database answers at its endpoint.
+async fn environment_is_whole(w: &mut World) {
+    let o = w.app(&["outputs", "--json"]);
+    let outs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(outs["site"], "www.qa.shop.example.com", "{outs}");
+    let lb_dns = outs["load_balancer"].as_str().unwrap().to_string();
+    assert!(lb_dns.contains("elb"), "{outs}");
+    let endpoint = outs["db_endpoint"].as_str().unwrap();
+    assert!(endpoint.ends_with(":5432"), "{outs}");
+    let bucket = outs["assets_bucket"].as_str().unwrap().to_string();
+    let app_ids: Vec<String> = serde_json::from_value(outs["app_instance_ids"].clone()).unwrap();
+
+    let p = mkso_providers_aws::AwsProvider::new(mkso_providers_aws::AwsConfig {
+        region: "us-east-1".into(),
+        endpoint: Some(moto()),
+        default_tags: Default::default(),
+    })
+    .unwrap();
+    p.s3().await.head_bucket().bucket(&bucket).send().await.unwrap();
+    let elb = p.elbv2().await;
+    let lbs = elb.describe_load_balancers().send().await.unwrap();
+    let lb = lbs
+        .load_balancers()
+        .iter()
+        .find(|l| l.dns_name() == Some(lb_dns.as_str()))
+        .expect("the load balancer of the output");
+    let listeners = elb
+        .describe_listeners()
+        .load_balancer_arn(lb.load_balancer_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let tg = listeners.listeners()[0].default_actions()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string();
+    let health = elb
+        .describe_target_health()
+        .target_group_arn(&tg)
+        .send()
+        .await
+        .unwrap();
+    let mut registered: Vec<String> = health
+        .target_health_descriptions()
+        .iter()
+        .filter_map(|d| d.target()?.id().map(String::from))
+        .collect();
+    registered.sort();
+    let mut expected = app_ids.clone();
+    expected.sort();
+    assert_eq!(registered, expected, "the app instances serve the site");
+    let described = ec2()
+        .await
+        .describe_instances()
+        .set_instance_ids(Some(app_ids))
+        .send()
+        .await
+        .unwrap();
+    for i in described.reservations().iter().flat_map(|r| r.instances()) {
+        let profile = i.iam_instance_profile().and_then(|p| p.arn()).unwrap_or_default();
+        assert!(profile.contains(":instance-profile/"), "{i:?}");
+    }
+    let zones = p.route53().await.list_hosted_zones().send().await.unwrap();
+    assert!(
+        zones
+            .hosted_zones()
+            .iter()
+            .any(|z| z.name() == "qa.shop.example.com."),
+        "{zones:?}"
+    );
 }
 
 async fn full_cycle(kind: Kind, tag: &str) {
@@ -336,9 +552,12 @@ async fn full_cycle(kind: Kind, tag: &str) {
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(
         live(&w.app_stack).await,
-        (3, 2, 1, 0),
-        "2 app instances + bastion, 2 groups, 1 EIP"
+        (3, 4, 1, 0),
+        "2 app instances + bastion, 4 groups (app, bastion, load balancer, database), 1 EIP"
     );
+    // The environment around the instances: the site's name, the load
+    // balancer forwarding to the app instances, the database, the bucket.
+    environment_is_whole(&mut w).await;
 
     for o in [
         w.net(&["preview", "--expect-no-changes"]),
@@ -503,7 +722,7 @@ async fn kill_9_during_a_rollback_then_up_converges() {
 
     let mut w = World::both_up("Kill");
     let before = ec2_view(&w.app_stack).await;
-    assert_eq!(before.0, (3, 2, 1, 0), "{before:?}");
+    assert_eq!(before.0, (3, 4, 1, 0), "{before:?}");
     let ids = |w: &mut World| {
         let o = w.app(&["outputs", "--json"]);
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -822,10 +1041,13 @@ async fn delete_route_and_rule(w: &World) -> Vec<String> {
         .find_map(|g| {
             Some((
                 g.group_id()?.to_string(),
-                g.ip_permissions().first()?.clone(),
+                g.ip_permissions()
+                    .iter()
+                    .find(|p| !p.ip_ranges().is_empty())?
+                    .clone(),
             ))
         })
-        .expect("an app group with an ingress rule");
+        .expect("an app group with an ingress rule from a range");
     c.revoke_security_group_ingress()
         .group_id(group)
         .ip_permissions(permission)
@@ -1037,8 +1259,8 @@ async fn a_new_ami_rolls_through_the_app_instances_one_at_a_time() {
     assert!(after.iter().all(|a| !before.iter().any(|b| b.1 == a.1)));
     assert_eq!(
         live(&w.app_stack).await,
-        (n + 1, 2, 1, 0),
-        "the app instances, the bastion, 2 groups, its address: no orphan"
+        (n + 1, 4, 1, 0),
+        "the app instances, the bastion, 4 groups, its address: no orphan"
     );
     let o = w.app(&["preview", "--expect-no-changes"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));

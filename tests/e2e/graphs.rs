@@ -190,10 +190,28 @@ fn aws_app_configs() {
         assert_eq!(bastion.inputs["subnet_id"], "subnet-public-0");
         let ssh = g.get("app-ssh").unwrap();
         assert_ne!(ssh.inputs["cidr_blocks"], serde_json::json!(["0.0.0.0/0"]));
+        // HTTP from anywhere reaches the load balancer; the app instances
+        // take it from the load balancer's group only.
         assert_eq!(
-            g.get("app-http").unwrap().inputs["cidr_blocks"],
+            g.get("web/alb-in").unwrap().inputs["cidr_blocks"],
             serde_json::json!(["0.0.0.0/0"])
         );
+        // (A preview: ids are known after apply; what each rule reads is
+        // what it depends on.)
+        let deps = |n: &str| g.get(n).unwrap().dependencies.clone();
+        let from_alb = deps("web/instances-from-alb");
+        assert!(
+            from_alb.contains(&"app-sg".to_string()) && from_alb.contains(&"web/alb-sg".to_string()),
+            "{from_alb:?}"
+        );
+        assert!(g.get("app-http").is_none(), "no HTTP from anywhere to the instances");
+        // The database takes Postgres from the app instances only, its
+        // password masked; the site's record aliases the load balancer; the
+        // app instances take the role through its profile.
+        assert!(deps("db/from-app").contains(&"app-sg".to_string()));
+        assert_eq!(g.get("db/instance").unwrap().inputs["password"], "[secret]");
+        assert!(deps("site").contains(&"web/alb".to_string()), "{:?}", deps("site"));
+        assert!(deps("app-0").contains(&"app-profile".to_string()));
         insta::assert_yaml_snapshot!(format!("aws_app_{env}"), g);
     }
 }
