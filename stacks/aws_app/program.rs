@@ -1,23 +1,25 @@
-//! The `aws_app` program: an application environment on the network of
-//! `aws.network.<environment>`, read through a stack reference.
+//! The `aws_app` program: a three-tier application environment on the
+//! network of `aws.network.<environment>`, read through a stack reference.
 //!
-//! - a security group for the app instances (SSH only from `app:ssh_cidr`)
-//!   and one for the bastion (SSH only from `app:ssh_cidr`);
+//! - `web`, an [`AwsWebService`]: an internet-facing load balancer in the
+//!   public subnets forwarding HTTP to an Auto Scaling group of web
+//!   instances (`app:web_min_size` to `app:web_max_size`) in the private
+//!   subnets, which take HTTP from the load balancer only;
 //! - `app:instances` app instances spread across the network's private
-//!   subnets, their user data carrying the database password
+//!   subnets, taking the app port (8080) from the web instances only and SSH
+//!   only from `app:ssh_cidr`; their user data carries the database password
 //!   (`app:db_password`, a secret config value, so the user data is secret
 //!   too); they are a rolling group `app`: a new AMI replaces them one at a
 //!   time, each new instance running before the old one goes;
 //! - an instance role (`app-role`, through the instance profile
-//!   `app-profile`) that may read the assets bucket `assets` (S3);
-//! - `web`, an [`AwsWebService`]: an internet-facing load balancer in the
-//!   public subnets forwarding HTTP to the app instances, which take HTTP
-//!   from the load balancer only;
+//!   `app-profile`) that may read the assets bucket `assets` (S3), taken by
+//!   the web and the app instances;
 //! - `db`, an [`AwsPostgres`]: Postgres in the private subnets, reachable
 //!   from the app instances only, its master password the secret;
 //! - a hosted zone for `app:domain` and `www.<domain>`, an alias of the load
 //!   balancer;
-//! - a bastion instance in the first public subnet, with an Elastic IP.
+//! - a bastion instance in the first public subnet, with an Elastic IP,
+//!   SSH only from `app:ssh_cidr`.
 //!
 //! Exports the site's DNS name, the load balancer's, the database endpoint,
 //! the assets bucket, the zone's name servers, the app instances' ids and
@@ -28,7 +30,9 @@ use std::collections::BTreeMap;
 use mkso::prelude::*;
 use mkso::rolling::RollingPolicy;
 use mkso::secrets::Secret;
-use mkso_components::{AwsPostgres, AwsPostgresArgs, AwsWebService, AwsWebServiceArgs, WebTargets};
+use mkso_components::{
+    AutoScalingTargets, AwsPostgres, AwsPostgresArgs, AwsWebService, AwsWebServiceArgs, WebTargets,
+};
 use mkso_providers_aws::{
     Bucket, BucketArgs, Eip, EipArgs, HostedZone, HostedZoneArgs, Instance, InstanceArgs,
     InstanceProfile, InstanceProfileArgs, Policy, PolicyArgs, Record, RecordArgs, Role, RoleArgs,
@@ -75,7 +79,31 @@ pub struct AppConfig {
     /// that holds objects is not deleted).
     #[serde(default)]
     pub assets_force_destroy: bool,
+    /// The web instances' type (default `t3.micro`).
+    #[serde(default = "default_web_type")]
+    pub web_instance_type: String,
+    /// The fewest web instances (default 2).
+    #[serde(default = "default_web_min")]
+    pub web_min_size: i32,
+    /// The most web instances (default 4).
+    #[serde(default = "default_web_max")]
+    pub web_max_size: i32,
 }
+
+fn default_web_type() -> String {
+    "t3.micro".to_string()
+}
+
+fn default_web_min() -> i32 {
+    2
+}
+
+fn default_web_max() -> i32 {
+    4
+}
+
+/// The port the app instances serve the web tier on.
+const APP_PORT: i32 = 8080;
 
 fn default_db_class() -> String {
     "db.t3.micro".to_string()
@@ -293,24 +321,46 @@ pub fn program(stack: &Stack) -> Result<(), mkso::Error> {
     let eip = Eip::new(
         stack,
         "bastion-eip",
-        EipArgs::builder().instance_id(bastion.id()).tags(tags.clone()),
+        EipArgs::builder()
+            .instance_id(bastion.id())
+            .tags(tags.clone()),
         ResourceOptions::new(),
     )?;
-    // The load balancer in front of the app instances: only it reaches them.
+    // The web tier: a load balancer in front of an Auto Scaling group; only
+    // the load balancer reaches the web instances, only they the app ones.
     let mut web_args = AwsWebServiceArgs::new(
         vpc_id.clone(),
         public.clone(),
         private.clone(),
-        WebTargets::Instances {
-            ids: ids.clone(),
-            security_group_id: app_sg.id(),
-        },
+        WebTargets::AutoScaling(AutoScalingTargets {
+            image_id: app.ami.clone(),
+            instance_type: app.web_instance_type.clone(),
+            user_data: Some(Output::new(format!(
+                "#!/bin/sh\nset -eu\necho APP_ENV={env} > /etc/web.env\nsystemctl restart web\n"
+            ))),
+            iam_instance_profile_arn: Some(profile.arn()),
+            min_size: app.web_min_size,
+            max_size: app.web_max_size,
+        }),
     );
     web_args.tags = tags.clone();
     let web = AwsWebService::new(stack, "web", web_args, ResourceOptions::new())?;
+    SecurityGroupRule::new(
+        stack,
+        "app-from-web",
+        SecurityGroupRuleArgs::builder()
+            .security_group_id(app_sg.id())
+            .direction("ingress")
+            .protocol("tcp")
+            .from_port(APP_PORT)
+            .to_port(APP_PORT)
+            .source_security_group_id(web.instance_security_group_id.map(Some))
+            .description(Some("the app port from the web instances".to_string())),
+        ResourceOptions::new(),
+    )?;
 
     // The database, reachable from the app instances only.
-    let mut db_args = AwsPostgresArgs::new(vpc_id, private.clone(), app_sg.id(), password);
+    let mut db_args = AwsPostgresArgs::new(vpc_id, private, app_sg.id(), password);
     db_args.instance_class = app.db_instance_class.clone();
     db_args.allocated_storage = app.db_storage;
     db_args.multi_az = app.db_multi_az;

@@ -321,7 +321,12 @@ pub(crate) async fn in_services(stack: &str) -> Vec<String> {
         )
         .collect();
     for (kind, arn) in arns {
-        let t = elb.describe_tags().resource_arns(&arn).send().await.unwrap();
+        let t = elb
+            .describe_tags()
+            .resource_arns(&arn)
+            .send()
+            .await
+            .unwrap();
         if t.tag_descriptions()
             .iter()
             .flat_map(|d| d.tags())
@@ -377,7 +382,12 @@ pub(crate) async fn in_services(stack: &str) -> Vec<String> {
     let iam = p.iam().await;
     let has = |tags: &[iam::types::Tag]| tags.iter().any(|t| ours(Some(t.key()), Some(t.value())));
     for r in iam.list_roles().send().await.unwrap().roles() {
-        let got = iam.get_role().role_name(r.role_name()).send().await.unwrap();
+        let got = iam
+            .get_role()
+            .role_name(r.role_name())
+            .send()
+            .await
+            .unwrap();
         if got.role().is_some_and(|r| has(r.tags())) {
             left.push(format!("role {}", r.role_name()));
         }
@@ -448,8 +458,8 @@ async fn ingress(stack: &str) -> Vec<String> {
 
 /// The app stack's outputs name its whole environment, and the services
 /// have it: the site's record aliases the load balancer, whose target group
-/// holds the app instances, which take the role that reads the bucket; the
-/// database answers at its endpoint.
+/// holds the web instance; web and app instances take the role that reads
+/// the bucket; the database answers at its endpoint.
 async fn environment_is_whole(w: &mut World) {
     let o = w.app(&["outputs", "--json"]);
     let outs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -467,7 +477,13 @@ async fn environment_is_whole(w: &mut World) {
         default_tags: Default::default(),
     })
     .unwrap();
-    p.s3().await.head_bucket().bucket(&bucket).send().await.unwrap();
+    p.s3()
+        .await
+        .head_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
     let elb = p.elbv2().await;
     let lbs = elb.describe_load_balancers().send().await.unwrap();
     let lb = lbs
@@ -491,24 +507,32 @@ async fn environment_is_whole(w: &mut World) {
         .send()
         .await
         .unwrap();
-    let mut registered: Vec<String> = health
+    let registered: Vec<String> = health
         .target_health_descriptions()
         .iter()
         .filter_map(|d| d.target()?.id().map(String::from))
         .collect();
-    registered.sort();
-    let mut expected = app_ids.clone();
-    expected.sort();
-    assert_eq!(registered, expected, "the app instances serve the site");
+    assert_eq!(
+        registered.len(),
+        1,
+        "QA's one web instance (its Auto Scaling group's) serves the site: {registered:?}"
+    );
+    assert!(registered.iter().all(|i| !app_ids.contains(i)));
+    // (moto launches an Auto Scaling group's instances without the
+    // template's instance profile: the app instances show the role, the
+    // template carries it for the web ones.)
     let described = ec2()
         .await
         .describe_instances()
-        .set_instance_ids(Some(app_ids))
+        .set_instance_ids(Some(app_ids.clone()))
         .send()
         .await
         .unwrap();
     for i in described.reservations().iter().flat_map(|r| r.instances()) {
-        let profile = i.iam_instance_profile().and_then(|p| p.arn()).unwrap_or_default();
+        let profile = i
+            .iam_instance_profile()
+            .and_then(|p| p.arn())
+            .unwrap_or_default();
         assert!(profile.contains(":instance-profile/"), "{i:?}");
     }
     let zones = p.route53().await.list_hosted_zones().send().await.unwrap();
@@ -552,8 +576,8 @@ async fn full_cycle(kind: Kind, tag: &str) {
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(
         live(&w.app_stack).await,
-        (3, 4, 1, 0),
-        "2 app instances + bastion, 4 groups (app, bastion, load balancer, database), 1 EIP"
+        (4, 5, 1, 0),
+        "2 app instances + bastion + 1 web instance (its Auto Scaling group's), 5 groups (app, bastion, load balancer, web, database), 1 EIP"
     );
     // The environment around the instances: the site's name, the load
     // balancer forwarding to the app instances, the database, the bucket.
@@ -722,7 +746,7 @@ async fn kill_9_during_a_rollback_then_up_converges() {
 
     let mut w = World::both_up("Kill");
     let before = ec2_view(&w.app_stack).await;
-    assert_eq!(before.0, (3, 4, 1, 0), "{before:?}");
+    assert_eq!(before.0, (4, 5, 1, 0), "{before:?}");
     let ids = |w: &mut World| {
         let o = w.app(&["outputs", "--json"]);
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -1259,8 +1283,8 @@ async fn a_new_ami_rolls_through_the_app_instances_one_at_a_time() {
     assert!(after.iter().all(|a| !before.iter().any(|b| b.1 == a.1)));
     assert_eq!(
         live(&w.app_stack).await,
-        (n + 1, 4, 1, 0),
-        "the app instances, the bastion, 4 groups, its address: no orphan"
+        (n + 2, 5, 1, 0),
+        "the app instances, the bastion, the web instance, 5 groups, its address: no orphan"
     );
     let o = w.app(&["preview", "--expect-no-changes"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));

@@ -201,16 +201,31 @@ fn aws_app_configs() {
         let deps = |n: &str| g.get(n).unwrap().dependencies.clone();
         let from_alb = deps("web/instances-from-alb");
         assert!(
-            from_alb.contains(&"app-sg".to_string()) && from_alb.contains(&"web/alb-sg".to_string()),
+            from_alb.contains(&"web/instances-sg".to_string())
+                && from_alb.contains(&"web/alb-sg".to_string()),
             "{from_alb:?}"
         );
-        assert!(g.get("app-http").is_none(), "no HTTP from anywhere to the instances");
+        let from_web = deps("app-from-web");
+        assert!(
+            from_web.contains(&"app-sg".to_string())
+                && from_web.contains(&"web/instances-sg".to_string()),
+            "{from_web:?}"
+        );
+        assert!(deps("web/launch-template").contains(&"app-profile".to_string()));
+        assert!(
+            g.get("app-http").is_none(),
+            "no HTTP from anywhere to the instances"
+        );
         // The database takes Postgres from the app instances only, its
         // password masked; the site's record aliases the load balancer; the
         // app instances take the role through its profile.
         assert!(deps("db/from-app").contains(&"app-sg".to_string()));
         assert_eq!(g.get("db/instance").unwrap().inputs["password"], "[secret]");
-        assert!(deps("site").contains(&"web/alb".to_string()), "{:?}", deps("site"));
+        assert!(
+            deps("site").contains(&"web/alb".to_string()),
+            "{:?}",
+            deps("site")
+        );
         assert!(deps("app-0").contains(&"app-profile".to_string()));
         insta::assert_yaml_snapshot!(format!("aws_app_{env}"), g);
     }

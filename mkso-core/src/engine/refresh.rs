@@ -47,13 +47,18 @@ pub struct RefreshOutcome {
     pub failures: Vec<StepFailure>,
 }
 
+/// The top-level keys whose values differ; a key that is absent on one
+/// side and null on the other is the same (an optional property unset,
+/// recorded by a version that did not know it).
 pub(crate) fn changed_keys(old: &Value, new: &Value) -> Vec<String> {
+    let set =
+        |m: &serde_json::Map<String, Value>, k: &str| m.get(k).filter(|v| !v.is_null()).cloned();
     match (old.as_object(), new.as_object()) {
         (Some(o), Some(n)) => {
             let mut keys: Vec<String> = o
                 .keys()
                 .chain(n.keys())
-                .filter(|k| o.get(*k) != n.get(*k))
+                .filter(|k| set(o, k) != set(n, k))
                 .cloned()
                 .collect();
             keys.sort();
