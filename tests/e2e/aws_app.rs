@@ -345,7 +345,10 @@ pub(crate) async fn in_services(stack: &str) -> Vec<String> {
         .db_instances()
     {
         if db.tag_list().iter().any(|t| ours(t.key(), t.value())) {
-            left.push(format!("database {:?}", db.db_instance_identifier()));
+            left.push(format!(
+                "database {}",
+                db.db_instance_identifier().unwrap_or_default()
+            ));
         }
     }
     for g in rds
@@ -418,6 +421,22 @@ pub(crate) async fn in_services(stack: &str) -> Vec<String> {
         }
     }
 
+    let asg = p.autoscaling().await;
+    for g in asg
+        .describe_auto_scaling_groups()
+        .send()
+        .await
+        .unwrap()
+        .auto_scaling_groups()
+    {
+        if g.tags().iter().any(|t| ours(t.key(), t.value())) {
+            left.push(format!(
+                "Auto Scaling group {}",
+                g.auto_scaling_group_name().unwrap_or_default()
+            ));
+        }
+    }
+
     let dns = p.route53().await;
     for z in dns.list_hosted_zones().send().await.unwrap().hosted_zones() {
         let id = z.id().rsplit('/').next().unwrap_or_default();
@@ -431,7 +450,7 @@ pub(crate) async fn in_services(stack: &str) -> Vec<String> {
         if t.resource_tag_set()
             .is_some_and(|s| s.tags().iter().any(|t| ours(t.key(), t.value())))
         {
-            left.push(format!("hosted zone {id} {}", z.name()));
+            left.push(format!("hosted zone {id}"));
         }
     }
     left
@@ -824,6 +843,101 @@ async fn kill_9_during_a_rollback_then_up_converges() {
         assert_eq!(ids(&mut w), instance_ids, "{when}");
     }
 
+    w.destroy_both().await;
+}
+
+/// How many of each kind [`in_services`] finds tagged with `stack`.
+async fn service_counts(stack: &str) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for item in in_services(stack).await {
+        let kind = item
+            .rsplit_once(' ')
+            .map_or(item.as_str(), |(k, _)| k)
+            .to_string();
+        *counts.entry(kind).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// kill -9 of `aws_app up` while the create of its load balancer, its
+/// database, its bucket or its Auto Scaling group is in flight (moto has
+/// acted, its answer not yet read), then `up`: converges with exactly one of
+/// each — the interrupted create's result adopted by its name and tag, not
+/// made a second time.
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_during_the_app_up_then_up_converges_without_duplicates() {
+    use mkso_fault_proxy::{Api, FaultProxy, Faults};
+    use std::time::Duration;
+
+    let mut w = World::new(Kind::Local, "Kill9");
+    w.set_secret("app:db_password", "not the canary");
+    let o = w.net(&["up", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let one_each: std::collections::BTreeMap<String, usize> = [
+        "Auto Scaling group",
+        "DB subnet group",
+        "bucket",
+        "database",
+        "hosted zone",
+        "instance profile",
+        "load balancer",
+        "policy",
+        "role",
+        "target group",
+    ]
+    .into_iter()
+    .map(|k| (k.to_string(), 1))
+    .collect();
+    for point in [
+        "aws:elbv2:LoadBalancer::web/alb",
+        "aws:rds:DbInstance::db/instance",
+        "aws:s3:Bucket::assets",
+        "aws:autoscaling:AutoScalingGroup::web/asg",
+    ] {
+        // Every changing call answers 2 s after moto acted: the kill lands
+        // while the create of `point` has happened, unanswered.
+        let proxy = FaultProxy::start(
+            &moto(),
+            Api::Ec2,
+            Faults {
+                delay_after: Duration::from_millis(2000),
+                ..Faults::default()
+            },
+        )
+        .await
+        .unwrap();
+        let child = w
+            .cmd(APP, &w.app_dir, &w.app_stack, &["up", "--yes", "--json"])
+            .env("AWS_ENDPOINT_URL", proxy.url())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let marker = format!("{point}\",\"op\":\"create\"");
+        let (seen, status) = tokio::task::spawn_blocking(move || {
+            kill_after(&marker, Duration::from_millis(1000), child)
+        })
+        .await
+        .unwrap();
+        assert_eq!(status.code(), None, "{point}: killed, not exited: {seen}");
+        drop(proxy);
+
+        let o = w.app(&["up", "--yes"]);
+        let t = text(&o);
+        assert!(o.status.success(), "{point}: {t}");
+        assert!(t.contains("took over the lock of"), "{point}: {t}");
+        let o = w.app(&["preview", "--expect-no-changes"]);
+        assert_eq!(o.status.code(), Some(0), "{point}: {}", text(&o));
+        assert_eq!(
+            service_counts(&w.app_stack).await,
+            one_each,
+            "{point}: exactly one of each, no duplicate"
+        );
+        assert_eq!(live(&w.app_stack).await, (4, 5, 1, 0), "{point}");
+        let o = w.app(&["destroy", "--yes"]);
+        assert!(o.status.success(), "{point}: {}", text(&o));
+        assert!(service_counts(&w.app_stack).await.is_empty(), "{point}");
+    }
     w.destroy_both().await;
 }
 
