@@ -1187,7 +1187,6 @@ pub struct InstanceInputs {
     /// The instance profile (its ARN, or its name): the IAM role the
     /// instance takes (an `InstanceProfile`'s `arn`).
     #[mkso(replace)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iam_instance_profile: Option<String>,
     /// The resource's own tags.
     #[serde(default)]
