@@ -18,7 +18,9 @@ use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, LifecycleState, Ta
 use mkso::ProviderError;
 use mkso::typed::{Created, CustomResource, Observed, Planned};
 
-use super::common::{Cx, ReadResult, Result, Update, differ, same_set, unless_default};
+use super::common::{
+    Cx, ReadResult, Result, Update, differ, same_set, unless_default, unless_unset,
+};
 use super::{AutoScalingGroup, AutoScalingGroupInputs, AutoScalingGroupOutputs};
 use crate::error::classify;
 use crate::tags;
@@ -34,6 +36,22 @@ const DEFAULT_GRACE: i32 = 300;
 struct Asg<'a> {
     cx: &'a Cx<'a>,
     c: &'a Client,
+}
+
+impl Asg<'_> {
+    /// Waits until the group is gone (its instances terminated with it).
+    async fn gone(&self, id: &str) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while self.any_group(id).await?.is_some() {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ProviderError::retryable(format!(
+                    "waiting for Auto Scaling group {id} to be deleted: still there after {WAIT:?}"
+                )));
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        Ok(())
+    }
 }
 
 impl<'a> Asg<'a> {
@@ -81,7 +99,8 @@ impl<'a> Asg<'a> {
             .collect()
     }
 
-    async fn group(
+    /// The group of this name, also while it is being deleted.
+    async fn any_group(
         &self,
         name: &str,
     ) -> Result<Option<aws_sdk_autoscaling::types::AutoScalingGroup>> {
@@ -96,9 +115,15 @@ impl<'a> Asg<'a> {
             .auto_scaling_groups()
             .iter()
             .find(|g| g.auto_scaling_group_name() == Some(name))
-            // A group being deleted is as good as gone.
-            .filter(|g| g.status() != Some("Delete in progress"))
             .cloned())
+    }
+
+    /// The group of this name, unless it is being deleted.
+    async fn group(
+        &self,
+        name: &str,
+    ) -> Result<Option<aws_sdk_autoscaling::types::AutoScalingGroup>> {
+        Ok(self.any_group(name).await?.filter(|g| !deleting(g)))
     }
 
     /// Waits until the group runs its desired number of instances.
@@ -127,6 +152,10 @@ impl<'a> Asg<'a> {
             tokio::time::sleep(POLL).await;
         }
     }
+}
+
+fn deleting(g: &aws_sdk_autoscaling::types::AutoScalingGroup) -> bool {
+    g.status() == Some("Delete in progress")
 }
 
 fn outputs(g: &aws_sdk_autoscaling::types::AutoScalingGroup) -> AutoScalingGroupOutputs {
@@ -205,7 +234,13 @@ impl CustomResource<crate::AwsState> for AutoScalingGroup {
     async fn create(cx: &Cx<'_>, i: &Self::Inputs) -> Result<Created<Self::Outputs>> {
         let asg = Asg::of(cx).await;
         let name = group_name(cx, i.name.as_ref());
-        if asg.group(&name).await?.is_some() {
+        if let Some(g) = asg.any_group(&name).await? {
+            if deleting(&g) {
+                return Err(ProviderError::retryable(format!(
+                    "CreateAutoScalingGroup of `{}`: a group named `{name}` is still being deleted",
+                    cx.name()
+                )));
+            }
             return Err(ProviderError::permanent(format!(
                 "CreateAutoScalingGroup of `{}`: the group name `{name}` is taken (by a group not tagged as this resource's): set another `name`, or adopt it with the import option",
                 cx.name()
@@ -292,13 +327,10 @@ impl CustomResource<crate::AwsState> for AutoScalingGroup {
             ),
             min_size: g.min_size().unwrap_or_default(),
             max_size: g.max_size().unwrap_or_default(),
-            desired_capacity: g.desired_capacity().and_then(|d| {
-                match recorded.map(|r| r.desired_capacity) {
-                    // Unset stands for min_size.
-                    Some(None) if Some(d) == g.min_size() => None,
-                    _ => Some(d),
-                }
-            }),
+            // Unset: whatever the group runs (scaling moves it) is no drift.
+            desired_capacity: g
+                .desired_capacity()
+                .and_then(|d| unless_unset(recorded.map(|r| &r.desired_capacity), d)),
             subnet_ids: same_set(recorded.map(|r| &r.subnet_ids), subnets),
             target_group_arns: same_set(
                 recorded.map(|r| &r.target_group_arns),
@@ -346,7 +378,8 @@ impl CustomResource<crate::AwsState> for AutoScalingGroup {
                 .launch_template(template(n))
                 .min_size(n.min_size)
                 .max_size(n.max_size)
-                .desired_capacity(n.desired_capacity.unwrap_or(n.min_size))
+                // Unset: the group's own (scaling policies may have moved it).
+                .set_desired_capacity(n.desired_capacity)
                 .vpc_zone_identifier(n.subnet_ids.join(","))
                 .health_check_type(n.health_check_type.as_deref().unwrap_or("EC2"))
                 .health_check_grace_period(n.health_check_grace_period.unwrap_or(DEFAULT_GRACE))
@@ -408,8 +441,10 @@ impl CustomResource<crate::AwsState> for AutoScalingGroup {
 
     async fn delete(cx: &Cx<'_>, id: &str, _: &Self::Inputs, _: &Self::Outputs) -> Result<()> {
         let asg = Asg::of(cx).await;
-        if asg.group(id).await?.is_none() {
-            return Ok(());
+        match asg.any_group(id).await? {
+            None => return Ok(()),
+            Some(g) if deleting(&g) => return asg.gone(id).await,
+            Some(_) => {}
         }
         let r = asg
             .c
@@ -419,20 +454,12 @@ impl CustomResource<crate::AwsState> for AutoScalingGroup {
             .send()
             .await;
         match r {
-            Err(e) if e.code() == Some("ValidationError") && asg.group(id).await?.is_none() => {}
+            Err(e) if e.code() == Some("ValidationError") && asg.any_group(id).await?.is_none() => {
+            }
             r => {
                 r.map_err(asg.err("DeleteAutoScalingGroup"))?;
             }
         }
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while asg.group(id).await?.is_some() {
-            if tokio::time::Instant::now() >= deadline {
-                return Err(ProviderError::retryable(format!(
-                    "waiting for Auto Scaling group {id} to be deleted: still there after {WAIT:?}"
-                )));
-            }
-            tokio::time::sleep(POLL).await;
-        }
-        Ok(())
+        asg.gone(id).await
     }
 }

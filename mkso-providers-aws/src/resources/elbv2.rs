@@ -598,10 +598,11 @@ impl Elb<'_> {
 impl CustomResource<crate::AwsState> for TargetGroup {
     fn check(i: &Self::Planned) -> Vec<(String, String)> {
         let mut out = check_name("target group", &i.name);
+        // (A Lambda target group takes no port, protocol or VPC.)
         out.extend(one_of(
             "target_type",
             &i.target_type,
-            &["instance", "ip", "lambda", "alb"],
+            &["instance", "ip", "alb"],
         ));
         if let Planned::Known(p) = &i.port
             && !(1..=65535).contains(p)
@@ -1033,10 +1034,13 @@ impl Elb<'_> {
             return Ok(None);
         };
         Ok(Some(out.target_health_descriptions().iter().any(|d| {
-            let unused = d
-                .target_health()
-                .and_then(|h| h.reason())
-                .is_some_and(|r| r.as_str() == "Target.NotRegistered");
+            // Not registered, or on its way out (draining).
+            let unused = d.target_health().and_then(|h| h.reason()).is_some_and(|r| {
+                matches!(
+                    r.as_str(),
+                    "Target.NotRegistered" | "Target.DeregistrationInProgress"
+                )
+            });
             d.target().is_some_and(|t| {
                 t.id() == Some(i.target_id.as_str()) && i.port.is_none_or(|p| t.port() == Some(p))
             }) && !unused

@@ -402,17 +402,24 @@ impl Rds<'_> {
         }))
     }
 
-    /// Waits until the instance is `available` (a failed one is an error).
+    /// Waits until the instance is `available` with no change pending (a
+    /// failed one is an error). `storage-optimization`, which follows a
+    /// storage change for hours while the instance serves, counts as
+    /// available.
     async fn available(&self, id: &str) -> Result<aws_sdk_rds::types::DbInstance> {
         let deadline = tokio::time::Instant::now() + WAIT;
+        let nothing_pending = aws_sdk_rds::types::PendingModifiedValues::builder().build();
         loop {
             let Some(db) = self.db(id).await? else {
                 return Err(ProviderError::retryable(format!(
                     "DB instance {id} went away while it was being created or changed"
                 )));
             };
+            let pending = db
+                .pending_modified_values()
+                .is_some_and(|p| *p != nothing_pending);
             match db.db_instance_status().unwrap_or("available") {
-                "available" => return Ok(db),
+                "available" | "storage-optimization" if !pending => return Ok(db),
                 s @ ("failed"
                 | "incompatible-parameters"
                 | "incompatible-restore"
@@ -447,13 +454,22 @@ impl Rds<'_> {
     }
 }
 
-/// The recorded version when the cloud's is it or a release of it (`16`
-/// recorded, `16.3` running: no drift), else the cloud's.
+/// The recorded version when the cloud's is it, a release of it (`16`
+/// recorded, `16.3` running) or a later minor release of its major version
+/// (`16.3` recorded, `16.4` running: RDS upgrades minor versions itself):
+/// no drift. Else the cloud's.
 fn engine_version(recorded: Option<&Option<String>>, cloud: Option<&str>) -> Option<String> {
     let cloud = cloud?;
+    let major = |v: &str| v.split('.').next().unwrap_or(v).to_string();
+    let later_minor = |r: &str| {
+        let minor = |v: &str| v.split('.').nth(1).and_then(|m| m.parse::<u32>().ok());
+        major(r) == major(cloud) && minor(cloud) >= minor(r)
+    };
     match recorded {
         Some(None) => None,
-        Some(Some(r)) if cloud == r || cloud.starts_with(&format!("{r}.")) => Some(r.clone()),
+        Some(Some(r)) if cloud == r || cloud.starts_with(&format!("{r}.")) || later_minor(r) => {
+            Some(r.clone())
+        }
         _ => Some(cloud.to_string()),
     }
 }
@@ -691,8 +707,19 @@ impl CustomResource<crate::AwsState> for DbInstance {
             .send()
             .await;
         match r {
-            // Already being deleted (an earlier attempt's call went through).
-            Err(e) if e.code() == Some("InvalidDBInstanceState") => {}
+            // Being deleted (an earlier attempt's call went through): wait.
+            // Busy otherwise (modifying, backing up): try again later.
+            Err(e) if e.code() == Some("InvalidDBInstanceState") => {
+                let status = rds
+                    .db(id)
+                    .await?
+                    .and_then(|d| d.db_instance_status().map(String::from));
+                if status.as_deref() != Some("deleting") && status.is_some() {
+                    let mut pe = rds.err("DeleteDBInstance")(e);
+                    pe.class = mkso::ErrorClass::Retryable;
+                    return Err(pe);
+                }
+            }
             Err(e) if e.code() == Some("InvalidParameterCombination") => {
                 let mut pe = rds.err("DeleteDBInstance")(e);
                 pe.message = format!(

@@ -113,23 +113,11 @@ impl<'a> R53<'a> {
     async fn change_zone_tags(&self, id: &str, old: &Tags, new: &Tags) -> Result<()> {
         let defaults = &self.cx.provider.config.default_tags;
         let (set, unset) = tags::changes(self.cx.identity, defaults, old, new);
-        if set.is_empty() && unset.is_empty() {
-            return Ok(());
-        }
-        self.c
-            .change_tags_for_resource()
-            .resource_type(TagResourceType::Hostedzone)
-            .resource_id(id)
-            .set_add_tags((!set.is_empty()).then(|| {
-                set.iter()
-                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                    .collect()
-            }))
-            .set_remove_tag_keys((!unset.is_empty()).then_some(unset))
-            .send()
-            .await
-            .map_err(self.err("ChangeTagsForResource"))?;
-        Ok(())
+        let set = set
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        self.send_tags(id, set, unset).await
     }
 
     /// Sets the zone's whole tag set (after a create or an adoption).
@@ -146,19 +134,29 @@ impl<'a> R53<'a> {
             .filter(|(k, v)| have.get(*k) != Some(*v))
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect();
-        if set.is_empty() && unset.is_empty() {
-            return Ok(());
+        self.send_tags(id, set, unset).await
+    }
+
+    /// ChangeTagsForResource in calls of at most ten tags to add and ten
+    /// keys to remove (Route 53's limit).
+    async fn send_tags(&self, id: &str, set: Vec<Tag>, unset: Vec<String>) -> Result<()> {
+        let (mut set, mut unset) = (set.into_iter(), unset.into_iter());
+        loop {
+            let add: Vec<Tag> = set.by_ref().take(10).collect();
+            let remove: Vec<String> = unset.by_ref().take(10).collect();
+            if add.is_empty() && remove.is_empty() {
+                return Ok(());
+            }
+            self.c
+                .change_tags_for_resource()
+                .resource_type(TagResourceType::Hostedzone)
+                .resource_id(id)
+                .set_add_tags((!add.is_empty()).then_some(add))
+                .set_remove_tag_keys((!remove.is_empty()).then_some(remove))
+                .send()
+                .await
+                .map_err(self.err("ChangeTagsForResource"))?;
         }
-        self.c
-            .change_tags_for_resource()
-            .resource_type(TagResourceType::Hostedzone)
-            .resource_id(id)
-            .set_add_tags((!set.is_empty()).then_some(set))
-            .set_remove_tag_keys((!unset.is_empty()).then_some(unset))
-            .send()
-            .await
-            .map_err(self.err("ChangeTagsForResource"))?;
-        Ok(())
     }
 }
 
@@ -293,6 +291,10 @@ impl CustomResource<crate::AwsState> for HostedZone {
         let r53 = R53::of(cx).await;
         let prefix = caller_prefix(cx);
         for z in r53.zones_named(&i.name).await? {
+            // A zone of the other kind (public or private) is not this one.
+            if z.config().is_some_and(|c| c.private_zone()) != i.vpc_id.is_some() {
+                continue;
+            }
             let id = bare(z.id()).to_string();
             let mine = z.caller_reference().starts_with(&prefix)
                 || r53
