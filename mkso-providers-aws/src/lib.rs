@@ -5,7 +5,7 @@
 //! [`SecurityGroup`], [`SecurityGroupRule`], [`Instance`], [`Eip`],
 //! [`NatGateway`], [`KeyPair`], [`Volume`], [`VolumeAttachment`],
 //! [`EgressOnlyInternetGateway`], [`EipAssociation`], [`NetworkAcl`],
-//! [`NetworkAclEntry`], [`LaunchTemplate`]; with the
+//! [`NetworkAclEntry`], [`LaunchTemplate`], [`NetworkInterface`]; with the
 //! `s3` feature (on `aws-sdk-s3`), `Bucket`; with the `iam` feature (on `aws-sdk-iam`),
 //! `Role`, `Policy`, `RolePolicyAttachment`, `InstanceProfile`; with the `elbv2`
 //! feature (on `aws-sdk-elasticloadbalancingv2`), `LoadBalancer`, `TargetGroup`,

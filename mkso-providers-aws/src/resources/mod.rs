@@ -14,6 +14,7 @@ mod egress;
 mod elbv2;
 #[cfg(feature = "iam")]
 mod iam;
+mod interface;
 #[cfg(any(
     feature = "s3",
     feature = "iam",
@@ -64,7 +65,8 @@ pub(crate) fn register(b: TypedProviderBuilder<AwsState>) -> TypedProviderBuilde
         .resource::<EipAssociation>()
         .resource::<NetworkAcl>()
         .resource::<NetworkAclEntry>()
-        .resource::<LaunchTemplate>();
+        .resource::<LaunchTemplate>()
+        .resource::<NetworkInterface>();
     #[cfg(feature = "s3")]
     let b = b.resource::<Bucket>();
     #[cfg(feature = "iam")]
@@ -921,6 +923,48 @@ pub struct AutoScalingGroupOutputs {
     pub name: String,
     /// Its ARN.
     pub arn: String,
+}
+
+/// An elastic network interface (`aws:ec2:NetworkInterface`). Its security
+/// groups, description and `source_dest_check` change in place; a new subnet
+/// or private address replaces it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(
+    type = "aws:ec2:NetworkInterface",
+    resource = NetworkInterface,
+    outputs = NetworkInterfaceOutputs
+)]
+pub struct NetworkInterfaceInputs {
+    /// The subnet.
+    #[mkso(replace)]
+    pub subnet_id: String,
+    /// Its primary private IPv4 address (default: one the subnet picks).
+    #[mkso(replace)]
+    pub private_ip: Option<String>,
+    /// Its security groups (default: the VPC's default group).
+    #[serde(default)]
+    pub security_group_ids: Vec<String>,
+    /// What it is for.
+    pub description: Option<String>,
+    /// Check source/destination of traffic (default on; off for a NAT or
+    /// router appliance).
+    pub source_dest_check: Option<bool>,
+    /// The interface's own tags.
+    #[serde(default)]
+    #[mkso(tags)]
+    pub tags: Tags,
+}
+
+/// Outputs of [`NetworkInterface`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = NetworkInterface)]
+pub struct NetworkInterfaceOutputs {
+    /// Its id (`eni-...`).
+    pub id: String,
+    /// Its primary private IPv4 address.
+    pub private_ip: String,
+    /// Its MAC address.
+    pub mac_address: String,
 }
 
 /// A VPC (`aws:ec2:Vpc`). Replaced when `cidr_block` changes.

@@ -1209,3 +1209,126 @@ async fn network_acl_and_entry() {
         "the ACL is gone"
     );
 }
+
+#[tokio::test]
+async fn network_interface() {
+    let env = Env::new("Eni");
+    let c = env.client().await.clone();
+    let p = |description: &'static str, second_group: bool, sdc: bool| {
+        boxed(move |s| {
+            let (vpc, sn) = network(s)?;
+            let group = |name: &str| {
+                SecurityGroup::new(
+                    s,
+                    name,
+                    SecurityGroupArgs::builder().vpc_id(vpc.id()),
+                    ResourceOptions::new(),
+                )
+            };
+            let mut groups = vec![group("eni-a")?.id()];
+            if second_group {
+                groups.push(group("eni-b")?.id());
+            }
+            NetworkInterface::new(
+                s,
+                "eni",
+                NetworkInterfaceArgs::builder()
+                    .subnet_id(sn.id())
+                    .security_group_ids(Output::all_vec(groups))
+                    .description(Some(description.to_string()))
+                    .source_dest_check(Some(sdc))
+                    .tags(tags("a")),
+                ResourceOptions::new(),
+            )?;
+            Ok(())
+        })
+    };
+    let v1 = p("appliance port", false, false);
+    let plan = env.up(&*v1).await;
+    assert_eq!(op(&plan, "eni"), Op::Create);
+    let id = env.id("eni").await;
+    let get = || async {
+        c.describe_network_interfaces()
+            .network_interface_ids(&id)
+            .send()
+            .await
+            .unwrap()
+            .network_interfaces()[0]
+            .clone()
+    };
+    let n = get().await;
+    assert_eq!(n.description(), Some("appliance port"));
+    assert_eq!(n.source_dest_check(), Some(false));
+    assert_eq!(n.groups().len(), 1);
+    assert_eq!(env.tags(&id).await["team"], "a");
+    assert!(!env.preview(&*v1).await.has_changes());
+
+    // In place: a second group, a new description, source/dest check on.
+    let v2 = p("router port", true, true);
+    let plan = env.up(&*v2).await;
+    assert_eq!(op(&plan, "eni"), Op::Update);
+    assert_eq!(env.id("eni").await, id, "updated, not replaced");
+    let n = get().await;
+    assert_eq!(n.description(), Some("router port"));
+    assert_eq!(n.groups().len(), 2);
+    assert_eq!(n.source_dest_check(), Some(true));
+    assert!(!env.preview(&*v2).await.has_changes());
+
+    // Drift: the description changed behind mkso's back.
+    c.modify_network_interface_attribute()
+        .network_interface_id(&id)
+        .description(
+            aws_sdk_ec2::types::AttributeValue::builder()
+                .value("hacked")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let r = env.refresh(&*v2).await;
+    assert_eq!(
+        drifted(&r, "eni"),
+        DriftKind::Changed(vec!["description".into()])
+    );
+    env.up(&*v2).await;
+    assert_eq!(get().await.description(), Some("router port"));
+    assert!(!env.preview(&*v2).await.has_changes());
+
+    // Import it into another stack.
+    let other = Env::new("EniImport");
+    let (subnet, eni) = (env.id("subnet").await, id.clone());
+    // (On import the address is the interface's: the program names it.)
+    let ip = get().await.private_ip_address().unwrap().to_string();
+    let mut groups = Vec::new();
+    for g in ["eni-a", "eni-b"] {
+        groups.push(env.id(g).await);
+    }
+    let imported = boxed(move |s| {
+        NetworkInterface::new(
+            s,
+            "eni",
+            NetworkInterfaceArgs::builder()
+                .subnet_id(subnet.clone())
+                .private_ip(Some(ip.clone()))
+                .security_group_ids(groups.clone())
+                .description(Some("router port".to_string()))
+                .tags(tags("a")),
+            ResourceOptions::new().import(eni.clone()),
+        )?;
+        Ok(())
+    });
+    let plan = other.up(&*imported).await;
+    assert_eq!(op(&plan, "eni"), Op::Import);
+
+    // Delete.
+    env.up(&*empty()).await;
+    let left = c
+        .describe_network_interfaces()
+        .network_interface_ids(&id)
+        .send()
+        .await;
+    assert!(
+        left.map_or(true, |o| o.network_interfaces().is_empty()),
+        "the interface is gone"
+    );
+}
