@@ -245,6 +245,30 @@ pub(crate) fn differ(a: &[String], b: &[String]) -> bool {
     a != b
 }
 
+/// The failure of a create whose name (or port) something not tagged as
+/// this resource's holds (`code`: the service's word for it).
+#[cfg(any(feature = "elbv2", feature = "rds"))]
+pub(crate) fn taken(what: &str, kind: &str, name: &str, code: &str) -> ProviderError {
+    ProviderError::permanent(format!(
+        "{what}: the {kind} `{name}` is taken (by something not tagged as this resource's): set another one, or adopt it with the import option"
+    ))
+    .with_code(code)
+}
+
+/// Whether a resource's tags (as a map: the services other than EC2) carry
+/// this resource's `mkso:urn`.
+#[cfg(any(feature = "elbv2", feature = "rds", feature = "route53"))]
+pub(crate) fn is_mine(cx: &Cx<'_>, cloud: &Tags) -> bool {
+    cloud.get("mkso:urn").map(String::as_str) == Some(cx.urn().as_str())
+}
+
+/// The resource's own tags from the cloud's full set (as a map: the
+/// services other than EC2); see [`own_tags`].
+#[cfg(any(feature = "elbv2", feature = "rds", feature = "route53"))]
+pub(crate) fn own_tags_of(cx: &Cx<'_>, cloud: &Tags) -> Tags {
+    tags::observed_own_tags(cx.identity, &cx.provider.config.default_tags, cloud)
+}
+
 /// "`what` `id` does not exist".
 pub(crate) fn not_found(what: &str, id: &str) -> ProviderError {
     ProviderError::not_found(format!("{what} {id} does not exist"))

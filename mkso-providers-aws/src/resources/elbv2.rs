@@ -23,7 +23,8 @@ use mkso::ProviderError;
 use mkso::typed::{Created, CustomResource, Observed, Planned};
 
 use super::common::{
-    Cx, ReadResult, Result, Update, differ, found, same_set, unless_default, unless_unset,
+    Cx, ReadResult, Result, Update, differ, found, is_mine, own_tags_of, same_set, taken,
+    unless_default, unless_unset,
 };
 use super::{
     Listener, ListenerInputs, ListenerOutputs, LoadBalancer, LoadBalancerInputs,
@@ -99,18 +100,6 @@ impl<'a> Elb<'a> {
             .collect())
     }
 
-    fn own_tags(&self, cloud: &BTreeMap<String, String>) -> Tags {
-        tags::observed_own_tags(
-            self.cx.identity,
-            &self.cx.provider.config.default_tags,
-            cloud,
-        )
-    }
-
-    fn is_mine(&self, cloud: &BTreeMap<String, String>) -> bool {
-        cloud.get("mkso:urn").map(String::as_str) == Some(self.cx.urn().as_str())
-    }
-
     /// Sets and removes tags to go from `old` own tags to `new` ones.
     async fn sync_tags(&self, arn: &str, old: &Tags, new: &Tags) -> Result<()> {
         let defaults = &self.cx.provider.config.default_tags;
@@ -141,14 +130,6 @@ fn to_sdk(t: &BTreeMap<String, String>) -> Vec<Tag> {
     t.iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
-}
-
-/// The failure of a create whose name (or port) something else holds.
-fn taken(what: &str, kind: &str, name: &str) -> ProviderError {
-    ProviderError::permanent(format!(
-        "{what}: the {kind} `{name}` is taken (by something not tagged as this resource's): set another one, or adopt it with the import option"
-    ))
-    .with_code("DuplicateName")
 }
 
 /// A name ELB accepts: 1 to 32 letters, digits and hyphens, not starting or
@@ -343,6 +324,7 @@ impl CustomResource<crate::AwsState> for LoadBalancer {
                 &format!("CreateLoadBalancer of `{}`", cx.name()),
                 "load balancer name",
                 &name,
+                "DuplicateName",
             ));
         }
         let scheme = if i.internal == Some(true) {
@@ -385,7 +367,7 @@ impl CustomResource<crate::AwsState> for LoadBalancer {
             return Ok(None);
         };
         let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
-        if !elb.is_mine(&elb.tags(&arn).await?) {
+        if !is_mine(cx, &elb.tags(&arn).await?) {
             return Ok(None);
         }
         let lb = elb.lb_active(&arn).await?;
@@ -429,7 +411,7 @@ impl CustomResource<crate::AwsState> for LoadBalancer {
                 recorded.map(|r| &r.security_groups),
                 lb.security_groups().to_vec(),
             ),
-            tags: elb.own_tags(&elb.tags(id).await?),
+            tags: own_tags_of(cx, &elb.tags(id).await?),
         };
         Ok(Observed {
             id: id.to_string(),
@@ -623,6 +605,7 @@ impl CustomResource<crate::AwsState> for TargetGroup {
                 &format!("CreateTargetGroup of `{}`", cx.name()),
                 "target group name",
                 &name,
+                "DuplicateName",
             ));
         }
         let out = elb
@@ -668,7 +651,7 @@ impl CustomResource<crate::AwsState> for TargetGroup {
             return Ok(None);
         };
         let outputs = tg_outputs(&tg);
-        if !elb.is_mine(&elb.tags(&outputs.arn).await?) {
+        if !is_mine(cx, &elb.tags(&outputs.arn).await?) {
             return Ok(None);
         }
         if let Some(d) = i.deregistration_delay {
@@ -726,7 +709,7 @@ impl CustomResource<crate::AwsState> for TargetGroup {
             deregistration_delay: delay.and_then(|d| {
                 unless_default(recorded.and_then(|r| r.deregistration_delay), d, 300)
             }),
-            tags: elb.own_tags(&elb.tags(id).await?),
+            tags: own_tags_of(cx, &elb.tags(id).await?),
         };
         Ok(Observed {
             id: id.to_string(),
@@ -863,6 +846,7 @@ impl CustomResource<crate::AwsState> for Listener {
                 &format!("CreateListener of `{}`", cx.name()),
                 "listener port",
                 &i.port.to_string(),
+                "DuplicateListener",
             ));
         }
         let out = elb
@@ -901,7 +885,7 @@ impl CustomResource<crate::AwsState> for Listener {
             let Some(arn) = l.listener_arn() else {
                 continue;
             };
-            if elb.is_mine(&elb.tags(arn).await?) {
+            if is_mine(cx, &elb.tags(arn).await?) {
                 return Ok(Some(Created {
                     id: arn.to_string(),
                     outputs: listener_outputs(arn),
@@ -940,7 +924,7 @@ impl CustomResource<crate::AwsState> for Listener {
             ssl_policy: l
                 .ssl_policy()
                 .and_then(|p| unless_unset(recorded.map(|r| &r.ssl_policy), p.to_string())),
-            tags: elb.own_tags(&elb.tags(id).await?),
+            tags: own_tags_of(cx, &elb.tags(id).await?),
         };
         Ok(Observed {
             id: id.to_string(),

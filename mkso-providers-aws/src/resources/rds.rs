@@ -19,7 +19,8 @@ use mkso::ProviderError;
 use mkso::typed::{Created, CustomResource, Observed, Planned};
 
 use super::common::{
-    Cx, ReadResult, Result, Update, differ, found, same_set, unless_default, unless_unset,
+    Cx, ReadResult, Result, Update, differ, found, is_mine, own_tags_of, same_set, taken,
+    unless_default, unless_unset,
 };
 use super::{
     DbInstance, DbInstanceInputs, DbInstanceOutputs, DbSubnetGroup, DbSubnetGroupInputs,
@@ -86,18 +87,6 @@ impl<'a> Rds<'a> {
         Ok(from_sdk(out.tag_list()))
     }
 
-    fn own_tags(&self, cloud: &BTreeMap<String, String>) -> Tags {
-        tags::observed_own_tags(
-            self.cx.identity,
-            &self.cx.provider.config.default_tags,
-            cloud,
-        )
-    }
-
-    fn is_mine(&self, cloud: &BTreeMap<String, String>) -> bool {
-        cloud.get("mkso:urn").map(String::as_str) == Some(self.cx.urn().as_str())
-    }
-
     async fn sync_tags(&self, arn: &str, old: &Tags, new: &Tags) -> Result<()> {
         let defaults = &self.cx.provider.config.default_tags;
         let (set, unset) = tags::changes(self.cx.identity, defaults, old, new);
@@ -133,14 +122,6 @@ fn from_sdk(t: &[Tag]) -> BTreeMap<String, String> {
     t.iter()
         .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
         .collect()
-}
-
-/// The failure of a create whose name something else holds.
-fn taken(what: &str, kind: &str, name: &str) -> ProviderError {
-    ProviderError::permanent(format!(
-        "{what}: the {kind} `{name}` is taken (by something not tagged as this resource's): set another one, or adopt it with the import option"
-    ))
-    .with_code("AlreadyExists")
 }
 
 /// An identifier RDS accepts: lower case letters, digits and hyphens,
@@ -253,6 +234,7 @@ impl CustomResource<crate::AwsState> for DbSubnetGroup {
                 &format!("CreateDBSubnetGroup of `{}`", cx.name()),
                 "DB subnet group name",
                 &name,
+                "AlreadyExists",
             ));
         }
         let out = rds
@@ -281,9 +263,7 @@ impl CustomResource<crate::AwsState> for DbSubnetGroup {
             return Ok(None);
         };
         let outputs = group_outputs(&g);
-        Ok(rds
-            .is_mine(&rds.tags(&outputs.arn).await?)
-            .then_some(Created { id: name, outputs }))
+        Ok(is_mine(cx, &rds.tags(&outputs.arn).await?).then_some(Created { id: name, outputs }))
     }
 
     async fn read(cx: &Cx<'_>, id: &str, recorded: Option<&Self::Inputs>) -> ReadResult<Self> {
@@ -309,7 +289,7 @@ impl CustomResource<crate::AwsState> for DbSubnetGroup {
                 DEFAULT_DESCRIPTION.to_string(),
             ),
             subnet_ids: same_set(recorded.map(|r| &r.subnet_ids), subnets),
-            tags: rds.own_tags(&rds.tags(&outputs.arn).await?),
+            tags: own_tags_of(cx, &rds.tags(&outputs.arn).await?),
         };
         Ok(Observed {
             id: id.to_string(),
@@ -503,6 +483,7 @@ impl CustomResource<crate::AwsState> for DbInstance {
                 &format!("CreateDBInstance of `{}`", cx.name()),
                 "DB instance identifier",
                 &id,
+                "AlreadyExists",
             ));
         }
         rds.c
@@ -543,7 +524,7 @@ impl CustomResource<crate::AwsState> for DbInstance {
         let Some(db) = rds.db(&id).await? else {
             return Ok(None);
         };
-        if !rds.is_mine(&from_sdk(db.tag_list())) {
+        if !is_mine(cx, &from_sdk(db.tag_list())) {
             return Ok(None);
         }
         let db = rds.available(&id).await?;
@@ -621,7 +602,7 @@ impl CustomResource<crate::AwsState> for DbInstance {
                 false,
             ),
             skip_final_snapshot: recorded.is_some_and(|r| r.skip_final_snapshot),
-            tags: rds.own_tags(&from_sdk(db.tag_list())),
+            tags: own_tags_of(cx, &from_sdk(db.tag_list())),
         };
         Ok(Observed {
             id: id.to_string(),

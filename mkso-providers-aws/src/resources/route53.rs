@@ -21,7 +21,7 @@ use aws_sdk_route53::types::{
 use mkso::ProviderError;
 use mkso::typed::{Created, CustomResource, Observed, Planned};
 
-use super::common::{Cx, ReadResult, Result, Update, found};
+use super::common::{Cx, ReadResult, Result, Update, found, is_mine, own_tags_of};
 use super::{
     HostedZone, HostedZoneInputs, HostedZoneOutputs, Record, RecordInputs, RecordOutputs, Tags,
 };
@@ -297,12 +297,7 @@ impl CustomResource<crate::AwsState> for HostedZone {
             }
             let id = bare(z.id()).to_string();
             let mine = z.caller_reference().starts_with(&prefix)
-                || r53
-                    .zone_tags(&id)
-                    .await?
-                    .get("mkso:urn")
-                    .map(String::as_str)
-                    == Some(cx.urn().as_str());
+                || is_mine(cx, &r53.zone_tags(&id).await?);
             if !mine {
                 continue;
             }
@@ -329,11 +324,7 @@ impl CustomResource<crate::AwsState> for HostedZone {
             .and_then(|c| c.comment())
             .unwrap_or(DEFAULT_COMMENT)
             .to_string();
-        let own = tags::observed_own_tags(
-            cx.identity,
-            &cx.provider.config.default_tags,
-            &r53.zone_tags(id).await?,
-        );
+        let own = own_tags_of(cx, &r53.zone_tags(id).await?);
         let inputs = HostedZoneInputs {
             name: match recorded {
                 Some(r) if dns(&r.name) == dns(z.name()) => r.name.clone(),
