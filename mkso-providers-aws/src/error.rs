@@ -42,12 +42,14 @@
 use std::error::Error as StdError;
 use std::time::{Duration, SystemTime};
 
-use aws_sdk_ec2::config::ProvideCredentials;
-use aws_sdk_ec2::config::SharedCredentialsProvider;
-use aws_sdk_ec2::config::http::HttpResponse;
-use aws_sdk_ec2::config::retry::RetryAction;
-use aws_sdk_ec2::error::{ConnectorError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_ec2::primitives::{DateTime, DateTimeFormat};
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::{ConnectorError, SdkError};
+use aws_smithy_runtime_api::client::retries::classifiers::RetryAction;
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format as DateTimeFormat;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use mkso::ProviderError;
 
 /// Codes of throttling answers: `THROTTLING_ERRORS` of smithy-rs
@@ -213,7 +215,7 @@ fn failed_to_connect(c: &ConnectorError) -> bool {
 /// Turns an SDK error into a classified provider error; `what` names the call
 /// and resource for the message (``CreateVpc of `vpc` ``), `endpoint` the
 /// endpoint called.
-pub fn classify<E>(err: SdkError<E>, what: &str, endpoint: &str) -> ProviderError
+pub fn classify<E>(err: SdkError<E, HttpResponse>, what: &str, endpoint: &str) -> ProviderError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {

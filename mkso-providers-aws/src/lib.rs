@@ -1,18 +1,27 @@
-//! AWS EC2 resources for mkso, on `aws-sdk-ec2`.
+//! AWS resources for mkso, one official SDK crate per service, each behind a
+//! cargo feature.
 //!
-//! Resources: [`Vpc`], [`Subnet`], [`InternetGateway`] (with its VPC
-//! attachment), [`RouteTable`], [`Route`], [`RouteTableAssociation`],
-//! [`SecurityGroup`], [`SecurityGroupRule`], [`Instance`], [`Eip`],
-//! [`NatGateway`], [`KeyPair`], [`Volume`], [`VolumeAttachment`],
-//! [`EgressOnlyInternetGateway`], [`EipAssociation`], [`NetworkAcl`],
-//! [`NetworkAclEntry`], [`LaunchTemplate`], [`NetworkInterface`]; with the
-//! `s3` feature (on `aws-sdk-s3`), `Bucket`; with the `iam` feature (on `aws-sdk-iam`),
-//! `Role`, `Policy`, `RolePolicyAttachment`, `InstanceProfile`; with the `elbv2`
-//! feature (on `aws-sdk-elasticloadbalancingv2`), `LoadBalancer`, `TargetGroup`,
-//! `Listener`, `TargetGroupAttachment`; with the `rds` feature (on `aws-sdk-rds`),
-//! `DbSubnetGroup`, `DbInstance` (its password a secret property); with the
-//! `route53` feature (on `aws-sdk-route53`), `HostedZone`, `Record`; with the
-//! `autoscaling` feature (on `aws-sdk-autoscaling`), `AutoScalingGroup`. Every taggable resource is tagged `Name`,
+//! - `ec2` (default; on `aws-sdk-ec2`): [`Vpc`], [`Subnet`],
+//!   [`InternetGateway`] (with its VPC attachment), [`RouteTable`], [`Route`],
+//!   [`RouteTableAssociation`], [`SecurityGroup`], [`SecurityGroupRule`],
+//!   [`Instance`], [`Eip`], [`NatGateway`], [`KeyPair`], [`Volume`],
+//!   [`VolumeAttachment`], [`EgressOnlyInternetGateway`], [`EipAssociation`],
+//!   [`NetworkAcl`], [`NetworkAclEntry`], [`LaunchTemplate`],
+//!   [`NetworkInterface`];
+//! - `s3` (on `aws-sdk-s3`): `Bucket`;
+//! - `iam` (on `aws-sdk-iam`): `Role`, `Policy`, `RolePolicyAttachment`,
+//!   `InstanceProfile`;
+//! - `elbv2` (on `aws-sdk-elasticloadbalancingv2`; turns `ec2` on):
+//!   `LoadBalancer`, `TargetGroup`, `Listener`, `TargetGroupAttachment`;
+//! - `rds` (on `aws-sdk-rds`): `DbSubnetGroup`, `DbInstance` (its password a
+//!   secret property);
+//! - `route53` (on `aws-sdk-route53`): `HostedZone`, `Record`;
+//! - `autoscaling` (on `aws-sdk-autoscaling`): `AutoScalingGroup`.
+//!
+//! A build compiles only the SDK crates of its features: an S3-only user
+//! writes `default-features = false, features = ["s3"]`.
+//!
+//! Every taggable resource is tagged `Name`,
 //! `Environment` (the stack's environment), `mkso:stack`, `mkso:urn`, then
 //! `aws:defaultTags` and its own `tags`. Before a create, the provider looks
 //! the resource up by its `mkso:urn` tag and adopts it: an interrupted `up`
@@ -76,6 +85,7 @@ mod tags;
 pub mod sdk {
     #[cfg(feature = "autoscaling")]
     pub use aws_sdk_autoscaling as autoscaling;
+    #[cfg(feature = "ec2")]
     pub use aws_sdk_ec2 as ec2;
     #[cfg(feature = "elbv2")]
     pub use aws_sdk_elasticloadbalancingv2 as elbv2;
@@ -91,4 +101,6 @@ pub mod sdk {
 
 pub use config::AwsConfig;
 pub use provider::{AwsProvider, AwsState};
+// (Without any service feature the provider serves no type.)
+#[cfg_attr(not(feature = "ec2"), allow(unused_imports))]
 pub use resources::*;

@@ -1,20 +1,22 @@
-//! `AwsProvider`: the EC2 resource types registered in a typed provider
-//! over one EC2 client per provider instance (region, endpoint).
+//! `AwsProvider`: the resource types of the enabled features registered in a
+//! typed provider over one client per service and provider instance (region,
+//! endpoint), each created on first use.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_config::{BehaviorVersion, Region};
-use aws_sdk_ec2::Client;
-use aws_sdk_ec2::config::retry::RetryConfig;
 use mkso::ProviderError;
 use mkso::Stack;
+#[cfg(feature = "ec2")]
+use mkso::provider::ResourceIdentity;
 use mkso::provider::{
     CheckRequest, CheckResponse, CreateRequest, CreateResponse, DeleteRequest, DiffRequest,
-    DiffResponse, FindRequest, Provider, ReadRequest, ReadResponse, ResourceIdentity,
-    UpdateRequest, UpdateResponse,
+    DiffResponse, FindRequest, Provider, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse,
 };
-use mkso::typed::{ProviderState, Tags, TypedProvider};
+#[cfg(feature = "ec2")]
+use mkso::typed::Tags;
+use mkso::typed::{ProviderState, TypedProvider};
 
 use crate::config::AwsConfig;
 use crate::resources;
@@ -25,12 +27,13 @@ pub struct AwsProvider {
     inner: TypedProvider<AwsState>,
 }
 
-/// What every EC2 call of one provider instance shares: its config and
-/// client.
+/// What every call of one provider instance shares: its config and
+/// clients.
 pub struct AwsState {
     pub(crate) config: AwsConfig,
     pub(crate) endpoint: String,
-    client: tokio::sync::OnceCell<Client>,
+    #[cfg(feature = "ec2")]
+    client: tokio::sync::OnceCell<aws_sdk_ec2::Client>,
     #[cfg(feature = "s3")]
     s3: tokio::sync::OnceCell<aws_sdk_s3::Client>,
     #[cfg(feature = "iam")]
@@ -80,6 +83,7 @@ impl AwsProvider {
         let state = AwsState {
             config,
             endpoint,
+            #[cfg(feature = "ec2")]
             client: tokio::sync::OnceCell::new(),
             #[cfg(feature = "s3")]
             s3: tokio::sync::OnceCell::new(),
@@ -99,8 +103,10 @@ impl AwsProvider {
         })
     }
 
-    /// The EC2 client (created on first use, from the standard credential chain).
-    pub async fn client(&self) -> &Client {
+    /// The EC2 client (feature `ec2`; created on first use, from the
+    /// standard credential chain).
+    #[cfg(feature = "ec2")]
+    pub async fn client(&self) -> &aws_sdk_ec2::Client {
         self.inner.state().client().await
     }
 
@@ -147,16 +153,18 @@ impl AwsProvider {
 }
 
 impl AwsState {
-    /// The EC2 client (created on first use, from the standard credential chain).
-    pub async fn client(&self) -> &Client {
+    /// The EC2 client (feature `ec2`; created on first use, from the
+    /// standard credential chain).
+    #[cfg(feature = "ec2")]
+    pub async fn client(&self) -> &aws_sdk_ec2::Client {
         self.client
             .get_or_init(|| async {
                 // mkso's engine retries (with backoff, tenacity and events):
                 // the SDK's own retries would multiply them.
                 let conf = aws_sdk_ec2::config::Builder::from(&self.sdk_config().await)
-                    .retry_config(RetryConfig::disabled())
+                    .retry_config(aws_sdk_ec2::config::retry::RetryConfig::disabled())
                     .build();
-                Client::from_conf(conf)
+                aws_sdk_ec2::Client::from_conf(conf)
             })
             .await
     }
@@ -243,6 +251,7 @@ impl AwsState {
     }
 
     /// The SDK settings: region, endpoint, the standard credential chain.
+    #[cfg_attr(not(feature = "ec2"), allow(dead_code))]
     async fn sdk_config(&self) -> aws_config::SdkConfig {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(self.config.region.clone()));
@@ -255,6 +264,9 @@ impl AwsState {
 
 #[async_trait]
 impl ProviderState for AwsState {
+    /// EC2's tags (`CreateTags`/`DeleteTags`); the other services' types
+    /// change their tags in their own updates.
+    #[cfg(feature = "ec2")]
     async fn update_tags(
         &self,
         identity: &ResourceIdentity,

@@ -1,7 +1,10 @@
-//! The tags mkso puts on every taggable resource, and keeping them in sync.
+//! The tags mkso puts on every taggable resource, and keeping them in sync;
+//! EC2's tag shapes and describe filters with the `ec2` feature.
+#![cfg_attr(not(feature = "ec2"), allow(dead_code))]
 
 use std::collections::BTreeMap;
 
+#[cfg(feature = "ec2")]
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use mkso::provider::ResourceIdentity;
 
@@ -30,12 +33,14 @@ pub(crate) fn full_tags(
     t
 }
 
+#[cfg(feature = "ec2")]
 pub(crate) fn to_sdk(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
 }
 
+#[cfg(feature = "ec2")]
 pub(crate) fn spec(rt: ResourceType, tags: &BTreeMap<String, String>) -> TagSpecification {
     TagSpecification::builder()
         .resource_type(rt)
@@ -43,6 +48,7 @@ pub(crate) fn spec(rt: ResourceType, tags: &BTreeMap<String, String>) -> TagSpec
         .build()
 }
 
+#[cfg(feature = "ec2")]
 pub(crate) fn from_sdk(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter()
         .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
@@ -119,6 +125,7 @@ pub(crate) fn changes(
     (set, unset)
 }
 
+#[cfg(feature = "ec2")]
 /// A describe filter on the `mkso:urn` tag.
 pub(crate) fn urn_filter(identity: &ResourceIdentity) -> Filter {
     Filter::builder()
@@ -127,11 +134,13 @@ pub(crate) fn urn_filter(identity: &ResourceIdentity) -> Filter {
         .build()
 }
 
+#[cfg(feature = "ec2")]
 /// A describe filter.
 pub(crate) fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
 }
 
+#[cfg(feature = "ec2")]
 /// Whether these tags carry the resource's `mkso:urn` (checked here too: some
 /// emulators ignore describe filters).
 pub(crate) fn has_urn(tags: &[Tag], identity: &ResourceIdentity) -> bool {

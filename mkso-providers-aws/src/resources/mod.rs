@@ -1,19 +1,28 @@
-//! The EC2 resource types: each declared with `#[derive(mkso::Resource)]`
+//! The resource types, one cargo feature per AWS service: each declared with `#[derive(mkso::Resource)]`
 //! (field metadata: replace-forcing, secret, tags) and implemented as a
 //! [`CustomResource`](mkso::typed::CustomResource) of [`AwsState`], registered
 //! in [`register`]; what they share is in [`common`].
 
+#[cfg(feature = "ec2")]
 mod acl;
 #[cfg(feature = "autoscaling")]
 mod autoscaling;
 mod common;
+#[cfg(feature = "ec2")]
 mod compute;
+#[cfg(feature = "ec2")]
 mod ebs;
+#[cfg(feature = "ec2")]
+mod ec2;
+#[cfg(feature = "ec2")]
+mod ec2_calls;
+#[cfg(feature = "ec2")]
 mod egress;
 #[cfg(feature = "elbv2")]
 mod elbv2;
 #[cfg(feature = "iam")]
 mod iam;
+#[cfg(feature = "ec2")]
 mod interface;
 #[cfg(any(
     feature = "s3",
@@ -24,28 +33,44 @@ mod interface;
     feature = "autoscaling"
 ))]
 mod naming;
+#[cfg(feature = "ec2")]
 mod network;
 #[cfg(feature = "rds")]
 mod rds;
 #[cfg(feature = "route53")]
 mod route53;
+#[cfg(feature = "ec2")]
 mod security;
 #[cfg(feature = "s3")]
 mod storage;
+#[cfg(feature = "ec2")]
 mod template;
 
 use std::collections::BTreeMap;
 
 use mkso::typed::TypedProviderBuilder;
+#[cfg(any(
+    feature = "s3",
+    feature = "iam",
+    feature = "elbv2",
+    feature = "rds",
+    feature = "route53",
+    feature = "autoscaling"
+))]
 use serde::{Deserialize, Serialize};
 
 use crate::provider::AwsState;
+#[cfg(feature = "ec2")]
 pub(crate) use common::Call;
+#[cfg(feature = "ec2")]
+pub use ec2::*;
 
+#[cfg_attr(not(feature = "ec2"), allow(dead_code))]
 type Tags = BTreeMap<String, String>;
 
-/// Registers every EC2 type.
+/// Registers every type of the enabled features.
 pub(crate) fn register(b: TypedProviderBuilder<AwsState>) -> TypedProviderBuilder<AwsState> {
+    #[cfg(feature = "ec2")]
     let b = b
         .resource::<Vpc>()
         .resource::<Subnet>()
@@ -88,184 +113,6 @@ pub(crate) fn register(b: TypedProviderBuilder<AwsState>) -> TypedProviderBuilde
     #[cfg(feature = "autoscaling")]
     let b = b.resource::<AutoScalingGroup>();
     b
-}
-
-/// An EBS volume (`aws:ec2:Volume`). Its size (it only grows) and type
-/// change in place; a new zone or encryption replaces it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
-#[mkso(type = "aws:ec2:Volume", resource = Volume, outputs = VolumeOutputs)]
-pub struct VolumeInputs {
-    /// The availability zone (that of the instance it will attach to).
-    #[mkso(replace)]
-    pub availability_zone: String,
-    /// The size in GiB.
-    pub size: i32,
-    /// `gp3`, `gp2`, `io1`, `io2`, `st1`, `sc1`, `standard` (default: EC2's, gp2/gp3).
-    pub volume_type: Option<String>,
-    /// Encrypt it (default: the account's default).
-    #[mkso(replace)]
-    pub encrypted: Option<bool>,
-    /// The resource's own tags.
-    #[serde(default)]
-    #[mkso(tags)]
-    pub tags: Tags,
-}
-
-/// Outputs of [`Volume`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
-#[mkso(resource = Volume)]
-pub struct VolumeOutputs {
-    /// The volume id.
-    pub id: String,
-    /// Its availability zone.
-    pub availability_zone: String,
-}
-
-/// A volume attached to an instance (`aws:ec2:VolumeAttachment`); its id is
-/// `<volume id>:<instance id>`. Any change replaces it (detach, attach).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
-#[mkso(
-    type = "aws:ec2:VolumeAttachment",
-    resource = VolumeAttachment,
-    outputs = VolumeAttachmentOutputs
-)]
-pub struct VolumeAttachmentInputs {
-    /// The volume.
-    #[mkso(replace)]
-    pub volume_id: String,
-    /// The instance.
-    #[mkso(replace)]
-    pub instance_id: String,
-    /// The device name, e.g. `/dev/sdf`.
-    #[mkso(replace)]
-    pub device_name: String,
-}
-
-/// Outputs of [`VolumeAttachment`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
-#[mkso(resource = VolumeAttachment)]
-pub struct VolumeAttachmentOutputs {
-    /// `<volume id>:<instance id>`.
-    pub id: String,
-}
-
-/// An egress-only internet gateway (`aws:ec2:EgressOnlyInternetGateway`):
-/// outbound-only IPv6 for a VPC. A new VPC replaces it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
-#[mkso(
-    type = "aws:ec2:EgressOnlyInternetGateway",
-    resource = EgressOnlyInternetGateway,
-    outputs = EgressOnlyInternetGatewayOutputs
-)]
-pub struct EgressOnlyInternetGatewayInputs {
-    /// The VPC.
-    #[mkso(replace)]
-    pub vpc_id: String,
-    /// The resource's own tags.
-    #[serde(default)]
-    #[mkso(tags)]
-    pub tags: Tags,
-}
-
-/// Outputs of [`EgressOnlyInternetGateway`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
-#[mkso(resource = EgressOnlyInternetGateway)]
-pub struct EgressOnlyInternetGatewayOutputs {
-    /// The gateway id.
-    pub id: String,
-}
-
-/// An Elastic IP associated with an instance or a network interface
-/// (`aws:ec2:EipAssociation`), apart from the address (an [`Eip`] without
-/// `instance_id`). Any change replaces it (disassociate, associate).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
-#[mkso(
-    type = "aws:ec2:EipAssociation",
-    resource = EipAssociation,
-    outputs = EipAssociationOutputs
-)]
-pub struct EipAssociationInputs {
-    /// The address's allocation id (`eipalloc-...`).
-    #[mkso(replace)]
-    pub allocation_id: String,
-    /// The instance (or give `network_interface_id`).
-    #[mkso(replace)]
-    pub instance_id: Option<String>,
-    /// The network interface (or give `instance_id`).
-    #[mkso(replace)]
-    pub network_interface_id: Option<String>,
-}
-
-/// Outputs of [`EipAssociation`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
-#[mkso(resource = EipAssociation)]
-pub struct EipAssociationOutputs {
-    /// The association id (`eipassoc-...`).
-    pub id: String,
-    /// The address.
-    pub public_ip: String,
-}
-
-/// A network ACL of a VPC (`aws:ec2:NetworkAcl`); its rules are
-/// [`NetworkAclEntry`]s. A new VPC replaces it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
-#[mkso(type = "aws:ec2:NetworkAcl", resource = NetworkAcl, outputs = NetworkAclOutputs)]
-pub struct NetworkAclInputs {
-    /// The VPC.
-    #[mkso(replace)]
-    pub vpc_id: String,
-    /// The resource's own tags.
-    #[serde(default)]
-    #[mkso(tags)]
-    pub tags: Tags,
-}
-
-/// Outputs of [`NetworkAcl`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
-#[mkso(resource = NetworkAcl)]
-pub struct NetworkAclOutputs {
-    /// The ACL id.
-    pub id: String,
-}
-
-/// One rule of a network ACL (`aws:ec2:NetworkAclEntry`), identified by
-/// `<acl id>:<ingress|egress>:<rule number>`. Action, protocol, range and
-/// ports change in place; another ACL, number or direction replaces it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
-#[mkso(
-    type = "aws:ec2:NetworkAclEntry",
-    resource = NetworkAclEntry,
-    outputs = NetworkAclEntryOutputs
-)]
-pub struct NetworkAclEntryInputs {
-    /// The ACL.
-    #[mkso(replace)]
-    pub network_acl_id: String,
-    /// The rule number (rules apply lowest first).
-    #[mkso(replace)]
-    pub rule_number: i32,
-    /// An egress rule (else ingress).
-    #[serde(default)]
-    #[mkso(replace)]
-    pub egress: bool,
-    /// The protocol number (`6` TCP, `17` UDP, `-1` all).
-    pub protocol: String,
-    /// `allow` or `deny`.
-    pub rule_action: String,
-    /// The IPv4 range.
-    pub cidr_block: String,
-    /// The first port (TCP, UDP).
-    pub from_port: Option<i32>,
-    /// The last port (default: `from_port`).
-    pub to_port: Option<i32>,
-}
-
-/// Outputs of [`NetworkAclEntry`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
-#[mkso(resource = NetworkAclEntry)]
-pub struct NetworkAclEntryOutputs {
-    /// `<acl id>:<ingress|egress>:<rule number>`.
-    pub id: String,
 }
 
 /// An S3 bucket (`aws:s3:Bucket`, feature `s3`), with versioning, default
@@ -826,49 +673,6 @@ pub struct RecordOutputs {
     pub fqdn: String,
 }
 
-/// A launch template (`aws:ec2:LaunchTemplate`): how an Auto Scaling group
-/// launches its instances. A change of what it launches makes a new version,
-/// the template's default (`latest_version` tells dependents); a new name
-/// replaces it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
-#[mkso(type = "aws:ec2:LaunchTemplate", resource = LaunchTemplate, outputs = LaunchTemplateOutputs)]
-pub struct LaunchTemplateInputs {
-    /// The name (unique in the region); default `<stack>-<resource name>`.
-    #[mkso(replace)]
-    pub name: Option<String>,
-    /// The AMI id.
-    pub image_id: String,
-    /// The instance type, e.g. `t3.micro`.
-    pub instance_type: String,
-    /// A key pair's name.
-    pub key_name: Option<String>,
-    /// The instances' security groups.
-    #[serde(default)]
-    pub security_group_ids: Vec<String>,
-    /// User data (plain text; base64-encoded for EC2). Secret when the
-    /// program passes a secret.
-    pub user_data: Option<String>,
-    /// The instance profile's ARN (the role the instances take).
-    pub iam_instance_profile_arn: Option<String>,
-    /// The template's own tags.
-    #[serde(default)]
-    #[mkso(tags)]
-    pub tags: Tags,
-}
-
-/// Outputs of [`LaunchTemplate`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
-#[mkso(resource = LaunchTemplate)]
-pub struct LaunchTemplateOutputs {
-    /// Its id (`lt-...`).
-    pub id: String,
-    /// Its name.
-    pub name: String,
-    /// The newest version (what an Auto Scaling group should launch).
-    #[mkso(computed)]
-    pub latest_version: i64,
-}
-
 /// An Auto Scaling group (`aws:autoscaling:AutoScalingGroup`, feature
 /// `autoscaling`) launching from a launch template, registering its
 /// instances with target groups. Sizes, template version, subnets, target
@@ -923,411 +727,4 @@ pub struct AutoScalingGroupOutputs {
     pub name: String,
     /// Its ARN.
     pub arn: String,
-}
-
-/// An elastic network interface (`aws:ec2:NetworkInterface`). Its security
-/// groups, description and `source_dest_check` change in place; a new subnet
-/// or private address replaces it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
-#[mkso(
-    type = "aws:ec2:NetworkInterface",
-    resource = NetworkInterface,
-    outputs = NetworkInterfaceOutputs
-)]
-pub struct NetworkInterfaceInputs {
-    /// The subnet.
-    #[mkso(replace)]
-    pub subnet_id: String,
-    /// Its primary private IPv4 address (default: one the subnet picks).
-    #[mkso(replace)]
-    pub private_ip: Option<String>,
-    /// Its security groups (default: the VPC's default group).
-    #[serde(default)]
-    pub security_group_ids: Vec<String>,
-    /// What it is for.
-    pub description: Option<String>,
-    /// Check source/destination of traffic (default on; off for a NAT or
-    /// router appliance).
-    pub source_dest_check: Option<bool>,
-    /// The interface's own tags.
-    #[serde(default)]
-    #[mkso(tags)]
-    pub tags: Tags,
-}
-
-/// Outputs of [`NetworkInterface`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
-#[mkso(resource = NetworkInterface)]
-pub struct NetworkInterfaceOutputs {
-    /// Its id (`eni-...`).
-    pub id: String,
-    /// Its primary private IPv4 address.
-    pub private_ip: String,
-    /// Its MAC address.
-    pub mac_address: String,
-}
-
-/// A VPC (`aws:ec2:Vpc`). Replaced when `cidr_block` changes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
-#[mkso(type = "aws:ec2:Vpc", resource = Vpc, outputs = VpcOutputs)]
-pub struct VpcInputs {
-    /// The IPv4 range, e.g. `10.0.0.0/16`.
-    #[mkso(replace)]
-    pub cidr_block: String,
-    /// Give instances DNS hostnames.
-    #[serde(default)]
-    pub enable_dns_hostnames: bool,
-    /// Resolve DNS through the Amazon resolver (default on).
-    pub enable_dns_support: Option<bool>,
-    /// The resource's own tags.
-    #[serde(default)]
-    #[mkso(tags)]
-    pub tags: Tags,
-}
-
-/// Outputs of [`Vpc`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
-#[mkso(resource = Vpc)]
-pub struct VpcOutputs {
-    /// The VPC id.
-    pub id: String,
-    /// The IPv4 range.
-    pub cidr_block: String,
-}
-
-/// A subnet (`aws:ec2:Subnet`). Replaced when its VPC, range or zone changes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
-#[mkso(type = "aws:ec2:Subnet", resource = Subnet, outputs = SubnetOutputs)]
-pub struct SubnetInputs {
-    /// The VPC.
-    #[mkso(replace)]
-    pub vpc_id: String,
-    /// The IPv4 range, inside the VPC's.
-    #[mkso(replace)]
-    pub cidr_block: String,
-    /// The availability zone (default: AWS chooses).
-    #[mkso(replace)]
-    pub availability_zone: Option<String>,
-    /// Give instances launched here a public IP.
-    #[serde(default)]
-    pub map_public_ip_on_launch: bool,
-    /// The resource's own tags.
-    #[serde(default)]
-    #[mkso(tags)]
-    pub tags: Tags,
-}
-
-/// Outputs of [`Subnet`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
-#[mkso(resource = Subnet)]
-pub struct SubnetOutputs {
-    /// The subnet id.
-    pub id: String,
-    /// Its availability zone.
-    pub availability_zone: String,
-}
-
-/// An internet gateway (`aws:ec2:InternetGateway`), attached to `vpc_id`
-/// when set (attachment changes in place).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
-#[mkso(
-    type = "aws:ec2:InternetGateway",
-    resource = InternetGateway,
-    outputs = InternetGatewayOutputs
-)]
-pub struct InternetGatewayInputs {
-    /// The VPC to attach to.
-    pub vpc_id: Option<String>,
-    /// The resource's own tags.
-    #[serde(default)]
-    #[mkso(tags)]
-    pub tags: Tags,
-}
-
-/// Outputs of [`InternetGateway`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
-#[mkso(resource = InternetGateway)]
-pub struct InternetGatewayOutputs {
-    /// The gateway id.
-    pub id: String,
-}
-
-/// A route table (`aws:ec2:RouteTable`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
-#[mkso(type = "aws:ec2:RouteTable", resource = RouteTable, outputs = RouteTableOutputs)]
-pub struct RouteTableInputs {
-    /// The VPC.
-    #[mkso(replace)]
-    pub vpc_id: String,
-    /// The resource's own tags.
-    #[serde(default)]
-    #[mkso(tags)]
-    pub tags: Tags,
-}
-
-/// Outputs of [`RouteTable`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
-#[mkso(resource = RouteTable)]
-pub struct RouteTableOutputs {
-    /// The route table id.
-    pub id: String,
-}
-
-/// A route (`aws:ec2:Route`) to an internet or NAT gateway (set exactly one).
-/// Its id is `<route table id>_<destination>`; the target changes in place.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
-#[mkso(type = "aws:ec2:Route", resource = Route, outputs = RouteOutputs)]
-pub struct RouteInputs {
-    /// The route table.
-    #[mkso(replace)]
-    pub route_table_id: String,
-    /// The destination, e.g. `0.0.0.0/0`.
-    #[mkso(replace)]
-    pub destination_cidr_block: String,
-    /// An internet gateway target.
-    pub gateway_id: Option<String>,
-    /// A NAT gateway target.
-    pub nat_gateway_id: Option<String>,
-}
-
-/// Outputs of [`Route`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
-#[mkso(resource = Route)]
-pub struct RouteOutputs {
-    /// `<route table id>_<destination>`.
-    pub id: String,
-}
-
-/// A route table's association with a subnet (`aws:ec2:RouteTableAssociation`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
-#[mkso(
-    type = "aws:ec2:RouteTableAssociation",
-    resource = RouteTableAssociation,
-    outputs = RouteTableAssociationOutputs
-)]
-pub struct RouteTableAssociationInputs {
-    /// The route table.
-    #[mkso(replace)]
-    pub route_table_id: String,
-    /// The subnet.
-    #[mkso(replace)]
-    pub subnet_id: String,
-}
-
-/// Outputs of [`RouteTableAssociation`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
-#[mkso(resource = RouteTableAssociation)]
-pub struct RouteTableAssociationOutputs {
-    /// The association id.
-    pub id: String,
-}
-
-/// A security group (`aws:ec2:SecurityGroup`); its rules are
-/// [`SecurityGroupRule`]s. Replaced when name, description or VPC change.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
-#[mkso(
-    type = "aws:ec2:SecurityGroup",
-    resource = SecurityGroup,
-    outputs = SecurityGroupOutputs
-)]
-pub struct SecurityGroupInputs {
-    /// The group name (default: `<stack>-<resource name>`).
-    #[mkso(replace)]
-    pub name: Option<String>,
-    /// The description (required by EC2; default: "managed by mkso").
-    #[mkso(replace)]
-    pub description: Option<String>,
-    /// The VPC.
-    #[mkso(replace)]
-    pub vpc_id: String,
-    /// The resource's own tags.
-    #[serde(default)]
-    #[mkso(tags)]
-    pub tags: Tags,
-}
-
-/// Outputs of [`SecurityGroup`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
-#[mkso(resource = SecurityGroup)]
-pub struct SecurityGroupOutputs {
-    /// The group id.
-    pub id: String,
-    /// The group name.
-    pub name: String,
-}
-
-/// One ingress or egress rule of a security group
-/// (`aws:ec2:SecurityGroupRule`). A rule is identified by its content: a
-/// description change is made in place; any other change deletes the rule
-/// before creating the new one (EC2 refuses a duplicate).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
-#[mkso(
-    type = "aws:ec2:SecurityGroupRule",
-    resource = SecurityGroupRule,
-    outputs = SecurityGroupRuleOutputs
-)]
-pub struct SecurityGroupRuleInputs {
-    /// The group.
-    #[mkso(replace)]
-    pub security_group_id: String,
-    /// `ingress` or `egress`.
-    #[mkso(replace)]
-    pub direction: String,
-    /// `tcp`, `udp`, `icmp` or `-1` (all).
-    #[mkso(replace)]
-    pub protocol: String,
-    /// First port.
-    #[mkso(replace)]
-    pub from_port: i32,
-    /// Last port.
-    #[mkso(replace)]
-    pub to_port: i32,
-    /// IPv4 ranges.
-    #[serde(default)]
-    #[mkso(replace)]
-    pub cidr_blocks: Vec<String>,
-    /// Another group as the source (ingress) or destination (egress).
-    #[mkso(replace)]
-    pub source_security_group_id: Option<String>,
-    /// A description (changes in place).
-    pub description: Option<String>,
-}
-
-/// Outputs of [`SecurityGroupRule`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
-#[mkso(resource = SecurityGroupRule)]
-pub struct SecurityGroupRuleOutputs {
-    /// The rule id (`sgr-...`).
-    pub id: String,
-}
-
-/// An EC2 instance (`aws:ec2:Instance`). Tags, security groups and
-/// `source_dest_check` change in place; image, type, subnet, key and user
-/// data replace it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
-#[mkso(type = "aws:ec2:Instance", resource = Instance, outputs = InstanceOutputs)]
-pub struct InstanceInputs {
-    /// The AMI id.
-    #[mkso(replace)]
-    pub ami: String,
-    /// The instance type, e.g. `t3.micro`.
-    #[mkso(replace)]
-    pub instance_type: String,
-    /// The subnet.
-    #[mkso(replace)]
-    pub subnet_id: Option<String>,
-    /// Security groups.
-    #[serde(default)]
-    pub security_group_ids: Vec<String>,
-    /// A key pair's name.
-    #[mkso(replace)]
-    pub key_name: Option<String>,
-    /// User data (plain text; mkso encodes it). Secret when the program
-    /// passes a secret (e.g. built from a `Secret<T>` config value).
-    #[mkso(replace)]
-    pub user_data: Option<String>,
-    /// Check source/destination of traffic (default on; off for NAT instances).
-    pub source_dest_check: Option<bool>,
-    /// The instance profile (its ARN, or its name): the IAM role the
-    /// instance takes (an `InstanceProfile`'s `arn`).
-    #[mkso(replace)]
-    pub iam_instance_profile: Option<String>,
-    /// The resource's own tags.
-    #[serde(default)]
-    #[mkso(tags)]
-    pub tags: Tags,
-}
-
-/// Outputs of [`Instance`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
-#[mkso(resource = Instance)]
-pub struct InstanceOutputs {
-    /// The instance id.
-    pub id: String,
-    /// Its private IPv4 address.
-    pub private_ip: Option<String>,
-    /// Its public IPv4 address, if any (an Elastic IP associated since
-    /// changes it: read anew by every update).
-    #[mkso(computed)]
-    pub public_ip: Option<String>,
-    /// Its availability zone.
-    pub availability_zone: Option<String>,
-}
-
-/// An Elastic IP (`aws:ec2:Eip`), optionally associated with an instance
-/// (the association changes in place).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
-#[mkso(type = "aws:ec2:Eip", resource = Eip, outputs = EipOutputs)]
-pub struct EipInputs {
-    /// The instance to associate with.
-    pub instance_id: Option<String>,
-    /// The resource's own tags.
-    #[serde(default)]
-    #[mkso(tags)]
-    pub tags: Tags,
-}
-
-/// Outputs of [`Eip`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
-#[mkso(resource = Eip)]
-pub struct EipOutputs {
-    /// The allocation id.
-    pub id: String,
-    /// The public IPv4 address.
-    pub public_ip: String,
-    /// The association id, when associated (changes with `instance_id`).
-    #[mkso(computed)]
-    pub association_id: Option<String>,
-}
-
-/// A NAT gateway (`aws:ec2:NatGateway`) in a public subnet with an EIP.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
-#[mkso(type = "aws:ec2:NatGateway", resource = NatGateway, outputs = NatGatewayOutputs)]
-pub struct NatGatewayInputs {
-    /// The (public) subnet.
-    #[mkso(replace)]
-    pub subnet_id: String,
-    /// The EIP's allocation id.
-    #[mkso(replace)]
-    pub allocation_id: String,
-    /// The resource's own tags.
-    #[serde(default)]
-    #[mkso(tags)]
-    pub tags: Tags,
-}
-
-/// Outputs of [`NatGateway`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
-#[mkso(resource = NatGateway)]
-pub struct NatGatewayOutputs {
-    /// The NAT gateway id.
-    pub id: String,
-}
-
-/// A key pair imported from a public key (`aws:ec2:KeyPair`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
-#[mkso(type = "aws:ec2:KeyPair", resource = KeyPair, outputs = KeyPairOutputs)]
-pub struct KeyPairInputs {
-    /// The key name (default: `<stack>-<resource name>`).
-    #[mkso(replace)]
-    pub key_name: Option<String>,
-    /// The public key (OpenSSH format).
-    #[mkso(replace)]
-    pub public_key: String,
-    /// The resource's own tags.
-    #[serde(default)]
-    #[mkso(tags)]
-    pub tags: Tags,
-}
-
-/// Outputs of [`KeyPair`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
-#[mkso(resource = KeyPair)]
-pub struct KeyPairOutputs {
-    /// The key pair id.
-    pub id: String,
-    /// The key name.
-    pub key_name: String,
-    /// The fingerprint.
-    pub fingerprint: Option<String>,
 }
