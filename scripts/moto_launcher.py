@@ -34,6 +34,12 @@ refused), and lets a CREATE of an existing record with other values through
 And a launch template's new version keeps its user data as EC2 does: moto
 5.2.5 decodes it for a template's first version only, so an Auto Scaling
 group launching from a later version with user data fails (HTTP 500).
+
+And ModifyVpcEndpoint routes a gateway endpoint as EC2 does: moto 5.2.5
+changes the endpoint's route tables without adding or removing the route to
+the service's prefix list, so the delete of an endpoint given a route table
+later fails (`InvalidRoute.NotFound`) and a table taken from it keeps its
+route.
 """
 import re
 import sys
@@ -147,6 +153,28 @@ def _create_version_with_user_data(self, data, description):
 
 
 LaunchTemplate.create_version = _create_version_with_user_data
+
+from moto.ec2.models.vpcs import VPCBackend  # noqa: E402
+
+_modify_vpc_endpoint = VPCBackend.modify_vpc_endpoint
+
+
+def _modify_vpc_endpoint_with_routes(self, vpc_id, **changes):
+    endpoint = self.describe_vpc_endpoints(vpc_end_point_ids=[vpc_id])[0]
+    prefix_list = endpoint.destination_prefix_list_id
+    if prefix_list:
+        for table in changes.get("add_route_tables") or []:
+            if table not in endpoint.route_table_ids:
+                self.create_route(
+                    table, None, gateway_id=endpoint.id, destination_prefix_list_id=prefix_list
+                )
+        for table in changes.get("remove_route_tables") or []:
+            if table in endpoint.route_table_ids:
+                self.delete_route(table, prefix_list)
+    return _modify_vpc_endpoint(self, vpc_id=vpc_id, **changes)
+
+
+VPCBackend.modify_vpc_endpoint = _modify_vpc_endpoint_with_routes
 
 from moto.server import main  # noqa: E402
 

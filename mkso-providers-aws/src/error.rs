@@ -212,6 +212,20 @@ fn failed_to_connect(c: &ConnectorError) -> bool {
         })
 }
 
+/// Classifies an error a service answered inside a successful response (a
+/// batch call's unsuccessful item: `DeleteVpcEndpoints`), by its code as
+/// [`classify`] does.
+#[cfg(feature = "ec2")]
+pub(crate) fn from_code(code: &str, text: String) -> ProviderError {
+    let e = match answer_class(200, code) {
+        Answer::Throttled => ProviderError::throttled(text),
+        Answer::NotFound => ProviderError::not_found(text),
+        Answer::Retryable => ProviderError::retryable(text),
+        Answer::Permanent => ProviderError::permanent(text),
+    };
+    e.with_code(code)
+}
+
 /// Turns an SDK error into a classified provider error; `what` names the call
 /// and resource for the message (``CreateVpc of `vpc` ``), `endpoint` the
 /// endpoint called.

@@ -113,6 +113,33 @@ pub(crate) fn own_tags_of(cx: &Cx<'_>, cloud: &Tags) -> Tags {
     tags::observed_own_tags(cx.identity, &cx.provider.config.default_tags, cloud)
 }
 
+/// Asks `probe` every `every` until it answers `Some` (the service reached
+/// the state waited for), for at most `wait`; then a retryable error
+/// "timed out after .. waiting for `what`". A probe's error ends the wait.
+pub(crate) async fn poll_until<T, F>(
+    what: &str,
+    wait: std::time::Duration,
+    every: std::time::Duration,
+    mut probe: impl FnMut() -> F,
+) -> Result<T>
+where
+    F: Future<Output = Result<Option<T>>>,
+{
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        if let Some(v) = probe().await? {
+            return Ok(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(ProviderError::retryable(format!(
+                "timed out after {} s waiting for {what}",
+                wait.as_secs()
+            )));
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
 /// "`what` `id` does not exist".
 pub(crate) fn not_found(what: &str, id: &str) -> ProviderError {
     ProviderError::not_found(format!("{what} {id} does not exist"))

@@ -634,3 +634,142 @@ pub struct KeyPairOutputs {
     /// The fingerprint.
     pub fingerprint: Option<String>,
 }
+
+/// A VPC endpoint (`aws:ec2:VpcEndpoint`): a private path from a VPC to an
+/// AWS service — `Gateway` (S3, DynamoDB: a route in each route table) or
+/// `Interface` (a network interface in each subnet). Route tables, subnets,
+/// security groups, policy and private DNS change in place; a new VPC,
+/// service or type replaces it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(type = "aws:ec2:VpcEndpoint", resource = VpcEndpoint, outputs = VpcEndpointOutputs)]
+pub struct VpcEndpointInputs {
+    /// The VPC.
+    #[mkso(replace)]
+    pub vpc_id: String,
+    /// The service, e.g. `com.amazonaws.eu-west-1.s3`.
+    #[mkso(replace)]
+    pub service_name: String,
+    /// `Gateway` (default), `Interface` or `GatewayLoadBalancer`.
+    #[mkso(replace)]
+    pub vpc_endpoint_type: Option<String>,
+    /// The route tables that route to it (`Gateway`).
+    #[serde(default)]
+    pub route_table_ids: Vec<String>,
+    /// The subnets it has a network interface in (`Interface`).
+    #[serde(default)]
+    pub subnet_ids: Vec<String>,
+    /// The security groups of its network interfaces (`Interface`; default:
+    /// the VPC's default group).
+    #[serde(default)]
+    pub security_group_ids: Vec<String>,
+    /// An IAM policy document (JSON) limiting what passes through it
+    /// (default: full access). Compared as JSON.
+    pub policy: Option<String>,
+    /// The service's own DNS names resolve to the endpoint in the VPC
+    /// (`Interface`; AWS's default: on).
+    pub private_dns_enabled: Option<bool>,
+    /// The endpoint's own tags.
+    #[serde(default)]
+    #[mkso(tags)]
+    pub tags: Tags,
+}
+
+/// Outputs of [`VpcEndpoint`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = VpcEndpoint)]
+pub struct VpcEndpointOutputs {
+    /// Its id (`vpce-...`).
+    pub id: String,
+    /// Its DNS names (`Interface`).
+    #[mkso(computed)]
+    pub dns_names: Vec<String>,
+    /// Its network interfaces (`Interface`: one per subnet).
+    #[mkso(computed)]
+    pub network_interface_ids: Vec<String>,
+    /// The prefix list of the service's addresses (`Gateway`; empty else):
+    /// what a security group rule names to let traffic to it out.
+    pub prefix_list_id: String,
+}
+
+/// A VPC peering connection (`aws:ec2:VpcPeeringConnection`) from `vpc_id`
+/// to `peer_vpc_id` (another account's with `peer_owner_id`, another
+/// region's with `peer_region`). With `auto_accept` (same account and
+/// region) it is accepted as it is created; else the other side accepts it
+/// ([`VpcPeeringConnectionAccepter`]). DNS resolution across it changes in
+/// place once active; anything else replaces it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(
+    type = "aws:ec2:VpcPeeringConnection",
+    resource = VpcPeeringConnection,
+    outputs = VpcPeeringConnectionOutputs
+)]
+pub struct VpcPeeringConnectionInputs {
+    /// The requester's VPC.
+    #[mkso(replace)]
+    pub vpc_id: String,
+    /// The accepter's VPC.
+    #[mkso(replace)]
+    pub peer_vpc_id: String,
+    /// The accepter's account (default: this one).
+    #[mkso(replace)]
+    pub peer_owner_id: Option<String>,
+    /// The accepter's region (default: this one).
+    #[mkso(replace)]
+    pub peer_region: Option<String>,
+    /// Accept it as it is created (same account and region only).
+    #[serde(default)]
+    pub auto_accept: bool,
+    /// The requester's instances resolve the accepter's private DNS names
+    /// to private addresses (set once the connection is active).
+    pub allow_remote_vpc_dns_resolution: Option<bool>,
+    /// The connection's own tags.
+    #[serde(default)]
+    #[mkso(tags)]
+    pub tags: Tags,
+}
+
+/// Outputs of [`VpcPeeringConnection`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = VpcPeeringConnection)]
+pub struct VpcPeeringConnectionOutputs {
+    /// Its id (`pcx-...`).
+    pub id: String,
+    /// Its status: `pending-acceptance`, `active`, ...
+    #[mkso(computed)]
+    pub accept_status: String,
+}
+
+/// The accepter's side of a VPC peering connection
+/// (`aws:ec2:VpcPeeringConnectionAccepter`): accepts the connection (in
+/// the accepter's account and region: give it that provider) and tags it
+/// there. Its id is the connection's. Deleting it leaves the connection to
+/// its requester.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(
+    type = "aws:ec2:VpcPeeringConnectionAccepter",
+    resource = VpcPeeringConnectionAccepter,
+    outputs = VpcPeeringConnectionAccepterOutputs
+)]
+pub struct VpcPeeringConnectionAccepterInputs {
+    /// The connection to accept (`pcx-...`).
+    #[mkso(replace)]
+    pub vpc_peering_connection_id: String,
+    /// The connection's own tags on this side.
+    #[serde(default)]
+    #[mkso(tags)]
+    pub tags: Tags,
+}
+
+/// Outputs of [`VpcPeeringConnectionAccepter`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = VpcPeeringConnectionAccepter)]
+pub struct VpcPeeringConnectionAccepterOutputs {
+    /// The connection's id.
+    pub id: String,
+    /// Its status (`active` once accepted).
+    pub accept_status: String,
+    /// The requester's VPC.
+    pub vpc_id: String,
+    /// The accepter's VPC.
+    pub peer_vpc_id: String,
+}

@@ -20,6 +20,8 @@ mod ec2_calls;
 mod egress;
 #[cfg(feature = "elbv2")]
 mod elbv2;
+#[cfg(feature = "ec2")]
+mod endpoint;
 #[cfg(feature = "iam")]
 mod iam;
 #[cfg(feature = "ec2")]
@@ -91,7 +93,8 @@ pub(crate) fn register(b: TypedProviderBuilder<AwsState>) -> TypedProviderBuilde
         .resource::<NetworkAcl>()
         .resource::<NetworkAclEntry>()
         .resource::<LaunchTemplate>()
-        .resource::<NetworkInterface>();
+        .resource::<NetworkInterface>()
+        .resource::<VpcEndpoint>();
     #[cfg(feature = "s3")]
     let b = b.resource::<Bucket>();
     #[cfg(feature = "iam")]

@@ -15,6 +15,7 @@ mod resources;
 mod route53;
 #[cfg(feature = "s3")]
 mod storage;
+mod vpc_links;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -9,19 +9,21 @@ use mkso_providers_aws::*;
 
 use crate::{Env, Program, op};
 
-fn tags(team: &str) -> BTreeMap<String, String> {
+pub(crate) fn tags(team: &str) -> BTreeMap<String, String> {
     BTreeMap::from([("team".to_string(), team.to_string())])
 }
 
-fn boxed(f: impl Fn(&Stack) -> Result<(), mkso::Error> + Send + Sync + 'static) -> Box<Program> {
+pub(crate) fn boxed(
+    f: impl Fn(&Stack) -> Result<(), mkso::Error> + Send + Sync + 'static,
+) -> Box<Program> {
     Box::new(f)
 }
 
-fn empty() -> Box<Program> {
+pub(crate) fn empty() -> Box<Program> {
     boxed(|_| Ok(()))
 }
 
-fn drifted(r: &mkso::engine::RefreshOutcome, name: &str) -> DriftKind {
+pub(crate) fn drifted(r: &mkso::engine::RefreshOutcome, name: &str) -> DriftKind {
     r.drift
         .iter()
         .find(|d| d.urn.name() == name)
@@ -163,7 +165,7 @@ async fn vpc() {
     assert!(c.describe_vpcs().vpc_ids(&id3).send().await.is_err());
 }
 
-fn network(s: &Stack) -> Result<(Vpc, Subnet), mkso::Error> {
+pub(crate) fn network(s: &Stack) -> Result<(Vpc, Subnet), mkso::Error> {
     let vpc = Vpc::new(
         s,
         "vpc",
