@@ -741,9 +741,9 @@ pub struct VpcPeeringConnectionOutputs {
 
 /// The accepter's side of a VPC peering connection
 /// (`aws:ec2:VpcPeeringConnectionAccepter`): accepts the connection (in
-/// the accepter's account and region: give it that provider) and tags it
-/// there. Its id is the connection's. Deleting it leaves the connection to
-/// its requester.
+/// the accepter's account and region: give it that provider). Its id is the
+/// connection's; accepting one already active adopts it. Deleting it leaves
+/// the connection to its requester.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
 #[mkso(
     type = "aws:ec2:VpcPeeringConnectionAccepter",
@@ -754,10 +754,6 @@ pub struct VpcPeeringConnectionAccepterInputs {
     /// The connection to accept (`pcx-...`).
     #[mkso(replace)]
     pub vpc_peering_connection_id: String,
-    /// The connection's own tags on this side.
-    #[serde(default)]
-    #[mkso(tags)]
-    pub tags: Tags,
 }
 
 /// Outputs of [`VpcPeeringConnectionAccepter`].

@@ -37,6 +37,8 @@ mod interface;
 mod naming;
 #[cfg(feature = "ec2")]
 mod network;
+#[cfg(feature = "ec2")]
+mod peering;
 #[cfg(feature = "rds")]
 mod rds;
 #[cfg(feature = "route53")]
@@ -94,7 +96,9 @@ pub(crate) fn register(b: TypedProviderBuilder<AwsState>) -> TypedProviderBuilde
         .resource::<NetworkAclEntry>()
         .resource::<LaunchTemplate>()
         .resource::<NetworkInterface>()
-        .resource::<VpcEndpoint>();
+        .resource::<VpcEndpoint>()
+        .resource::<VpcPeeringConnection>()
+        .resource::<VpcPeeringConnectionAccepter>();
     #[cfg(feature = "s3")]
     let b = b.resource::<Bucket>();
     #[cfg(feature = "iam")]

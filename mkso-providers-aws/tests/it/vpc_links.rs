@@ -220,3 +220,192 @@ async fn vpc_endpoint() {
         );
     }
 }
+
+/// VPCs `vpc` (from [`network`]), `vpc-b` and `vpc-c`; connection `peer`
+/// from `vpc` to `vpc-b` (or `vpc-c`), accepted as it is created, with the
+/// DNS option `dns`; with `manual`, connection `manual` from `vpc-b` to
+/// `vpc-c` accepted by `accept` (unless `accepted` is off).
+fn peering_program(to_c: bool, dns: Option<bool>, manual: bool, accepted: bool) -> Box<Program> {
+    boxed(move |s| {
+        let (vpc, _) = network(s)?;
+        let other = |name: &str, cidr: &str| {
+            Vpc::new(
+                s,
+                name,
+                VpcArgs::builder().cidr_block(cidr),
+                ResourceOptions::new(),
+            )
+        };
+        let b = other("vpc-b", "10.4.0.0/16")?;
+        let c = other("vpc-c", "10.5.0.0/16")?;
+        VpcPeeringConnection::new(
+            s,
+            "peer",
+            VpcPeeringConnectionArgs::builder()
+                .vpc_id(vpc.id())
+                .peer_vpc_id(if to_c { c.id() } else { b.id() })
+                .auto_accept(true)
+                .allow_remote_vpc_dns_resolution(dns)
+                .tags(tags("a")),
+            ResourceOptions::new(),
+        )?;
+        if manual {
+            let m = VpcPeeringConnection::new(
+                s,
+                "manual",
+                VpcPeeringConnectionArgs::builder()
+                    .vpc_id(b.id())
+                    .peer_vpc_id(c.id()),
+                ResourceOptions::new(),
+            )?;
+            if accepted {
+                VpcPeeringConnectionAccepter::new(
+                    s,
+                    "accept",
+                    VpcPeeringConnectionAccepterArgs::builder().vpc_peering_connection_id(m.id()),
+                    ResourceOptions::new(),
+                )?;
+            }
+        }
+        Ok(())
+    })
+}
+
+#[tokio::test]
+async fn vpc_peering_connection_and_accepter() {
+    let env = Env::new("Peering");
+    let c = env.client().await.clone();
+    let get = |id: String| {
+        let c = c.clone();
+        async move {
+            c.describe_vpc_peering_connections()
+                .vpc_peering_connection_ids(&id)
+                .send()
+                .await
+                .unwrap()
+                .vpc_peering_connections()
+                .iter()
+                .find(|p| p.vpc_peering_connection_id() == Some(id.as_str()))
+                .unwrap()
+                .clone()
+        }
+    };
+    let status = |p: &mkso_providers_aws::sdk::ec2::types::VpcPeeringConnection| {
+        p.status().unwrap().code().unwrap().as_str().to_string()
+    };
+    let v1 = peering_program(false, None, false, false);
+    let plan = env.up(&*v1).await;
+    assert_eq!(op(&plan, "peer"), Op::Create);
+    let (peer, vpc, vpc_b) = (
+        env.id("peer").await,
+        env.id("vpc").await,
+        env.id("vpc-b").await,
+    );
+    let p = get(peer.clone()).await;
+    assert_eq!(status(&p), "active", "accepted as it was created");
+    assert_eq!(p.requester_vpc_info().unwrap().vpc_id(), Some(vpc.as_str()));
+    assert_eq!(
+        p.accepter_vpc_info().unwrap().vpc_id(),
+        Some(vpc_b.as_str())
+    );
+    assert_eq!(env.tags(&peer).await["team"], "a");
+    assert!(!env.preview(&*v1).await.has_changes());
+
+    // In place: DNS resolution across it.
+    let v2 = peering_program(false, Some(true), false, false);
+    let plan = env.up(&*v2).await;
+    assert_eq!(op(&plan, "peer"), Op::Update);
+    assert_eq!(env.id("peer").await, peer);
+    let dns = |p: &mkso_providers_aws::sdk::ec2::types::VpcPeeringConnection| {
+        p.requester_vpc_info()
+            .unwrap()
+            .peering_options()
+            .unwrap()
+            .allow_dns_resolution_from_remote_vpc()
+    };
+    assert_eq!(dns(&get(peer.clone()).await), Some(true));
+    assert!(!env.preview(&*v2).await.has_changes());
+
+    // Drift: the option turned off behind mkso's back, then the connection
+    // deleted; refresh reports each, up repairs.
+    c.modify_vpc_peering_connection_options()
+        .vpc_peering_connection_id(&peer)
+        .requester_peering_connection_options(
+            mkso_providers_aws::sdk::ec2::types::PeeringConnectionOptionsRequest::builder()
+                .allow_dns_resolution_from_remote_vpc(false)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let r = env.refresh(&*v2).await;
+    assert_eq!(
+        drifted(&r, "peer"),
+        DriftKind::Changed(vec!["allow_remote_vpc_dns_resolution".into()])
+    );
+    env.up(&*v2).await;
+    assert_eq!(dns(&get(peer.clone()).await), Some(true));
+    c.delete_vpc_peering_connection()
+        .vpc_peering_connection_id(&peer)
+        .send()
+        .await
+        .unwrap();
+    let r = env.refresh(&*v2).await;
+    assert_eq!(drifted(&r, "peer"), DriftKind::Deleted);
+    let plan = env.up(&*v2).await;
+    assert_eq!(op(&plan, "peer"), Op::Create);
+    let peer = env.id("peer").await;
+    assert_eq!(status(&get(peer.clone()).await), "active");
+    assert!(!env.preview(&*v2).await.has_changes());
+
+    // Import it into another stack.
+    let other = Env::new("PeeringImport");
+    let (a, b, id) = (vpc.clone(), vpc_b.clone(), peer.clone());
+    let imported = boxed(move |s| {
+        VpcPeeringConnection::new(
+            s,
+            "peer",
+            VpcPeeringConnectionArgs::builder()
+                .vpc_id(a.clone())
+                .peer_vpc_id(b.clone())
+                .auto_accept(true)
+                .allow_remote_vpc_dns_resolution(Some(true))
+                .tags(tags("a")),
+            ResourceOptions::new().import(id.clone()),
+        )?;
+        Ok(())
+    });
+    let plan = other.up(&*imported).await;
+    assert_eq!(op(&plan, "peer"), Op::Import);
+
+    // A connection the other side accepts: pending until the accepter.
+    let v3 = peering_program(false, Some(true), true, false);
+    env.up(&*v3).await;
+    let manual = env.id("manual").await;
+    assert_eq!(status(&get(manual.clone()).await), "pending-acceptance");
+    assert!(!env.preview(&*v3).await.has_changes());
+    let v4 = peering_program(false, Some(true), true, true);
+    let plan = env.up(&*v4).await;
+    assert_eq!(op(&plan, "accept"), Op::Create);
+    assert_eq!(env.id("accept").await, manual, "its id is the connection's");
+    assert_eq!(status(&get(manual.clone()).await), "active");
+    assert!(!env.preview(&*v4).await.has_changes());
+    // Deleting the accepter leaves the connection.
+    env.up(&*v3).await;
+    assert_eq!(status(&get(manual.clone()).await), "active");
+
+    // Replace: another peer VPC.
+    let v5 = peering_program(true, Some(true), true, false);
+    let plan = env.up(&*v5).await;
+    assert_eq!(op(&plan, "peer"), Op::Replace);
+    let peer2 = env.id("peer").await;
+    assert_ne!(peer2, peer);
+    assert_eq!(status(&get(peer.clone()).await), "deleted");
+    assert_eq!(status(&get(peer2.clone()).await), "active");
+
+    // Delete.
+    env.up(&*empty()).await;
+    for id in [peer2, manual] {
+        assert_eq!(status(&get(id.clone()).await), "deleted", "{id}");
+    }
+}
