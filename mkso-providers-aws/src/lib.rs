@@ -7,7 +7,8 @@
 //!   [`Instance`], [`Eip`], [`NatGateway`], [`KeyPair`], [`Volume`],
 //!   [`VolumeAttachment`], [`EgressOnlyInternetGateway`], [`EipAssociation`],
 //!   [`NetworkAcl`], [`NetworkAclEntry`], [`LaunchTemplate`],
-//!   [`NetworkInterface`];
+//!   [`NetworkInterface`], [`VpcEndpoint`], [`VpcPeeringConnection`],
+//!   [`VpcPeeringConnectionAccepter`];
 //! - `s3` (on `aws-sdk-s3`): `Bucket`;
 //! - `iam` (on `aws-sdk-iam`): `Role`, `Policy`, `RolePolicyAttachment`,
 //!   `InstanceProfile`;

@@ -10,6 +10,7 @@ mod elbv2;
 mod iam;
 #[cfg(feature = "rds")]
 mod rds;
+mod readme;
 mod resources;
 #[cfg(feature = "route53")]
 mod route53;
