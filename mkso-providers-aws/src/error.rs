@@ -88,11 +88,18 @@ pub const EC2_RETRYABLE_ERRORS: &[&str] = &[
     "IncorrectState",
     "IncorrectInstanceState",
     "DependencyViolation",
+    // A placement group whose instances are still terminating.
+    "InvalidPlacementGroup.InUse",
 ];
 
 /// Not-found codes besides those ending in `NotFound` or `NotFoundFault`
-/// (RDS's `DBSubnetGroupNotFoundFault`): IAM's and Route 53's.
-pub const NOT_FOUND: &[&str] = &["NoSuchEntity", "NoSuchHostedZone"];
+/// (RDS's `DBSubnetGroupNotFoundFault`): IAM's, Route 53's and EC2's for a
+/// placement group.
+pub const NOT_FOUND: &[&str] = &[
+    "NoSuchEntity",
+    "NoSuchHostedZone",
+    "InvalidPlacementGroup.Unknown",
+];
 
 /// Codes ending in `NotFound` that name something of the service's own
 /// catalog, not a resource: an instance type that does not exist will not

@@ -8,7 +8,7 @@
 //!   [`VolumeAttachment`], [`EgressOnlyInternetGateway`], [`EipAssociation`],
 //!   [`NetworkAcl`], [`NetworkAclEntry`], [`LaunchTemplate`],
 //!   [`NetworkInterface`], [`VpcEndpoint`], [`VpcPeeringConnection`],
-//!   [`VpcPeeringConnectionAccepter`];
+//!   [`VpcPeeringConnectionAccepter`], [`PlacementGroup`];
 //! - `s3` (on `aws-sdk-s3`): `Bucket`;
 //! - `iam` (on `aws-sdk-iam`): `Role`, `Policy`, `RolePolicyAttachment`,
 //!   `InstanceProfile`;

@@ -91,7 +91,6 @@ pub(crate) fn differ(a: &[String], b: &[String]) -> bool {
 
 /// The failure of a create whose name (or port) something not tagged as
 /// this resource's holds (`code`: the service's word for it).
-#[cfg(any(feature = "elbv2", feature = "rds"))]
 pub(crate) fn taken(what: &str, kind: &str, name: &str, code: &str) -> ProviderError {
     ProviderError::permanent(format!(
         "{what}: the {kind} `{name}` is taken (by something not tagged as this resource's): set another one, or adopt it with the import option"

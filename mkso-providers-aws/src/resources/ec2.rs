@@ -769,3 +769,41 @@ pub struct VpcPeeringConnectionAccepterOutputs {
     /// The accepter's VPC.
     pub peer_vpc_id: String,
 }
+
+/// A placement group (`aws:ec2:PlacementGroup`): how EC2 places the
+/// instances launched into it — `cluster` (close together), `spread`
+/// (apart, on distinct racks or hosts) or `partition`. Named
+/// `<stack>-<resource name>` unless `name` is set. Anything but its tags
+/// replaces it (the old group goes first when the name stays).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::Resource)]
+#[mkso(type = "aws:ec2:PlacementGroup", resource = PlacementGroup, outputs = PlacementGroupOutputs)]
+pub struct PlacementGroupInputs {
+    /// Its name (default: `<stack>-<resource name>`).
+    #[mkso(replace)]
+    pub name: Option<String>,
+    /// `cluster`, `spread` or `partition`.
+    #[mkso(replace)]
+    pub strategy: String,
+    /// Partitions of a `partition` group (1 to 7; EC2's default 2).
+    #[mkso(replace)]
+    pub partition_count: Option<i32>,
+    /// What a `spread` group spreads over: `rack` (default) or `host`.
+    #[mkso(replace)]
+    pub spread_level: Option<String>,
+    /// The group's own tags.
+    #[serde(default)]
+    #[mkso(tags)]
+    pub tags: Tags,
+}
+
+/// Outputs of [`PlacementGroup`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, mkso::ResourceOutputs)]
+#[mkso(resource = PlacementGroup)]
+pub struct PlacementGroupOutputs {
+    /// Its id (`pg-...`).
+    pub id: String,
+    /// Its name (what an instance names).
+    pub name: String,
+    /// Its ARN.
+    pub arn: String,
+}

@@ -39,6 +39,8 @@ mod naming;
 mod network;
 #[cfg(feature = "ec2")]
 mod peering;
+#[cfg(feature = "ec2")]
+mod placement;
 #[cfg(feature = "rds")]
 mod rds;
 #[cfg(feature = "route53")]
@@ -98,7 +100,8 @@ pub(crate) fn register(b: TypedProviderBuilder<AwsState>) -> TypedProviderBuilde
         .resource::<NetworkInterface>()
         .resource::<VpcEndpoint>()
         .resource::<VpcPeeringConnection>()
-        .resource::<VpcPeeringConnectionAccepter>();
+        .resource::<VpcPeeringConnectionAccepter>()
+        .resource::<PlacementGroup>();
     #[cfg(feature = "s3")]
     let b = b.resource::<Bucket>();
     #[cfg(feature = "iam")]

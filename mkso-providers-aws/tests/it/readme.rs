@@ -32,6 +32,7 @@ fn program(stack: &Stack) -> Result<(), mkso::Error> {
     let peer_vpc = Vpc::new(stack, "shared", VpcArgs::builder().cidr_block("10.1.0.0/16"), ResourceOptions::new())?;
     let pcx = VpcPeeringConnection::new(stack, "to-shared", VpcPeeringConnectionArgs::builder().vpc_id(vpc.id()).peer_vpc_id(peer_vpc.id()).peer_region(Some("eu-central-1".into())), ResourceOptions::new())?;
     VpcPeeringConnectionAccepter::new(stack, "from-main", VpcPeeringConnectionAccepterArgs::builder().vpc_peering_connection_id(pcx.id()), ResourceOptions::new().provider("frankfurt"))?;
+    PlacementGroup::new(stack, "hpc", PlacementGroupArgs::builder().strategy("cluster"), ResourceOptions::new())?;
     // README: end
     Ok(())
 }
@@ -49,7 +50,7 @@ fn every_ec2_example_of_the_readme_plans() {
         .collect();
     types.sort();
     types.dedup();
-    assert_eq!(types.len(), 23, "{types:?}");
+    assert_eq!(types.len(), 24, "{types:?}");
 }
 
 #[test]

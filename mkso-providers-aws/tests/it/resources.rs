@@ -1334,3 +1334,131 @@ async fn network_interface() {
         "the interface is gone"
     );
 }
+
+/// A placement group `pg` of `strategy` (3 partitions when `partition`),
+/// named `name` when given.
+fn placement_program(
+    strategy: &'static str,
+    team: &'static str,
+    name: Option<String>,
+) -> Box<Program> {
+    boxed(move |s| {
+        PlacementGroup::new(
+            s,
+            "pg",
+            PlacementGroupArgs::builder()
+                .name(name.clone())
+                .strategy(strategy)
+                .partition_count((strategy == "partition").then_some(3))
+                .tags(tags(team)),
+            ResourceOptions::new(),
+        )?;
+        Ok(())
+    })
+}
+
+#[tokio::test]
+async fn placement_group() {
+    let env = Env::new("Placement");
+    let c = env.client().await.clone();
+    let get = |id: String| {
+        let c = c.clone();
+        async move {
+            c.describe_placement_groups()
+                .group_ids(id)
+                .send()
+                .await
+                .unwrap()
+                .placement_groups()[0]
+                .clone()
+        }
+    };
+    let v1 = placement_program("partition", "a", None);
+    let plan = env.up(&*v1).await;
+    assert_eq!(op(&plan, "pg"), Op::Create);
+    let id = env.id("pg").await;
+    let g = get(id.clone()).await;
+    let name = format!("{}-pg", env.stack);
+    assert_eq!(g.group_name(), Some(name.as_str()), "the default name");
+    assert_eq!(g.strategy().unwrap().as_str(), "partition");
+    assert_eq!(g.partition_count(), Some(3));
+    assert_eq!(env.tags(&id).await["team"], "a");
+    assert!(!env.preview(&*v1).await.has_changes());
+
+    // Tags in place.
+    let v2 = placement_program("partition", "b", None);
+    let plan = env.up(&*v2).await;
+    assert_eq!(op(&plan, "pg"), Op::Update);
+    assert_eq!(env.id("pg").await, id);
+    assert_eq!(env.tags(&id).await["team"], "b");
+
+    // Drift: a tag changed, then the group deleted behind mkso's back.
+    env.set_tag(&id, "team", "x").await;
+    let r = env.refresh(&*v2).await;
+    assert_eq!(drifted(&r, "pg"), DriftKind::Changed(vec!["tags".into()]));
+    env.up(&*v2).await;
+    assert_eq!(env.tags(&id).await["team"], "b");
+    c.delete_placement_group()
+        .group_name(&name)
+        .send()
+        .await
+        .unwrap();
+    let r = env.refresh(&*v2).await;
+    assert_eq!(drifted(&r, "pg"), DriftKind::Deleted);
+    let plan = env.up(&*v2).await;
+    assert_eq!(op(&plan, "pg"), Op::Create);
+    let id = env.id("pg").await;
+    assert!(!env.preview(&*v2).await.has_changes());
+
+    // Replace: another strategy, same (default) name: the old group goes
+    // first.
+    let v3 = placement_program("spread", "b", None);
+    let plan = env.up(&*v3).await;
+    assert_eq!(op(&plan, "pg"), Op::Replace);
+    let id2 = env.id("pg").await;
+    assert_ne!(id2, id);
+    let g = get(id2.clone()).await;
+    assert_eq!(g.group_name(), Some(name.as_str()));
+    assert_eq!(g.strategy().unwrap().as_str(), "spread");
+    assert!(!env.preview(&*v3).await.has_changes());
+
+    // Import it into another stack, which names it.
+    let other = Env::new("PlacementImport");
+    let (named, gid) = (name.clone(), id2.clone());
+    let imported = boxed(move |s| {
+        PlacementGroup::new(
+            s,
+            "pg",
+            PlacementGroupArgs::builder()
+                .name(Some(named.clone()))
+                .strategy("spread")
+                .tags(tags("b")),
+            ResourceOptions::new().import(gid.clone()),
+        )?;
+        Ok(())
+    });
+    let plan = other.up(&*imported).await;
+    assert_eq!(op(&plan, "pg"), Op::Import);
+
+    // Another stack wants the same name: refused, naming what to do.
+    let third = Env::new("PlacementTaken");
+    let (_, out) = third
+        .try_up(&*placement_program("cluster", "c", Some(name.clone())))
+        .await;
+    assert_eq!(out.failures.len(), 1);
+    let e = &out.failures[0].error;
+    assert!(
+        e.contains(&format!("the placement group name `{name}` is taken"))
+            && e.contains("import option"),
+        "{e}"
+    );
+
+    // Delete.
+    env.up(&*empty()).await;
+    let left = c
+        .describe_placement_groups()
+        .group_names(&name)
+        .send()
+        .await;
+    assert!(left.is_err(), "the group is gone");
+}
