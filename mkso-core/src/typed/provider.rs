@@ -143,6 +143,17 @@ pub trait CustomResource<P: ProviderState>: TypedResource {
         Self::DELETE_BEFORE_REPLACE
     }
 
+    /// [`delete_before_replace`](Self::delete_before_replace) knowing the
+    /// new inputs as planned (some may be unknown): a type whose physical
+    /// name the program may give answers `true` when a given name stays —
+    /// the new copy could not exist next to the old one under it — and
+    /// leaves a default name (one that changes with the replace-forcing
+    /// inputs) to a create first. Default: `delete_before_replace(changes)`.
+    fn delete_before_replace_planned(new: &Self::Planned, changes: &[PropertyChange]) -> bool {
+        let _ = new;
+        Self::delete_before_replace(changes)
+    }
+
     /// Validates inputs, some of which may be unknown: `(property, problem)`.
     fn check(_inputs: &Self::Planned) -> Vec<(String, String)> {
         Vec::new()
@@ -264,7 +275,7 @@ fn to_json<T: Serialize>(v: &T, type_token: &str) -> Result<Value, ProviderError
 trait Erased<P>: Send + Sync {
     fn check(&self, inputs: &Value) -> Vec<(String, String)>;
     fn changes(&self, old: &Value, new: &Value) -> Vec<PropertyChange>;
-    fn delete_before_replace(&self, changes: &[PropertyChange]) -> bool;
+    fn delete_before_replace(&self, new: &Value, changes: &[PropertyChange]) -> bool;
     fn computed_outputs(&self) -> &'static [&'static str];
     fn secret_outputs(&self) -> &'static [&'static str];
     async fn create(
@@ -352,8 +363,11 @@ impl<P: ProviderState, R: CustomResource<P>> Erased<P> for Handler<R> {
         R::diff(diff_properties(R::PROPERTIES, old, new), old, new)
     }
 
-    fn delete_before_replace(&self, changes: &[PropertyChange]) -> bool {
-        R::delete_before_replace(changes)
+    fn delete_before_replace(&self, new: &Value, changes: &[PropertyChange]) -> bool {
+        match R::planned(new) {
+            Ok(p) => R::delete_before_replace_planned(&p, changes),
+            Err(_) => R::delete_before_replace(changes),
+        }
     }
 
     fn computed_outputs(&self) -> &'static [&'static str] {
@@ -600,7 +614,7 @@ impl<P: ProviderState> Provider for TypedProvider<P> {
         let h = self.handler(&req.identity.type_token)?;
         let changes = h.changes(&req.old_inputs, &req.new_inputs);
         let mut d = diff_response(&changes);
-        d.delete_before_replace = h.delete_before_replace(&changes);
+        d.delete_before_replace = h.delete_before_replace(&req.new_inputs, &changes);
         if d.replace.is_empty() {
             // In-place changes keep the id and the outputs, except those
             // declared `computed` (known after the update).

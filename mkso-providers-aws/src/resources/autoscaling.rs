@@ -193,6 +193,14 @@ fn template(i: &AutoScalingGroupInputs) -> LaunchTemplateSpecification {
 
 #[mkso::async_trait]
 impl CustomResource<crate::AwsState> for AutoScalingGroup {
+    /// A given name that stays: the old group goes first.
+    fn delete_before_replace_planned(
+        new: &Self::Planned,
+        changes: &[mkso::typed::PropertyChange],
+    ) -> bool {
+        super::common::keeps_given_name(&new.name, "name", changes)
+    }
+
     fn check(i: &Self::Planned) -> Vec<(String, String)> {
         let mut out = Vec::new();
         if let (Planned::Known(min), Planned::Known(max)) = (&i.min_size, &i.max_size)

@@ -139,6 +139,17 @@ where
     }
 }
 
+/// Whether a replacement keeps a physical name the program gives (input
+/// `field`): the old copy must go before the new one can take the name. (A
+/// default name changes with the replace-forcing inputs: create first.)
+pub(crate) fn keeps_given_name(
+    name: &Planned<Option<String>>,
+    field: &str,
+    changes: &[mkso::typed::PropertyChange],
+) -> bool {
+    matches!(name, Planned::Known(Some(_))) && !changes.iter().any(|c| c.property() == field)
+}
+
 /// "`what` `id` does not exist".
 pub(crate) fn not_found(what: &str, id: &str) -> ProviderError {
     ProviderError::not_found(format!("{what} {id} does not exist"))

@@ -298,6 +298,14 @@ impl Elb<'_> {
 
 #[mkso::async_trait]
 impl CustomResource<crate::AwsState> for LoadBalancer {
+    /// A given name that stays: the old load balancer goes first.
+    fn delete_before_replace_planned(
+        new: &Self::Planned,
+        changes: &[mkso::typed::PropertyChange],
+    ) -> bool {
+        super::common::keeps_given_name(&new.name, "name", changes)
+    }
+
     fn check(i: &Self::Planned) -> Vec<(String, String)> {
         let mut out = check_name("load balancer", &i.name);
         out.extend(one_of(
@@ -578,6 +586,14 @@ impl Elb<'_> {
 
 #[mkso::async_trait]
 impl CustomResource<crate::AwsState> for TargetGroup {
+    /// A given name that stays: the old target group goes first.
+    fn delete_before_replace_planned(
+        new: &Self::Planned,
+        changes: &[mkso::typed::PropertyChange],
+    ) -> bool {
+        super::common::keeps_given_name(&new.name, "name", changes)
+    }
+
     fn check(i: &Self::Planned) -> Vec<(String, String)> {
         let mut out = check_name("target group", &i.name);
         // (A Lambda target group takes no port, protocol or VPC.)

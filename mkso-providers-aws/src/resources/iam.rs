@@ -186,6 +186,14 @@ impl Iam<'_> {
 
 #[mkso::async_trait]
 impl CustomResource<crate::AwsState> for Role {
+    /// A given name that stays: the old role goes first.
+    fn delete_before_replace_planned(
+        new: &Self::Planned,
+        changes: &[mkso::typed::PropertyChange],
+    ) -> bool {
+        super::common::keeps_given_name(&new.name, "name", changes)
+    }
+
     fn check(i: &Self::Planned) -> Vec<(String, String)> {
         let mut out = Vec::new();
         if let Planned::Known(Some(n)) = &i.name
@@ -443,6 +451,14 @@ fn policy_outputs(p: &aws_sdk_iam::types::Policy) -> PolicyOutputs {
 
 #[mkso::async_trait]
 impl CustomResource<crate::AwsState> for Policy {
+    /// A given name that stays: the old policy goes first.
+    fn delete_before_replace_planned(
+        new: &Self::Planned,
+        changes: &[mkso::typed::PropertyChange],
+    ) -> bool {
+        super::common::keeps_given_name(&new.name, "name", changes)
+    }
+
     fn check(i: &Self::Planned) -> Vec<(String, String)> {
         let mut out = Vec::new();
         if let Planned::Known(Some(n)) = &i.name
@@ -767,6 +783,14 @@ fn profile_outputs(p: &aws_sdk_iam::types::InstanceProfile) -> InstanceProfileOu
 
 #[mkso::async_trait]
 impl CustomResource<crate::AwsState> for InstanceProfile {
+    /// A given name that stays: the old profile goes first.
+    fn delete_before_replace_planned(
+        new: &Self::Planned,
+        changes: &[mkso::typed::PropertyChange],
+    ) -> bool {
+        super::common::keeps_given_name(&new.name, "name", changes)
+    }
+
     fn check(i: &Self::Planned) -> Vec<(String, String)> {
         match &i.name {
             Planned::Known(Some(n)) => name_problem("instance profile", n, 128)

@@ -213,6 +213,14 @@ impl Rds<'_> {
 
 #[mkso::async_trait]
 impl CustomResource<crate::AwsState> for DbSubnetGroup {
+    /// A given name that stays: the old subnet group goes first.
+    fn delete_before_replace_planned(
+        new: &Self::Planned,
+        changes: &[mkso::typed::PropertyChange],
+    ) -> bool {
+        super::common::keeps_given_name(&new.name, "name", changes)
+    }
+
     fn check(i: &Self::Planned) -> Vec<(String, String)> {
         let mut out = check_name("name", "DB subnet group name", &i.name, 255);
         if let Planned::Known(s) = &i.subnet_ids
@@ -456,6 +464,14 @@ fn engine_version(recorded: Option<&Option<String>>, cloud: Option<&str>) -> Opt
 
 #[mkso::async_trait]
 impl CustomResource<crate::AwsState> for DbInstance {
+    /// A given name that stays: the old instance goes first.
+    fn delete_before_replace_planned(
+        new: &Self::Planned,
+        changes: &[mkso::typed::PropertyChange],
+    ) -> bool {
+        super::common::keeps_given_name(&new.identifier, "identifier", changes)
+    }
+
     fn check(i: &Self::Planned) -> Vec<(String, String)> {
         let mut out = check_name("identifier", "DB instance identifier", &i.identifier, 63);
         if let Planned::Known(None) = &i.password {

@@ -349,6 +349,14 @@ fn name_problem(name: &str) -> Option<String> {
 
 #[mkso::async_trait]
 impl CustomResource<crate::AwsState> for Bucket {
+    /// A given name that stays: the old bucket goes first.
+    fn delete_before_replace_planned(
+        new: &Self::Planned,
+        changes: &[mkso::typed::PropertyChange],
+    ) -> bool {
+        super::common::keeps_given_name(&new.bucket, "bucket", changes)
+    }
+
     fn check(i: &Self::Planned) -> Vec<(String, String)> {
         let mut out = Vec::new();
         if let Planned::Known(Some(name)) = &i.bucket

@@ -72,6 +72,14 @@ fn user_data(raw: &str) -> String {
 
 #[async_trait]
 impl CustomResource<AwsState> for LaunchTemplate {
+    /// A given name that stays: the old template goes first.
+    fn delete_before_replace_planned(
+        new: &Self::Planned,
+        changes: &[mkso::typed::PropertyChange],
+    ) -> bool {
+        super::common::keeps_given_name(&new.name, "name", changes)
+    }
+
     async fn create(cx: &Cx<'_>, i: &Self::Inputs) -> Result<Created<Self::Outputs>> {
         let name = i.name.clone().unwrap_or_else(|| default_name(cx));
         let out = call(cx, "CreateLaunchTemplate", |c| {

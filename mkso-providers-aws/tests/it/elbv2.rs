@@ -424,20 +424,21 @@ async fn an_interrupted_target_group_create_is_adopted_and_a_taken_name_is_refus
         .target_group_arn()
         .unwrap()
         .to_string();
-    let only_group = |name: String, vpc: String| -> Box<Program> {
+    let on_port = |name: String, vpc: String, port: i32| -> Box<Program> {
         Box::new(move |s: &Stack| {
             TargetGroup::new(
                 s,
                 "web",
                 TargetGroupArgs::builder()
                     .name(Some(name.clone()))
-                    .port(80)
+                    .port(port)
                     .vpc_id(vpc.clone()),
                 ResourceOptions::new(),
             )?;
             Ok(())
         })
     };
+    let only_group = |name: String, vpc: String| on_port(name, vpc, 80);
     let plan = env.up(&*only_group(name.clone(), vpc.clone())).await;
     assert_eq!(op(&plan, "web"), Op::Create);
     assert_eq!(env.id("web").await, arn, "adopted, not a second group");
@@ -457,8 +458,28 @@ async fn an_interrupted_target_group_create_is_adopted_and_a_taken_name_is_refus
             && e.contains("import option"),
         "{e}"
     );
+
+    // A replacement keeping the given name: the old group goes first (a
+    // create first would meet the name taken by the old one).
+    let plan = env.up(&*on_port(name.clone(), vpc.clone(), 8080)).await;
+    assert_eq!(op(&plan, "web"), Op::Replace);
+    let new_arn = env.id("web").await;
+    assert_ne!(new_arn, arn);
+    assert!(!exists(&c, None, Some(&arn)).await, "the old group is gone");
+    let g = c
+        .describe_target_groups()
+        .target_group_arns(&new_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        g.target_groups()[0].target_group_name(),
+        Some(name.as_str())
+    );
+    assert_eq!(g.target_groups()[0].port(), Some(8080));
+
     env.up(&*empty()).await;
-    assert!(!exists(&c, None, Some(&arn)).await);
+    assert!(!exists(&c, None, Some(&new_arn)).await);
     env.client()
         .await
         .delete_vpc()
