@@ -19,7 +19,7 @@ use mkso::ProviderError;
 use mkso::typed::{Created, CustomResource, Observed, Planned};
 
 use super::common::{
-    Cx, ReadResult, Result, Update, differ, same_set, unless_default, unless_unset,
+    Cx, ReadResult, Result, Update, differ, poll_until, same_set, unless_default, unless_unset,
 };
 use super::{AutoScalingGroup, AutoScalingGroupInputs, AutoScalingGroupOutputs};
 use crate::error::classify;
@@ -41,16 +41,11 @@ struct Asg<'a> {
 impl Asg<'_> {
     /// Waits until the group is gone (its instances terminated with it).
     async fn gone(&self, id: &str) -> Result<()> {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while self.any_group(id).await?.is_some() {
-            if tokio::time::Instant::now() >= deadline {
-                return Err(ProviderError::retryable(format!(
-                    "waiting for Auto Scaling group {id} to be deleted: still there after {WAIT:?}"
-                )));
-            }
-            tokio::time::sleep(POLL).await;
-        }
-        Ok(())
+        let what = format!("Auto Scaling group {id} to be deleted");
+        poll_until(&what, WAIT, POLL, || async {
+            Ok(self.any_group(id).await?.is_none().then_some(()))
+        })
+        .await
     }
 }
 

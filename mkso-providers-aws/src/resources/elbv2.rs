@@ -23,8 +23,8 @@ use mkso::ProviderError;
 use mkso::typed::{Created, CustomResource, Observed, Planned};
 
 use super::common::{
-    Cx, ReadResult, Result, Update, differ, found, is_mine, own_tags_of, same_set, taken,
-    unless_default, unless_unset,
+    Cx, ReadResult, Result, Update, differ, found, is_mine, own_tags_of, poll_until, same_set,
+    taken, unless_default, unless_unset,
 };
 use super::{
     Listener, ListenerInputs, ListenerOutputs, LoadBalancer, LoadBalancerInputs,
@@ -471,14 +471,11 @@ impl CustomResource<crate::AwsState> for LoadBalancer {
         // Gone from the API first, then its network interfaces (which keep
         // its subnets and security groups from being deleted) go.
         let deadline = tokio::time::Instant::now() + WAIT;
-        while elb.lb(id).await?.is_some() {
-            if tokio::time::Instant::now() >= deadline {
-                return Err(ProviderError::retryable(format!(
-                    "waiting for load balancer {id} to be deleted: still there after {WAIT:?}"
-                )));
-            }
-            tokio::time::sleep(POLL).await;
-        }
+        let what = format!("load balancer {id} to be deleted");
+        poll_until(&what, WAIT, POLL, || async {
+            Ok(elb.lb(id).await?.is_none().then_some(()))
+        })
+        .await?;
         let Some(suffix) = id.split_once(":loadbalancer/").map(|(_, s)| s) else {
             return Ok(());
         };

@@ -19,8 +19,8 @@ use mkso::ProviderError;
 use mkso::typed::{Created, CustomResource, Observed, Planned};
 
 use super::common::{
-    Cx, ReadResult, Result, Update, differ, found, is_mine, own_tags_of, same_set, taken,
-    unless_default, unless_unset,
+    Cx, ReadResult, Result, Update, differ, found, is_mine, own_tags_of, poll_until, same_set,
+    taken, unless_default, unless_unset,
 };
 use super::{
     DbInstance, DbInstanceInputs, DbInstanceOutputs, DbSubnetGroup, DbSubnetGroupInputs,
@@ -429,16 +429,11 @@ impl Rds<'_> {
 
     /// Waits until the instance is gone.
     async fn gone(&self, id: &str) -> Result<()> {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while self.db(id).await?.is_some() {
-            if tokio::time::Instant::now() >= deadline {
-                return Err(ProviderError::retryable(format!(
-                    "waiting for DB instance {id} to be deleted: still there after {WAIT:?}"
-                )));
-            }
-            tokio::time::sleep(POLL).await;
-        }
-        Ok(())
+        let what = format!("DB instance {id} to be deleted");
+        poll_until(&what, WAIT, POLL, || async {
+            Ok(self.db(id).await?.is_none().then_some(()))
+        })
+        .await
     }
 }
 
