@@ -4,6 +4,7 @@
 //! `schema`).
 
 mod classify;
+mod readme;
 mod resources;
 mod schema;
 
