@@ -141,13 +141,16 @@ where
 
 /// Whether a replacement keeps a physical name the program gives (input
 /// `field`): the old copy must go before the new one can take the name. (A
-/// default name changes with the replace-forcing inputs: create first.)
+/// default name changes with the replace-forcing inputs: create first.) A
+/// name not known yet counts as kept: the engine lets an apply create first
+/// where the plan said delete first, not the other way round.
 pub(crate) fn keeps_given_name(
     name: &Planned<Option<String>>,
     field: &str,
     changes: &[mkso::typed::PropertyChange],
 ) -> bool {
-    matches!(name, Planned::Known(Some(_))) && !changes.iter().any(|c| c.property() == field)
+    !matches!(name, Planned::Known(None))
+        && !changes.iter().any(|c| c.property() == field && !c.unknown)
 }
 
 /// "`what` `id` does not exist".

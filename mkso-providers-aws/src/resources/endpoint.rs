@@ -21,17 +21,24 @@ use crate::provider::AwsState;
 const WAIT: Duration = Duration::from_secs(600);
 const POLL: Duration = Duration::from_secs(2);
 
-/// The endpoint `id`; one being deleted or deleted is not found (EC2 shows
-/// a deleted endpoint for a while).
-async fn describe(cx: &Cx<'_>, id: &str) -> Result<ec2::VpcEndpoint> {
+/// The endpoint `id` in whatever state EC2 shows.
+async fn describe_any(cx: &Cx<'_>, id: &str) -> Result<ec2::VpcEndpoint> {
     let out = call(cx, "DescribeVpcEndpoints", |c| {
         c.describe_vpc_endpoints().vpc_endpoint_ids(id).send()
     })
     .await?;
     out.vpc_endpoints()
         .iter()
-        .find(|e| e.vpc_endpoint_id() == Some(id) && !gone(e))
+        .find(|e| e.vpc_endpoint_id() == Some(id))
         .cloned()
+        .ok_or_else(|| not_found("VPC endpoint", id))
+}
+
+/// The endpoint `id`; one being deleted or deleted is not found (EC2 shows
+/// a deleted endpoint for a while).
+async fn describe(cx: &Cx<'_>, id: &str) -> Result<ec2::VpcEndpoint> {
+    Some(describe_any(cx, id).await?)
+        .filter(|e| !gone(e))
         .ok_or_else(|| not_found("VPC endpoint", id))
 }
 
@@ -52,18 +59,20 @@ fn gone(e: &ec2::VpcEndpoint) -> bool {
 }
 
 /// Waits until the endpoint is usable (`available`, or waiting for the
-/// service's owner to accept it); a failed one is a permanent error.
+/// service's owner to accept it); a failed, rejected or lapsed one is a
+/// permanent error.
 async fn ready(cx: &Cx<'_>, id: &str) -> Result<ec2::VpcEndpoint> {
     poll_until(
         &format!("VPC endpoint {id} to be available"),
         WAIT,
         POLL,
         || async {
-            let e = describe(cx, id).await?;
+            let e = describe_any(cx, id).await?;
             match state(&e).as_str() {
                 "available" | "pendingacceptance" => Ok(Some(e)),
-                "failed" => Err(ProviderError::permanent(format!(
-                    "VPC endpoint {id} of `{}` failed: {}",
+                "deleted" | "deleting" => Err(not_found("VPC endpoint", id)),
+                s @ ("failed" | "rejected" | "expired") => Err(ProviderError::permanent(format!(
+                    "VPC endpoint {id} of `{}` is {s}: {}",
                     cx.identity.name(),
                     e.failure_reason()
                         .or(e.last_error().and_then(|l| l.message()))
@@ -240,7 +249,8 @@ impl CustomResource<AwsState> for VpcEndpoint {
                 (None, Some(c)) if full_access(c) => None,
                 (_, Some(c)) => Some(c.to_string()),
             },
-            private_dns_enabled: if kind == "Gateway" {
+            // (An interface endpoint's alone.)
+            private_dns_enabled: if kind != "Interface" {
                 None
             } else {
                 unless_default(
@@ -270,12 +280,24 @@ impl CustomResource<AwsState> for VpcEndpoint {
         // when the last one goes; so the old ones stay until new ones come.)
         let remove_groups = if n.security_group_ids.is_empty() {
             None
+        } else if o.security_group_ids.is_empty() {
+            // From the VPC's default group (which EC2 gave it) to the
+            // program's: the live ones go.
+            let live: Vec<String> = describe(cx, ch.id)
+                .await?
+                .groups()
+                .iter()
+                .filter_map(|g| g.group_id().map(String::from))
+                .collect();
+            added(&live, &n.security_group_ids)
         } else {
             added(&o.security_group_ids, &n.security_group_ids)
         };
-        let dns = n
-            .private_dns_enabled
-            .filter(|v| o.private_dns_enabled.unwrap_or(true) != *v);
+        // Unset: AWS's default, on (an interface endpoint's alone).
+        let interface = n.vpc_endpoint_type.as_deref() == Some("Interface");
+        let want_dns = n.private_dns_enabled.unwrap_or(true);
+        let dns =
+            (interface && o.private_dns_enabled.unwrap_or(true) != want_dns).then_some(want_dns);
         let changes = o.route_table_ids != n.route_table_ids
             || o.subnet_ids != n.subnet_ids
             || o.security_group_ids != n.security_group_ids
@@ -331,7 +353,12 @@ impl CustomResource<AwsState> for VpcEndpoint {
             &format!("VPC endpoint {id} to be deleted"),
             WAIT,
             POLL,
-            || async { Ok(existing(describe(cx, id).await)?.is_none().then_some(())) },
+            // (Not while `deleting`: its network interfaces still hold its
+            // subnets and security groups.)
+            || async {
+                let left = existing(describe_any(cx, id).await)?;
+                Ok(left.is_none_or(|e| state(&e) == "deleted").then_some(()))
+            },
         )
         .await
     }

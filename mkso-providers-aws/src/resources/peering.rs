@@ -38,8 +38,8 @@ fn gone(p: &ec2::VpcPeeringConnection) -> bool {
     )
 }
 
-/// The connection `id`, unless gone.
-async fn describe(cx: &Cx<'_>, id: &str) -> Result<ec2::VpcPeeringConnection> {
+/// The connection `id` in whatever status EC2 shows.
+async fn describe_any(cx: &Cx<'_>, id: &str) -> Result<ec2::VpcPeeringConnection> {
     let out = call(cx, "DescribeVpcPeeringConnections", |c| {
         c.describe_vpc_peering_connections()
             .vpc_peering_connection_ids(id)
@@ -48,20 +48,41 @@ async fn describe(cx: &Cx<'_>, id: &str) -> Result<ec2::VpcPeeringConnection> {
     .await?;
     out.vpc_peering_connections()
         .iter()
-        .find(|p| p.vpc_peering_connection_id() == Some(id) && !gone(p))
+        .find(|p| p.vpc_peering_connection_id() == Some(id))
         .cloned()
         .ok_or_else(|| not_found("VPC peering connection", id))
 }
 
-/// Waits until the connection's status is one of `states`.
+/// The connection `id`, unless gone.
+async fn describe(cx: &Cx<'_>, id: &str) -> Result<ec2::VpcPeeringConnection> {
+    Some(describe_any(cx, id).await?)
+        .filter(|p| !gone(p))
+        .ok_or_else(|| not_found("VPC peering connection", id))
+}
+
+/// Waits until the connection's status is one of `states`. One that failed
+/// (overlapping ranges, a peer VPC that does not exist), was rejected or
+/// lapsed will not get there: a permanent error with EC2's reason (EC2
+/// keeps it visible, and creating another would fail the same way).
 async fn until(cx: &Cx<'_>, id: &str, states: &[&str]) -> Result<ec2::VpcPeeringConnection> {
     poll_until(
         &format!("VPC peering connection {id} to be {}", states.join(" or ")),
         WAIT,
         POLL,
         || async {
-            let p = describe(cx, id).await?;
-            Ok(states.contains(&status(&p).as_str()).then_some(p))
+            let p = describe_any(cx, id).await?;
+            match status(&p).as_str() {
+                s if states.contains(&s) => Ok(Some(p)),
+                s @ ("failed" | "rejected" | "expired") => Err(ProviderError::permanent(format!(
+                    "VPC peering connection {id} of `{}` is {s}: {}",
+                    cx.identity.name(),
+                    p.status()
+                        .and_then(|s| s.message())
+                        .unwrap_or("no reason given")
+                ))),
+                "deleted" | "deleting" => Err(not_found("VPC peering connection", id)),
+                _ => Ok(None),
+            }
         },
     )
     .await
@@ -129,12 +150,13 @@ fn outputs(p: &ec2::VpcPeeringConnection) -> VpcPeeringConnectionOutputs {
 impl CustomResource<AwsState> for VpcPeeringConnection {
     fn check(i: &Self::Planned) -> Vec<(String, String)> {
         use mkso::typed::Planned;
-        let elsewhere = matches!(i.peer_owner_id, Planned::Known(Some(_)))
-            || matches!(i.peer_region, Planned::Known(Some(_)));
-        if matches!(i.auto_accept, Planned::Known(true)) && elsewhere {
+        // (A peer account given may be this one: EC2 says so if not.)
+        if matches!(i.auto_accept, Planned::Known(true))
+            && matches!(i.peer_region, Planned::Known(Some(_)))
+        {
             vec![(
                 "auto_accept".to_string(),
-                "a connection to another account or region is accepted there: declare a VpcPeeringConnectionAccepter with that account's or region's provider".to_string(),
+                "a connection to another region is accepted there: declare a VpcPeeringConnectionAccepter with that region's provider".to_string(),
             )]
         } else {
             Vec::new()
@@ -253,8 +275,8 @@ async fn settle(
         return Ok(outputs(&p));
     }
     if status(&p) != "active" {
-        return Err(ProviderError::retryable(format!(
-            "`{}`: allow_remote_vpc_dns_resolution can be set once VPC peering connection {id} is active (it is {}): accept it",
+        return Err(ProviderError::permanent(format!(
+            "`{}`: allow_remote_vpc_dns_resolution can be set once VPC peering connection {id} is active (it is {}): accept it (auto_accept, or a VpcPeeringConnectionAccepter), then set it",
             cx.identity.name(),
             status(&p)
         )));

@@ -1,26 +1,56 @@
 //! Placement groups.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{self as ec2, PlacementStrategy, ResourceType, SpreadLevel};
 use mkso::typed::{Created, CustomResource, PropertyChange};
 
 use super::common::{
     Cx, ReadResult, Result, by_id, by_urn, call, created, default_name, observed, own_tags,
-    tag_spec, taken, text, unless_default, urn_filter,
+    poll_until, tag_spec, taken, text, unless_default, urn_filter,
 };
 use super::{PlacementGroup, PlacementGroupInputs, PlacementGroupOutputs};
 use crate::provider::AwsState;
 
 const STRATEGIES: &[&str] = &["cluster", "spread", "partition"];
 
+/// How long a create or delete is waited for.
+const WAIT: Duration = Duration::from_secs(300);
+const POLL: Duration = Duration::from_secs(2);
+
+fn state(g: &ec2::PlacementGroup) -> &str {
+    g.state().map_or("", |s| s.as_str())
+}
+
+/// Whether the group is being deleted or deleted (EC2 shows those for a
+/// while).
+fn gone(g: &ec2::PlacementGroup) -> bool {
+    matches!(state(g), "deleting" | "deleted")
+}
+
+/// The group `id`, unless gone.
 async fn describe(cx: &Cx<'_>, id: &str) -> Result<ec2::PlacementGroup> {
     let out = call(cx, "DescribePlacementGroups", |c| {
         c.describe_placement_groups().group_ids(id).send()
     })
     .await?;
-    by_id("placement group", id, out.placement_groups(), |g| {
-        g.group_id()
+    let live: Vec<_> = out.placement_groups().iter().filter(|g| !gone(g)).collect();
+    by_id("placement group", id, live, |g| g.group_id())
+}
+
+/// Whether a group named `name` exists (in any state but deleted).
+async fn named(cx: &Cx<'_>, name: &str) -> Result<bool> {
+    let out = call(cx, "DescribePlacementGroups", |c| {
+        c.describe_placement_groups()
+            .filters(crate::tags::filter("group-name", name))
+            .send()
     })
+    .await?;
+    Ok(out
+        .placement_groups()
+        .iter()
+        .any(|g| g.group_name() == Some(name) && state(g) != "deleted"))
 }
 
 fn outputs(g: &ec2::PlacementGroup) -> PlacementGroupOutputs {
@@ -38,9 +68,9 @@ fn name_of(cx: &Cx<'_>, i: &PlacementGroupInputs) -> String {
 #[async_trait]
 impl CustomResource<AwsState> for PlacementGroup {
     /// The name stays (the default one, or the same given one): the new
-    /// group cannot exist next to the old.
+    /// group cannot exist next to the old.    /// (Unless the new name is known to differ.)
     fn delete_before_replace(changes: &[PropertyChange]) -> bool {
-        !changes.iter().any(|c| c.path == "name")
+        !changes.iter().any(|c| c.property() == "name" && !c.unknown)
     }
 
     fn check(i: &Self::Planned) -> Vec<(String, String)> {
@@ -106,6 +136,23 @@ impl CustomResource<AwsState> for PlacementGroup {
             ),
             _ => e,
         })?;
+        // (Until `available`, an instance cannot launch into it.)
+        let id = out
+            .placement_group()
+            .and_then(|g| g.group_id())
+            .map(String::from);
+        if let Some(id) = &id {
+            poll_until(
+                &format!("placement group {id} to be available"),
+                WAIT,
+                POLL,
+                || async {
+                    let g = describe(cx, id).await?;
+                    Ok((state(&g) == "available").then_some(g))
+                },
+            )
+            .await?;
+        }
         let g = match out.placement_group() {
             Some(g) if g.group_id().is_some() => g.clone(),
             // (An answer without the group: look it up by its name.)
@@ -127,7 +174,8 @@ impl CustomResource<AwsState> for PlacementGroup {
             c.describe_placement_groups().filters(urn_filter(cx)).send()
         })
         .await?;
-        let found = by_urn(cx, out.placement_groups(), |g| g.tags());
+        let live: Vec<_> = out.placement_groups().iter().filter(|g| !gone(g)).collect();
+        let found = by_urn(cx, live, |g| g.tags());
         Ok(found.map(|g| created(text(g.group_id()), outputs(g))))
     }
 
@@ -173,6 +221,12 @@ impl CustomResource<AwsState> for PlacementGroup {
             c.delete_placement_group().group_name(&o.name).send()
         })
         .await?;
-        Ok(())
+        // Until it is deleted, its name is taken (a replacement under the
+        // same name waits for this).
+        let what = format!("placement group {} to be deleted", o.name);
+        poll_until(&what, WAIT, POLL, || async {
+            Ok((!named(cx, &o.name).await?).then_some(()))
+        })
+        .await
     }
 }

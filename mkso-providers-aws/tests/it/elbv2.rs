@@ -463,6 +463,13 @@ async fn an_interrupted_target_group_create_is_adopted_and_a_taken_name_is_refus
     // create first would meet the name taken by the old one).
     let plan = env.up(&*on_port(name.clone(), vpc.clone(), 8080)).await;
     assert_eq!(op(&plan, "web"), Op::Replace);
+    assert!(
+        plan.all_steps()
+            .find(|s| s.name == "web")
+            .unwrap()
+            .delete_before_replace(),
+        "the given name stays: the old group goes first"
+    );
     let new_arn = env.id("web").await;
     assert_ne!(new_arn, arn);
     assert!(!exists(&c, None, Some(&arn)).await, "the old group is gone");

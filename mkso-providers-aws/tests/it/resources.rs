@@ -1415,6 +1415,13 @@ async fn placement_group() {
     let v3 = placement_program("spread", "b", None);
     let plan = env.up(&*v3).await;
     assert_eq!(op(&plan, "pg"), Op::Replace);
+    assert!(
+        plan.all_steps()
+            .find(|s| s.name == "pg")
+            .unwrap()
+            .delete_before_replace(),
+        "the old group goes first"
+    );
     let id2 = env.id("pg").await;
     assert_ne!(id2, id);
     let g = get(id2.clone()).await;
