@@ -117,6 +117,18 @@ enum Answer {
     Permanent,
 }
 
+impl Answer {
+    /// The provider error of this class.
+    fn error(self, text: String) -> ProviderError {
+        match self {
+            Answer::Throttled => ProviderError::throttled(text),
+            Answer::NotFound => ProviderError::not_found(text),
+            Answer::Retryable => ProviderError::retryable(text),
+            Answer::Permanent => ProviderError::permanent(text),
+        }
+    }
+}
+
 /// Classifies a service answer by its error code, then its HTTP status.
 fn answer_class(status: u16, code: &str) -> Answer {
     if status == 429 || THROTTLING_ERRORS.contains(&code) {
@@ -224,13 +236,7 @@ fn failed_to_connect(c: &ConnectorError) -> bool {
 /// [`classify`] does.
 #[cfg(feature = "ec2")]
 pub(crate) fn from_code(code: &str, text: String) -> ProviderError {
-    let e = match answer_class(200, code) {
-        Answer::Throttled => ProviderError::throttled(text),
-        Answer::NotFound => ProviderError::not_found(text),
-        Answer::Retryable => ProviderError::retryable(text),
-        Answer::Permanent => ProviderError::permanent(text),
-    };
-    e.with_code(code)
+    answer_class(200, code).error(text).with_code(code)
 }
 
 /// Turns an SDK error into a classified provider error; `what` names the call
@@ -251,12 +257,7 @@ where
                 _ => format!("HTTP {status}"),
             };
             let text = format!("{what}: {message}");
-            let e = match answer_class(status, code) {
-                Answer::Throttled => ProviderError::throttled(text),
-                Answer::NotFound => ProviderError::not_found(text),
-                Answer::Retryable => ProviderError::retryable(text),
-                Answer::Permanent => ProviderError::permanent(text),
-            };
+            let e = answer_class(status, code).error(text);
             let e = match retry_after(raw, SystemTime::now()) {
                 Some(d) if e.is_retryable() => e.with_retry_after(d),
                 _ => e,

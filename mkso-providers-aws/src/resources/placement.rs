@@ -136,36 +136,27 @@ impl CustomResource<AwsState> for PlacementGroup {
             ),
             _ => e,
         })?;
-        // (Until `available`, an instance cannot launch into it.)
-        let id = out
-            .placement_group()
-            .and_then(|g| g.group_id())
-            .map(String::from);
-        if let Some(id) = &id {
-            poll_until(
-                &format!("placement group {id} to be available"),
-                WAIT,
-                POLL,
-                || async {
-                    let g = describe(cx, id).await?;
-                    Ok((state(&g) == "available").then_some(g))
-                },
-            )
-            .await?;
-        }
-        let g = match out.placement_group() {
-            Some(g) if g.group_id().is_some() => g.clone(),
+        let id = match out.placement_group().and_then(|g| g.group_id()) {
+            Some(id) => id.to_string(),
             // (An answer without the group: look it up by its name.)
-            _ => {
+            None => {
                 let out = call(cx, "DescribePlacementGroups", |c| {
                     c.describe_placement_groups().group_names(&name).send()
                 })
                 .await?;
-                by_id("placement group", &name, out.placement_groups(), |g| {
+                let g = by_id("placement group", &name, out.placement_groups(), |g| {
                     g.group_name()
-                })?
+                })?;
+                text(g.group_id())
             }
         };
+        // (Until `available`, an instance cannot launch into it.)
+        let what = format!("placement group {id} to be available");
+        let g = poll_until(&what, WAIT, POLL, || async {
+            let g = describe(cx, &id).await?;
+            Ok((state(&g) == "available").then_some(g))
+        })
+        .await?;
         Ok(created(text(g.group_id()), outputs(&g)))
     }
 
